@@ -1,0 +1,1 @@
+"""LLM-backed agents, the provider layer and the offline policy."""

@@ -1,0 +1,1 @@
+"""The LangGraph pipeline: state, wiring, checkpointer, replay, and the CLI entry point."""

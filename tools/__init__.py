@@ -1,0 +1,1 @@
+"""Deterministic stage functions of the AUTON SLM pipeline (no LLM code here)."""

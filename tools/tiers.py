@@ -1,0 +1,48 @@
+"""The model size tiers of SPEC.md and the target architectures."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import BaseModel
+
+
+class Arch(str, Enum):
+    x86_64 = "x86_64"
+    aarch64 = "aarch64"
+    riscv64 = "riscv64"
+
+
+class TierName(str, Enum):
+    tiny = "tiny"
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+class Tier(BaseModel):
+    name: TierName
+    min_params: int
+    max_params: int
+    ram_min_mb: int
+    ram_max_mb: int
+    ppl_threshold: float  # validation perplexity must be below this (SPEC.md, validation points)
+    use_case: str
+
+
+MB = 1 << 20
+
+TIERS: dict[TierName, Tier] = {
+    TierName.tiny: Tier(name=TierName.tiny, min_params=10_000_000, max_params=50_000_000,
+                        ram_min_mb=64, ram_max_mb=128, ppl_threshold=50.0, use_case="Embedded systems"),
+    TierName.small: Tier(name=TierName.small, min_params=50_000_000, max_params=150_000_000,
+                         ram_min_mb=128, ram_max_mb=256, ppl_threshold=50.0, use_case="Resource-constrained"),
+    TierName.medium: Tier(name=TierName.medium, min_params=150_000_000, max_params=500_000_000,
+                          ram_min_mb=256, ram_max_mb=512, ppl_threshold=20.0, use_case="General-purpose"),
+    TierName.large: Tier(name=TierName.large, min_params=500_000_000, max_params=1_000_000_000,
+                         ram_min_mb=512, ram_max_mb=2048, ppl_threshold=20.0, use_case="High-end systems"),
+}
+
+
+def tier(name: TierName | str) -> Tier:
+    return TIERS[TierName(name)]
