@@ -39,8 +39,20 @@ def test_manifest_hashes_outputs(tmp_path):
 
 
 def test_config_yaml_round_trip_and_errors(tmp_path):
-    cfg = ModelConfig(name="m", model=ModelSpec(tier="micro", arch="riscv64", vocab_size=512, d_model=64,
-                                                n_layers=2, n_heads=4, n_kv_heads=2, d_ff=192, context=128))
+    cfg = ModelConfig(
+        name="m",
+        model=ModelSpec(
+            tier="micro",
+            arch="riscv64",
+            vocab_size=512,
+            d_model=64,
+            n_layers=2,
+            n_heads=4,
+            n_kv_heads=2,
+            d_ff=192,
+            context=128,
+        ),
+    )
     path = cfg.save(tmp_path / "m.yaml")
     assert ModelConfig.load(path) == cfg
     path.write_text(path.read_text().replace("d_model: 64", "d_model: -1"))

@@ -120,11 +120,16 @@ def code_version() -> str:
     try:
         rev = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5,
+            capture_output=True,
+            text=True,
+            timeout=5,
         ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -170,8 +175,11 @@ def write_manifest(
             if p.is_file() and p.name != MANIFEST and not p.name.startswith("."):
                 outputs.append(FileRef.of(p, root=directory))
     m = Manifest(
-        kind=kind, inputs=inputs or [], outputs=outputs,
-        parameters=parameters or {}, metrics=metrics or {},
+        kind=kind,
+        inputs=inputs or [],
+        outputs=outputs,
+        parameters=parameters or {},
+        metrics=metrics or {},
     )
     atomic_write_json(directory / MANIFEST, m)
     return m

@@ -33,14 +33,42 @@ class Tier(BaseModel):
 MB = 1 << 20
 
 TIERS: dict[TierName, Tier] = {
-    TierName.tiny: Tier(name=TierName.tiny, min_params=10_000_000, max_params=50_000_000,
-                        ram_min_mb=64, ram_max_mb=128, ppl_threshold=50.0, use_case="Embedded systems"),
-    TierName.small: Tier(name=TierName.small, min_params=50_000_000, max_params=150_000_000,
-                         ram_min_mb=128, ram_max_mb=256, ppl_threshold=50.0, use_case="Resource-constrained"),
-    TierName.medium: Tier(name=TierName.medium, min_params=150_000_000, max_params=500_000_000,
-                          ram_min_mb=256, ram_max_mb=512, ppl_threshold=20.0, use_case="General-purpose"),
-    TierName.large: Tier(name=TierName.large, min_params=500_000_000, max_params=1_000_000_000,
-                         ram_min_mb=512, ram_max_mb=2048, ppl_threshold=20.0, use_case="High-end systems"),
+    TierName.tiny: Tier(
+        name=TierName.tiny,
+        min_params=10_000_000,
+        max_params=50_000_000,
+        ram_min_mb=64,
+        ram_max_mb=128,
+        ppl_threshold=50.0,
+        use_case="Embedded systems",
+    ),
+    TierName.small: Tier(
+        name=TierName.small,
+        min_params=50_000_000,
+        max_params=150_000_000,
+        ram_min_mb=128,
+        ram_max_mb=256,
+        ppl_threshold=50.0,
+        use_case="Resource-constrained",
+    ),
+    TierName.medium: Tier(
+        name=TierName.medium,
+        min_params=150_000_000,
+        max_params=500_000_000,
+        ram_min_mb=256,
+        ram_max_mb=512,
+        ppl_threshold=20.0,
+        use_case="General-purpose",
+    ),
+    TierName.large: Tier(
+        name=TierName.large,
+        min_params=500_000_000,
+        max_params=1_000_000_000,
+        ram_min_mb=512,
+        ram_max_mb=2048,
+        ppl_threshold=20.0,
+        use_case="High-end systems",
+    ),
 }
 
 

@@ -76,6 +76,8 @@ def main() -> None:
             sys.exit(130)
         if debug:
             raise
-        print(f"error: {e.__class__.__name__}: {e}".splitlines()[0] + " (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"error: {e.__class__.__name__}: {e}".splitlines()[0] + " (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         sys.exit(1)
