@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -67,6 +67,10 @@ class DatasetMeta(BaseModel):
     splits: dict[str, SplitStats]
     sources: list[SourceStats]
     qa: dict[str, int] = Field(default_factory=dict, description="QA pairs per split")
+    qa_design: dict[str, Any] = Field(
+        default_factory=dict,
+        description="how the QA pairs were made: template split, whether test facts occur in training",
+    )
 
 
 class Dataset:

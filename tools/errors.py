@@ -19,3 +19,13 @@ class CheckFailed(AutonError):
     """A check that ran and failed: a rejected review, a missed threshold (exit 1)."""
 
     exit_code = 1
+
+
+def validation_message(e: ValueError, default_loc: str = "input") -> str:
+    """One line for a pydantic ValidationError: ``where: what`` of its first error."""
+    errors = getattr(e, "errors", None)
+    if not callable(errors) or not errors():
+        return str(e).splitlines()[0]
+    err = errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or default_loc
+    return f"{where}: {err['msg']}"

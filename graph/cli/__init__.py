@@ -50,7 +50,7 @@ _register_all()
 def main() -> None:
     debug = "--debug" in sys.argv or os.environ.get("AUTON_DEBUG") == "1"
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except AutonError as e:
         if debug:
             raise
@@ -66,12 +66,15 @@ def main() -> None:
 
         if isinstance(e, click.exceptions.Exit):
             sys.exit(e.exit_code)
-        if isinstance(e, click.ClickException):
+        # typer >= 0.2x vendors click: its usage errors are TyperExceptions with show()
+        if isinstance(e, click.ClickException) or (
+            isinstance(e, typer.TyperException) and hasattr(e, "show")
+        ):
             if debug:
                 raise
-            e.show()
+            print(f"error: {e.format_message()}".splitlines()[0], file=sys.stderr)
             sys.exit(2)
-        if isinstance(e, click.exceptions.Abort):
+        if isinstance(e, click.exceptions.Abort | typer.Abort):
             print("aborted", file=sys.stderr)
             sys.exit(130)
         if debug:
@@ -81,3 +84,5 @@ def main() -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+    if isinstance(code, int) and code:  # without standalone mode, typer.Exit(n) is returned, not raised
+        sys.exit(code)
