@@ -1,0 +1,70 @@
+"""``auton-slm export --model CKPT|QUANTIZED --format {gguf,onnx} [--type T] --out DIR``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from graph.cli._output import console, emit_json
+from tools.errors import InputError
+from tools.progress import rich_progress
+
+FORMATS = ("gguf",)
+TYPES = ("F32", "F16", "Q8_0", "Q4_0")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_cmd(
+        model: Path = typer.Option(..., "--model", help="Run dir, step dir or quantized dir."),
+        out: Path = typer.Option(..., "--out", help="Output directory, e.g. SLM/models/exports/<name>."),
+        fmt: str = typer.Option("gguf", "--format", help="gguf or onnx."),
+        qtype: str | None = typer.Option(
+            None,
+            "--type",
+            help="Float checkpoints: F32 (default) or F16; Q8_0/Q4_0 give plain round-to-nearest. "
+            "A quantized directory keeps its type.",
+        ),
+        data: Path | None = typer.Option(
+            None, "--data", help="Dataset whose test split feeds the parity checks."
+        ),
+        validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the parity checks."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Export to GGUF (llama.cpp, the AUTON kernel) or ONNX, validate it, write deploy.json."""
+        if fmt not in FORMATS:
+            raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        if qtype is not None and qtype not in TYPES:
+            raise InputError(f"--type must be one of {', '.join(TYPES)}, not {qtype!r}")
+        from transformers.utils import logging as hf_logging
+
+        from tools.export.export import ExportRequest, export
+
+        hf_logging.disable_progress_bar()
+        req = ExportRequest(
+            model=model, out=out, format=fmt, type=qtype, data=data, validate=validate, overwrite=overwrite
+        )
+        with rich_progress(transient=True) as progress:
+            result = export(req, progress)
+        d = result.deploy
+        if json_out:
+            emit_json(result)
+            return
+        console.print(
+            f"{result.file}  {d.bytes:,} bytes  {d.quant_type}  sha256 {d.sha256[:16]}", markup=False
+        )
+        v = d.validation
+        if v.get("skipped"):
+            console.print("validation skipped", markup=False)
+        else:
+            console.print(
+                f"validation {'passed' if d.passed else 'FAILED'}: logits rel diff "
+                f"{v['logits']['rel_max_diff']:.2e} (tol {v['logits']['tolerance']:.0e}), tokenization "
+                f"{'ok' if v['tokenization']['passed'] else 'MISMATCH'}, greedy "
+                f"{v['greedy']['matching_prefix']}/{v['greedy']['steps']}",
+                markup=False,
+            )
+        if d.ram_estimate:
+            console.print(f"kernel RAM estimate {d.ram_estimate.total:,} bytes", markup=False)

@@ -1,0 +1,113 @@
+"""GGUF export: llama.cpp parity (tokenization, logits, greedy), RoPE layout, corrupt files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tools.errors import InputError
+from tools.export.gguf import read_gguf, rope_row_order
+from tools.export.validate import LOGIT_TOLERANCE
+
+CLI = [sys.executable, "-m", "graph.cli"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_rope_row_order_interleaves_halves_per_head():
+    # 2 heads of dim 4: HF rows (h0: a0 a1 b0 b1), GGUF wants (a0 b0 a1 b1) per head
+    assert rope_row_order(8, 2).tolist() == [0, 2, 1, 3, 4, 6, 5, 7]
+
+
+def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Path, tmp_path: Path):
+    out = tmp_path / "q8"
+    r = run_cli(
+        "export",
+        "--model",
+        str(micro_run),
+        "--type",
+        "Q8_0",
+        "--data",
+        str(micro_dataset),
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    deploy = json.loads((out / "deploy.json").read_text())
+    assert deploy == json.loads(r.stdout)["deploy"]
+    v = deploy["validation"]
+    assert deploy["passed"] and deploy["quant_type"] == "Q8_0"
+    assert v["tokenization"]["passed"] and v["tokenization"]["texts"] >= 5
+    assert v["logits"]["rel_max_diff"] < LOGIT_TOLERANCE["Q8_0"]
+    assert v["logits"]["top1_agreement"] >= 0.9
+    assert deploy["tensor_types"] == {"Q8_0": 15, "F32": 5}  # 2 layers x 7 linears + embedding; 5 norms
+    assert deploy["tokenizer"]["kind"] == "gpt2/gpt-2"
+    assert deploy["ram_estimate"]["total"] > deploy["bytes"]
+    assert (out / "manifest.json").is_file() and (out / "model-Q8_0.gguf").stat().st_size == deploy["bytes"]
+
+
+def test_f32_export_matches_pytorch_and_greedy_32(micro_run: Path, micro_dataset: Path, tmp_path: Path):
+    from tools.export.export import ExportRequest, export
+
+    d = export(ExportRequest(model=micro_run, out=tmp_path / "f32", data=micro_dataset)).deploy
+    v = d.validation
+    assert d.passed
+    assert v["logits"]["rel_max_diff"] < LOGIT_TOLERANCE["F32"] and v["logits"]["top1_agreement"] == 1.0
+    assert v["greedy"]["gated"] and v["greedy"]["matching_prefix"] == 32
+    assert v["greedy"]["llama_cpp"] == v["greedy"]["torch"]
+
+
+def test_fixture_files_read_back_with_their_types(micro_gguf: dict[str, Path]):
+    sizes = {}
+    for t, path in micro_gguf.items():
+        reader = read_gguf(path)
+        kinds = {x.tensor_type.name for x in reader.tensors}
+        assert t in kinds and kinds <= {t, "F32", "Q8_0"}
+        assert all(int(x.data_offset) % 32 == 0 for x in reader.tensors)
+        sizes[t] = path.stat().st_size
+    assert sizes["F32"] > sizes["F16"] > sizes["Q8_0"] > sizes["Q4_0"]
+
+
+@pytest.mark.parametrize("damage", ["truncated", "bad_magic", "empty"])
+def test_corrupt_gguf_is_rejected_in_one_line(micro_gguf: dict[str, Path], tmp_path: Path, damage: str):
+    raw = micro_gguf["Q8_0"].read_bytes()
+    bad = tmp_path / f"{damage}.gguf"
+    if damage == "truncated":
+        bad.write_bytes(raw[: len(raw) - 1000])
+    elif damage == "bad_magic":
+        bad.write_bytes(b"GGUX" + raw[4:])
+    else:
+        bad.write_bytes(b"")
+    with pytest.raises(InputError) as e:
+        read_gguf(bad)
+    assert "\n" not in str(e.value) and str(bad) in str(e.value)
+
+
+def test_file_holds_ggml_reference_blocks_in_gguf_layout(micro_run: Path, micro_gguf: dict[str, Path]):
+    from gguf import GGMLQuantizationType, quantize
+
+    from tools.checkpoint import load_model
+
+    state = load_model(micro_run).state_dict()
+    tensors = {t.name: t for t in read_gguf(micro_gguf["Q4_0"]).tensors}
+    down = state["model.layers.0.mlp.down_proj.weight"].numpy()
+    assert np.array_equal(
+        np.asarray(tensors["blk.0.ffn_down.weight"].data), quantize(down, GGMLQuantizationType.Q4_0)
+    )
+    q = state["model.layers.1.self_attn.q_proj.weight"].numpy()
+    expected = quantize(q[rope_row_order(q.shape[0], 4)], GGMLQuantizationType.Q4_0)
+    assert np.array_equal(np.asarray(tensors["blk.1.attn_q.weight"].data), expected)
+    emb = state["model.embed_tokens.weight"].numpy()
+    assert tensors["token_embd.weight"].tensor_type == GGMLQuantizationType.Q8_0
+    assert np.array_equal(
+        np.asarray(tensors["token_embd.weight"].data), quantize(emb, GGMLQuantizationType.Q8_0)
+    )
+    assert "output.weight" not in tensors  # tied embeddings
