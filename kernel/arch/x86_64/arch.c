@@ -1,0 +1,201 @@
+/* x86_64 on QEMU's pc machine: COM1 (16550 at port 0x3f8), the TSC calibrated against PIT
+ * channel 2 for plat_time_us, QEMU's isa-debug-exit device (port 0xf4) for the exit code, an
+ * IDT that turns CPU exceptions into a report, and the multiboot info for RAM and the command
+ * line. */
+#include "kernel.h"
+#include "platform.h"
+#include "uart16550.h"
+
+#define COM1 0x3f8
+#define DEBUG_EXIT_PORT 0xf4 /* QEMU exits with status (value << 1) | 1 */
+#define PIT_HZ 1193182
+#define PIT_CH2 0x42
+#define PIT_CMD 0x43
+#define PORT_B 0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
+#define MULTIBOOT_MAGIC 0x2BADB002
+#define MB_FLAG_MEM (1u << 0)
+#define MB_FLAG_CMDLINE (1u << 2)
+#define MB_FLAG_MMAP (1u << 6)
+#define MB_MEMORY_AVAILABLE 1
+#define IDENTITY_MAPPED (4ull << 30) /* entry.S maps the first 4 GiB */
+
+struct multiboot_info {
+    uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+    uint32_t syms[4];
+    uint32_t mmap_length, mmap_addr;
+};
+
+struct multiboot_mmap_entry {
+    uint32_t size; /* of the rest of the entry */
+    uint64_t addr, len;
+    uint32_t type;
+} __attribute__((packed));
+
+struct idt_entry {
+    uint16_t offset_low, selector;
+    uint8_t ist, type_attr;
+    uint16_t offset_mid;
+    uint32_t offset_high, reserved;
+} __attribute__((packed));
+
+extern const char isr_stubs[]; /* entry.S: 32 stubs, 16 bytes each */
+
+void arch_start(uint32_t magic, uint32_t info);
+void x86_trap(uint64_t vector, const uint64_t *frame);
+
+static uint64_t tsc_hz;
+
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+uint8_t uart16550_reg_read(unsigned reg)
+{
+    return inb((uint16_t)(COM1 + reg));
+}
+
+void uart16550_reg_write(unsigned reg, uint8_t value)
+{
+    outb((uint16_t)(COM1 + reg), value);
+}
+
+void plat_putc(int c)
+{
+    uart16550_putc(c);
+}
+
+int plat_getc(void)
+{
+    return uart16550_getc();
+}
+
+uint64_t plat_time_us(void)
+{
+    uint64_t t = rdtsc();
+    return t / tsc_hz * 1000000 + t % tsc_hz * 1000000 / tsc_hz;
+}
+
+void plat_exit(int code)
+{
+    outb(DEBUG_EXIT_PORT, (uint8_t)code);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
+const char *plat_arch_name(void)
+{
+    return "x86_64";
+}
+
+/* TSC ticks during a 50 ms one-shot countdown of PIT channel 2 (mode 0: its output goes high
+ * when the count reaches zero). Under QEMU the TSC follows the host's clock. */
+static uint64_t calibrate_tsc(void)
+{
+    const uint16_t count = PIT_HZ / 20;
+    outb(PORT_B, (uint8_t)((inb(PORT_B) & ~0x02) | 0x01));
+    outb(PIT_CMD, 0xb0); /* channel 2, lobyte/hibyte, mode 0, binary */
+    outb(PIT_CH2, count & 0xff);
+    outb(PIT_CH2, count >> 8);
+    uint64_t t0 = rdtsc();
+    while (!(inb(PORT_B) & 0x20))
+        ;
+    uint64_t hz = (rdtsc() - t0) * 20;
+    return hz ? hz : 1;
+}
+
+static void idt_init(void)
+{
+    static struct idt_entry idt[32];
+    static struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } idtr;
+    for (int v = 0; v < 32; v++) {
+        uint64_t a = (uint64_t)(uintptr_t)(isr_stubs + 16 * v);
+        idt[v] = (struct idt_entry){
+            .offset_low = (uint16_t)a,
+            .selector = 0x08,
+            .type_attr = 0x8e, /* present, ring 0, 64-bit interrupt gate */
+            .offset_mid = (uint16_t)(a >> 16),
+            .offset_high = (uint32_t)(a >> 32),
+        };
+    }
+    idtr.limit = sizeof idt - 1;
+    idtr.base = (uint64_t)(uintptr_t)idt;
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+/* The CPU pushes an error code for these vectors (DF, TS, NP, SS, GP, PF, AC, CP, VC, SX). */
+static int has_error_code(uint64_t v)
+{
+    return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
+}
+
+void x86_trap(uint64_t vector, const uint64_t *frame)
+{
+    uint64_t err = has_error_code(vector) ? frame[0] : 0;
+    uint64_t rip = has_error_code(vector) ? frame[1] : frame[0];
+    uint64_t cr2;
+    __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+    kpanic_trap("x86_64 exception (vector | error code << 32, rip, cr2)", vector | err << 32, rip, cr2);
+}
+
+/* The available RAM region that holds the kernel, from the BIOS memory map (or mem_upper). */
+static int ram_region(const struct multiboot_info *mb, struct boot_info *bi)
+{
+    uint64_t k = (uintptr_t)_kernel_start;
+    if (mb->flags & MB_FLAG_MMAP) {
+        uintptr_t p = mb->mmap_addr, end = p + mb->mmap_length;
+        while (p + sizeof(struct multiboot_mmap_entry) <= end) {
+            const struct multiboot_mmap_entry *e = (const void *)p;
+            if (e->type == MB_MEMORY_AVAILABLE && k >= e->addr && k - e->addr < e->len) {
+                bi->ram_start = (uintptr_t)e->addr;
+                bi->ram_end = (uintptr_t)(e->addr + e->len);
+            }
+            p += e->size + sizeof(e->size);
+        }
+    } else if (mb->flags & MB_FLAG_MEM) {
+        bi->ram_start = 1 << 20;
+        bi->ram_end = (1 << 20) + (uintptr_t)mb->mem_upper * 1024;
+    }
+    if (bi->ram_end > IDENTITY_MAPPED)
+        bi->ram_end = IDENTITY_MAPPED;
+    return bi->ram_end > bi->ram_start ? 0 : -1;
+}
+
+void arch_start(uint32_t magic, uint32_t info)
+{
+    static struct boot_info bi = {.machine = "QEMU pc, multiboot, long mode"};
+    const struct multiboot_info *mb = (const void *)(uintptr_t)info;
+    uart16550_init();
+    idt_init();
+    tsc_hz = calibrate_tsc();
+    if (magic != MULTIBOOT_MAGIC || ram_region(mb, &bi) != 0) {
+        kprintf("auton: error: no usable multiboot memory map (magic 0x%x)\n", magic);
+        kexit(EXIT_BOOT);
+    }
+    if (mb->flags & MB_FLAG_CMDLINE) {
+        const char *c = (const char *)(uintptr_t)mb->cmdline;
+        size_t n = 0;
+        while (n + 1 < sizeof bi.cmdline && c[n])
+            n++;
+        memcpy(bi.cmdline, c, n);
+        bi.cmdline[n] = '\0';
+    }
+    kmain(&bi);
+}

@@ -1,0 +1,147 @@
+/* x86_64 entry. QEMU's -kernel loads this image with its multiboot (v1) loader: the header
+ * below uses the address fields (flag 16), so the image is a flat binary loaded at 1 MiB, and
+ * _start32 runs in 32-bit protected mode, paging off, with eax = multiboot magic and
+ * ebx = the multiboot info. It builds page tables that identity-map the first 4 GiB with
+ * 2 MiB pages, turns on PAE, long mode, paging and SSE, and jumps to 64-bit code. */
+
+#include "stacks.h"
+
+#define MB_MAGIC 0x1BADB002
+#define MB_FLAGS ((1 << 1) | (1 << 16)) /* memory info wanted; load addresses in the header */
+
+#define CR0_PE (1 << 0)
+#define CR0_MP (1 << 1)
+#define CR0_EM (1 << 2)
+#define CR0_NE (1 << 5)
+#define CR0_PG (1 << 31)
+#define CR4_PAE (1 << 5)
+#define CR4_OSFXSR (1 << 9)
+#define CR4_OSXMMEXCPT (1 << 10)
+#define MSR_EFER 0xC0000080
+#define EFER_LME (1 << 8)
+#define PTE_P_RW 0x3
+#define PDE_2M 0x83 /* present, writable, 2 MiB page */
+
+    .section .text.entry, "ax"
+    .code32
+    .balign 4
+multiboot_header:
+    .long   MB_MAGIC
+    .long   MB_FLAGS
+    .long   -(MB_MAGIC + MB_FLAGS)
+    .long   multiboot_header        /* header_addr */
+    .long   _kernel_start           /* load_addr: the file's first byte */
+    .long   _load_end               /* load_end_addr: end of the file's contents */
+    .long   _bss_end                /* bss_end_addr: zeroed by the loader */
+    .long   _start32                /* entry_addr */
+
+    .globl  _start32
+_start32:
+    cli
+    cld
+    mov     %eax, mb_magic
+    mov     %ebx, mb_info
+    mov     $(boot_stack + BOOT_STACK_SIZE), %esp
+    mov     $_bss_start, %edi       /* zero .bss (the page tables live there) */
+    mov     $_bss_end, %ecx
+    sub     %edi, %ecx
+    xor     %eax, %eax
+    rep stosb
+
+    mov     $pdpt, %eax             /* PML4[0] -> PDPT */
+    or      $PTE_P_RW, %eax
+    mov     %eax, pml4
+    mov     $pd, %eax               /* PDPT[0..3] -> the four page directories */
+    or      $PTE_P_RW, %eax
+    xor     %ecx, %ecx
+1:  mov     %eax, pdpt(,%ecx,8)
+    add     $4096, %eax
+    inc     %ecx
+    cmp     $4, %ecx
+    jne     1b
+    xor     %ecx, %ecx              /* PD[i] = i * 2 MiB, for i < 2048 (4 GiB) */
+2:  mov     %ecx, %eax
+    shl     $21, %eax
+    or      $PDE_2M, %eax
+    mov     %eax, pd(,%ecx,8)
+    inc     %ecx
+    cmp     $2048, %ecx
+    jne     2b
+
+    mov     %cr4, %eax
+    or      $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+    mov     %eax, %cr4
+    mov     $pml4, %eax
+    mov     %eax, %cr3
+    mov     $MSR_EFER, %ecx
+    rdmsr
+    or      $EFER_LME, %eax
+    wrmsr
+    mov     %cr0, %eax
+    and     $~CR0_EM, %eax
+    or      $(CR0_PE | CR0_MP | CR0_NE | CR0_PG), %eax
+    mov     %eax, %cr0              /* long mode is active (in 32-bit compatibility mode) */
+    lgdt    gdt_ptr
+    ljmp    $0x08, $start64
+
+    .code64
+start64:
+    mov     $0x10, %ax
+    mov     %ax, %ds
+    mov     %ax, %es
+    mov     %ax, %ss
+    mov     %ax, %fs
+    mov     %ax, %gs
+    mov     $(boot_stack + BOOT_STACK_SIZE), %rsp
+    fninit
+    mov     mb_magic, %edi
+    mov     mb_info, %esi
+    call    arch_start              /* arch_start(magic, info) does not return */
+hang:
+    hlt
+    jmp     hang
+
+/* Exception stubs, 16 bytes apart (arch.c points the IDT at isr_stubs + 16 * vector). None
+ * returns: isr_common hands the vector and the faulting stack to the C handler on a fresh
+ * stack. */
+    .balign 16
+    .globl  isr_stubs
+isr_stubs:
+    .set    vec, 0
+    .rept   32
+    .balign 16
+    mov     $vec, %edi
+    jmp     isr_common
+    .set    vec, vec + 1
+    .endr
+
+isr_common:
+    mov     %rsp, %rsi
+    mov     $(trap_stack + TRAP_STACK_SIZE), %rsp
+    call    x86_trap
+
+    .section .rodata
+    .balign 8
+gdt:
+    .quad   0
+    .quad   0x00af9a000000ffff      /* 0x08: 64-bit code, ring 0 */
+    .quad   0x00cf92000000ffff      /* 0x10: data, ring 0 */
+gdt_end:
+gdt_ptr:
+    .word   gdt_end - gdt - 1
+    .quad   gdt
+
+    .section .data
+mb_magic:
+    .long   0
+mb_info:
+    .long   0
+
+    .section .bss.pagetables, "aw", @nobits
+    .balign 4096
+pml4:
+    .space  4096
+pdpt:
+    .space  4096
+pd:
+    .space  4 * 4096
