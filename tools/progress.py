@@ -48,9 +48,14 @@ def rich_progress(transient: bool = False) -> Iterator[ProgressFn]:
 
     def update(task: str, done: float, total: float | None = None, **fields: Any) -> None:
         info = "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in fields.items())
+        if not ids:
+            bars.start()  # lazily: a command that fails before any progress leaves stderr to its one-line error
         if task not in ids:
             ids[task] = bars.add_task(task, total=total, info=info)
         bars.update(ids[task], completed=done, total=total, info=info)
 
-    with bars:
+    try:
         yield update
+    finally:
+        if ids:
+            bars.stop()

@@ -74,3 +74,24 @@ TIERS: dict[TierName, Tier] = {
 
 def tier(name: TierName | str) -> Tier:
     return TIERS[TierName(name)]
+
+
+# The 'micro' tier exists only for tests (tools/config.py): micro models (d_model 64, vocab 512,
+# a few hundred steps) must beat this validation perplexity, far below the uniform 512 of their
+# vocabulary, so that a checkpoint which learned nothing or diverged is still rejected.
+MICRO_PPL_THRESHOLD = 150.0
+
+
+def ppl_threshold(name: str) -> float:
+    """The validation perplexity a model of tier ``name`` must stay below (micro included)."""
+    if name == "micro":
+        return MICRO_PPL_THRESHOLD
+    return tier(name).ppl_threshold
+
+
+def tier_for_params(params: int) -> str:
+    """The tier whose parameter bounds hold ``params``; below the tiny tier it is 'micro'."""
+    for t in TIERS.values():
+        if params <= t.max_params:
+            return t.name.value if params >= t.min_params else "micro"
+    return TierName.large.value

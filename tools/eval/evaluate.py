@@ -1,0 +1,214 @@
+"""``evaluate(EvalRequest) -> EvalReport``: one model on one dataset's test split and held-out QA pairs.
+
+The model is an HF checkpoint (run or step directory), a quantized directory, or a GGUF file run by
+llama.cpp (see tools.eval.backends); all of them are scored by the same code on the same tokens, so
+float, quantized and exported models compare. Metrics:
+
+- perplexity = exp(total NLL / scored tokens) with the windowed protocol of tools.eval.metrics;
+- bits per byte = total NLL in bits / UTF-8 bytes of the scored text. The byte count is the test
+  split's ``bytes`` in meta.json; when ``max_tokens`` caps the split it is pro-rated by the share of
+  the split's predictable tokens that were scored (``bytes_basis`` says which);
+- next-token accuracy = share of scored tokens that were the model's argmax;
+- task accuracy = exact match of greedy answers on qa/test.jsonl (held-out phrasing);
+- a few greedy generation samples for fixed prompts of the dataset's arch.
+
+The model passes when its test perplexity is below the threshold of its tier (tools.tiers); the
+tier comes from the request, else the run's config.yaml or a deploy.json beside the model, else
+from the parameter count.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.artifacts import read_json
+from tools.config import ModelConfig
+from tools.dataset import Dataset
+from tools.errors import InputError
+from tools.eval.backends import Backend, BackendName, open_backend
+from tools.eval.metrics import (
+    LN2,
+    QAResult,
+    Sample,
+    generation_samples,
+    score_stream,
+    task_accuracy,
+)
+from tools.progress import ProgressFn, null_progress
+from tools.tiers import ppl_threshold, tier_for_params
+
+SPLIT = "test"
+PROTOCOL = (
+    "non-overlapping windows of the model context: window i feeds tokens [i*c, i*c+c) and scores "
+    "tokens [i*c+1, i*c+c+1); every token but the first is scored once, no context carried over"
+)
+
+
+class EvalRequest(BaseModel):
+    model: str = Field(description="run dir, step dir, quantized dir or .gguf file")
+    data: str = Field(description="prepared dataset directory (tools.dataset)")
+    backend: BackendName | None = Field(None, description="force 'hf' or 'gguf' (default: from the path)")
+    prefer: Literal["best", "latest"] = "best"
+    max_tokens: int | None = Field(None, gt=0, description="score at most this many test tokens")
+    max_qa: int | None = Field(None, ge=0, description="use at most this many held-out QA pairs")
+    samples: bool = True
+    batch_size: int = Field(8, gt=0)
+    tier: str | None = Field(None, description="override the tier whose threshold applies")
+    write_report: bool = True
+    report_dir: str | None = Field(None, description="where report.json/.md go (default: next to the model)")
+
+
+class EvalReport(BaseModel):
+    model: str
+    resolved: str = Field(description="the step directory or file actually evaluated")
+    backend: BackendName
+    params: int
+    size_bytes: int
+    context: int
+    vocab_size: int
+    dataset: str
+    arch: str
+    tier: str
+    ppl_threshold: float
+    passed: bool = Field(description="test perplexity below the tier threshold")
+    perplexity: float
+    bits_per_byte: float
+    next_token_accuracy: float
+    mean_nll: float
+    tokens_scored: int
+    split_tokens: int
+    whole_split: bool
+    bytes_counted: float
+    bytes_basis: Literal["meta.json", "meta.json pro-rated"]
+    protocol: str = PROTOCOL
+    task_accuracy: float | None
+    qa_total: int
+    qa_correct: int
+    qa: list[QAResult]
+    samples: list[Sample]
+    elapsed_s: float
+    report_dir: str | None = None
+
+
+def check_same_tokenizer(backend: Backend, data: Dataset, model: str) -> None:
+    """Reject data made with another tokenizer than the model's: a one-line InputError."""
+    if backend.vocab_size != data.meta.vocab_size:
+        raise InputError(
+            f"{model}: the model has {backend.vocab_size} tokens but {data.path} has "
+            f"{data.meta.vocab_size}: the data comes from another tokenizer"
+        )
+    theirs = backend.vocab()
+    if theirs is None:
+        return
+    tok = data.tokenizer
+    for i, t in enumerate(theirs):
+        ours = tok.id_to_token(i)
+        if t != ours:
+            raise InputError(
+                f"{model}: token {i} is {t!r} in the model but {ours!r} in {data.path}: "
+                "the data comes from another tokenizer"
+            )
+
+
+def _near_model(path: Path, name: str) -> Path | None:
+    """``name`` in the model's directory or up to two levels above it."""
+    start = path if path.is_dir() else path.parent
+    for d in (start, start.parent, start.parent.parent):
+        if (d / name).is_file():
+            return d / name
+    return None
+
+
+def model_tier(backend: Backend) -> str:
+    cfg = _near_model(backend.path, "config.yaml")
+    if cfg is not None:
+        return ModelConfig.load(cfg).model.tier
+    deploy = _near_model(backend.path, "deploy.json")
+    if deploy is not None:
+        tier = read_json(deploy).get("tier")
+        if isinstance(tier, str):
+            return tier
+    return tier_for_params(backend.params)
+
+
+def metrics_file(backend: Backend) -> Path | None:
+    """The training run's metrics.jsonl for the loss curve, when the model sits in its run."""
+    return _near_model(backend.path, "metrics.jsonl")
+
+
+def default_report_dir(model: str | Path) -> Path:
+    """``<dir>/eval`` for a model directory, ``<parent>/<stem>.eval`` for a model file."""
+    p = Path(model)
+    return p / "eval" if p.is_dir() else p.with_name(f"{p.stem}.eval")
+
+
+def evaluate(req: EvalRequest, progress: ProgressFn | None = None) -> EvalReport:
+    progress = progress or null_progress
+    t0 = time.perf_counter()
+    data = Dataset(req.data)
+    if SPLIT not in data.meta.splits:
+        raise InputError(f"{data.path}/meta.json: no {SPLIT!r} split")
+    backend = open_backend(req.model, req.backend, req.prefer)
+    check_same_tokenizer(backend, data, req.model)
+    tier = req.tier or model_tier(backend)
+    try:
+        threshold = ppl_threshold(tier)
+    except ValueError:
+        raise InputError(f"unknown tier {tier!r} (expected micro, tiny, small, medium or large)") from None
+
+    stream = data.tokens(SPLIT)
+    if len(stream) < 2:
+        raise InputError(f"{data.path}: the {SPLIT} split has fewer than 2 tokens")
+    keep = len(stream) if req.max_tokens is None else min(len(stream), req.max_tokens + 1)
+    scores = score_stream(backend, stream[:keep], req.batch_size, progress)
+    whole = keep == len(stream)
+    split_bytes = data.meta.splits[SPLIT].bytes
+    bytes_counted = split_bytes if whole else split_bytes * scores.tokens / (len(stream) - 1)
+
+    pairs = data.qa(SPLIT)
+    if req.max_qa is not None:
+        pairs = pairs[: req.max_qa]
+    qa = task_accuracy(backend, data, pairs, progress)
+    correct = sum(r.correct for r in qa)
+    samples = generation_samples(backend, data, data.meta.arch) if req.samples else []
+
+    report = EvalReport(
+        model=req.model,
+        resolved=str(backend.path),
+        backend=backend.name,
+        params=backend.params,
+        size_bytes=backend.size_bytes,
+        context=backend.context,
+        vocab_size=backend.vocab_size,
+        dataset=str(data.path),
+        arch=data.meta.arch,
+        tier=tier,
+        ppl_threshold=threshold,
+        passed=scores.perplexity < threshold,
+        perplexity=scores.perplexity,
+        bits_per_byte=scores.nll_nats / LN2 / bytes_counted,
+        next_token_accuracy=scores.accuracy,
+        mean_nll=scores.mean_nll,
+        tokens_scored=scores.tokens,
+        split_tokens=len(stream),
+        whole_split=whole,
+        bytes_counted=bytes_counted,
+        bytes_basis="meta.json" if whole else "meta.json pro-rated",
+        task_accuracy=correct / len(qa) if qa else None,
+        qa_total=len(qa),
+        qa_correct=correct,
+        qa=qa,
+        samples=samples,
+        elapsed_s=time.perf_counter() - t0,
+    )
+    if req.write_report:
+        from tools.eval.report import write_report
+
+        out = Path(req.report_dir) if req.report_dir else default_report_dir(req.model)
+        report.report_dir = str(out)
+        write_report(report, out, metrics_file(backend))
+    return report
