@@ -7,7 +7,8 @@ A training run directory ``SLM/models/checkpoints/<run>/`` holds:
 - ``step_<N>/`` (N zero-padded to 8 digits): ``model.safetensors`` + HF ``config.json``
   (loadable with ``LlamaForCausalLM.from_pretrained``), ``tokenizer.json``,
   ``optimizer.pt`` and ``trainer_state.json`` (step, tokens seen, data cursor, RNG states);
-- ``latest`` and ``best``: symlinks to step directories, replaced atomically;
+- ``latest`` and ``best``: symlinks to step directories, replaced atomically; old steps are pruned
+  to the newest ``keep_last`` plus the ``best`` one (``save_step``);
 - ``manifest.json``.
 """
 
@@ -15,8 +16,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
+from tools.artifacts import atomic_write_json, read_json, staging_dir
 from tools.errors import InputError
 
 STEP_RE = re.compile(r"^step_(\d{8})$")
@@ -25,6 +31,21 @@ WEIGHTS = "model.safetensors"
 METRICS = "metrics.jsonl"
 TRAINER_STATE = "trainer_state.json"
 OPTIMIZER = "optimizer.pt"
+TOKENIZER = "tokenizer.json"
+
+
+class TrainerState(BaseModel):
+    """``trainer_state.json``: everything besides weights and optimizer needed to resume exactly."""
+
+    step: int = Field(ge=0, description="optimizer steps taken")
+    tokens_seen: int = Field(ge=0)
+    data_cursor: int = Field(ge=0, description="train sequences consumed, over all processes")
+    lr_scale: float = Field(1.0, gt=0, description="product of the NaN-rollback LR reductions so far")
+    rollbacks: int = Field(0, ge=0)
+    best_val_loss: float | None = None
+    best_step: int | None = None
+    world_size: int = Field(1, gt=0)
+    rng: dict[str, Any] = Field(default_factory=dict, description="python/numpy/torch/cuda RNG states")
 
 
 def step_dir_name(step: int) -> str:
@@ -84,3 +105,91 @@ def load_model(path: str | Path, prefer: str = BEST, dtype=None):
         raise InputError(f"{step}: cannot load model ({first})") from None
     model.eval()
     return model
+
+
+def save_step(
+    run_dir: str | Path,
+    state: TrainerState,
+    *,
+    model: Any,
+    weights: dict[str, Any],
+    optimizer: dict[str, Any],
+    tokenizer: str | Path,
+    keep_last: int,
+    is_best: bool,
+) -> Path:
+    """Write ``step_<N>/`` atomically, move ``latest`` (and ``best``) to it, prune old steps.
+
+    ``model`` is the HF model (its config is written as config.json); ``weights`` is its full
+    state dict (a tied LM head is stored once, as the embedding, the way ``from_pretrained``
+    expects); ``optimizer`` is the optimizer's full state dict.
+    """
+    import torch
+    from safetensors.torch import save_file
+
+    run_dir = Path(run_dir)
+    target = run_dir / step_dir_name(state.step)
+    if getattr(model.config, "tie_word_embeddings", False):
+        weights = {k: v for k, v in weights.items() if k != "lm_head.weight"}
+    with staging_dir(target, overwrite=True) as tmp:
+        model.config.save_pretrained(tmp)
+        save_file({k: v.contiguous() for k, v in weights.items()}, tmp / WEIGHTS, metadata={"format": "pt"})
+        torch.save(optimizer, tmp / OPTIMIZER)
+        shutil.copyfile(tokenizer, tmp / TOKENIZER)
+        atomic_write_json(tmp / TRAINER_STATE, state)
+    set_pointer(run_dir, LATEST, target)
+    if is_best:
+        set_pointer(run_dir, BEST, target)
+    prune_steps(run_dir, keep_last)
+    return target
+
+
+def pointer_target(run_dir: str | Path, name: str) -> Path | None:
+    ptr = Path(run_dir) / name
+    return ptr.resolve() if ptr.is_symlink() and ptr.exists() else None
+
+
+def prune_steps(run_dir: str | Path, keep_last: int) -> None:
+    """Delete step dirs other than the newest ``keep_last`` and the ``best``/``latest`` targets,
+    and any staging leftovers of a killed writer."""
+    run_dir = Path(run_dir)
+    keep = {p.resolve() for p in step_dirs(run_dir)[-keep_last:]}
+    keep |= {t for t in (pointer_target(run_dir, BEST), pointer_target(run_dir, LATEST)) if t is not None}
+    for p in step_dirs(run_dir):
+        if p.resolve() not in keep:
+            shutil.rmtree(p, ignore_errors=True)
+    for p in run_dir.glob(".step_*.partial"):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def load_trainer_state(step_dir: str | Path) -> TrainerState:
+    f = Path(step_dir) / TRAINER_STATE
+    try:
+        return TrainerState.model_validate(read_json(f))
+    except ValidationError as e:
+        raise InputError(f"{f}: invalid trainer state ({e.errors()[0]['msg']})") from None
+
+
+def load_optimizer(step_dir: str | Path) -> dict[str, Any]:
+    import torch
+
+    f = Path(step_dir) / OPTIMIZER
+    try:
+        return torch.load(f, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise InputError(f"{f}: no such file") from None
+    except Exception as e:  # torch.load raises many types for a truncated or foreign file
+        raise InputError(f"{f}: cannot load optimizer state ({str(e).splitlines()[0][:120]})") from None
+
+
+def load_weights(step_dir: str | Path) -> dict[str, Any]:
+    """The step's weights as a CPU state dict (tied weights appear once, under the embedding)."""
+    from safetensors.torch import load_file
+
+    f = Path(step_dir) / WEIGHTS
+    try:
+        return load_file(f, device="cpu")
+    except FileNotFoundError:
+        raise InputError(f"{f}: no such file") from None
+    except Exception as e:  # safetensors raises SafetensorError and others for a corrupt file
+        raise InputError(f"{f}: cannot load weights ({str(e).splitlines()[0][:120]})") from None

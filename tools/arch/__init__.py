@@ -1,0 +1,1 @@
+"""Architecture design: estimates, tier validation, config proposals."""

@@ -1,0 +1,131 @@
+"""What this machine can do: precision support, peak FLOP/s, and a cache for measured figures.
+
+MFU's peak is defined per device and precision:
+
+- CUDA: the card's dense bf16 tensor-core peak from its data sheet (``GPU_BF16_PEAK``; fp32
+  training is measured against the same figure); a card missing from the table is measured.
+- CPU: measured here: the best of a few timed dense square matmuls (2048^3) in the training
+  dtype with all of torch's threads, cached per CPU model, thread count, dtype and torch version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from tools.artifacts import atomic_write_json
+
+Precision = Literal["fp32", "bf16"]
+
+# Dense (no sparsity) bf16 peak FLOP/s from the vendors' data sheets, matched by substring of
+# torch.cuda.get_device_name(); the first match wins, so longer names come first.
+GPU_BF16_PEAK: list[tuple[str, float]] = [
+    ("H200", 989.4e12),
+    ("H100 PCIe", 756.0e12),
+    ("H100", 989.4e12),
+    ("GH200", 989.4e12),
+    ("B200", 2250e12),
+    ("A100", 312e12),
+    ("A10G", 70e12),
+    ("L40S", 362e12),
+    ("L4", 121e12),
+    ("RTX 4090", 165.2e12),
+    ("RTX 3090", 71e12),
+]
+
+
+def cache_dir() -> Path:
+    """Where measured figures are kept: $AUTON_SLM_CACHE, else ~/.cache/auton-slm."""
+    env = os.environ.get("AUTON_SLM_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "auton-slm"
+
+
+def cached(name: str, key: str, measure) -> Any:
+    """Return the cached value for ``key`` in cache file ``name``, measuring it once if missing."""
+    path = cache_dir() / f"{name}.json"
+    try:
+        table = json.loads(path.read_text())
+    except (OSError, ValueError):
+        table = {}
+    if key not in table:
+        table[key] = measure()
+        try:
+            atomic_write_json(path, table)
+        except OSError:
+            pass  # an unwritable cache only costs a re-measurement next time
+    return table[key]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU has bf16 dot-product instructions (AVX512-BF16 or AMX), so bf16
+    autocast runs faster than fp32 instead of being emulated."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def default_precision(device: str) -> Precision:
+    import torch
+
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def device_fingerprint(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name(torch.device(device))
+    else:
+        name = f"{cpu_model()} x{torch.get_num_threads()} threads"
+    return f"{name} | torch {torch.__version__}"
+
+
+def measure_matmul_flops(device: str, precision: Precision, n: int = 2048, repeats: int = 5) -> float:
+    """Best FLOP/s of a dense n x n x n matmul in the given precision on ``device``."""
+    import torch
+
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    best = float("inf")
+    for i in range(repeats + 1):
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        a @ b
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if i:  # the first product warms up
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * n**3 / best
+
+
+def peak_flops(device: str, precision: Precision) -> float:
+    """The FLOP/s that MFU is measured against (see the module docstring)."""
+    import torch
+
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name(torch.device(device))
+        for pattern, flops in GPU_BF16_PEAK:
+            if pattern in name:
+                return flops
+    key = f"{device_fingerprint(device)} | {precision}"
+    return float(cached("matmul_peak", key, lambda: measure_matmul_flops(device, precision)))

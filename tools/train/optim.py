@@ -1,0 +1,44 @@
+"""AdamW with decoupled weight decay on matrices only, and the warmup + cosine LR schedule."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from tools.config import TrainSpec
+
+
+def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: str) -> torch.optim.AdamW:
+    """Matrices (embeddings, projections) decay; norm gains do not."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": spec.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(
+        groups,
+        lr=spec.lr,
+        betas=(spec.beta1, spec.beta2),
+        eps=1e-8,
+        fused=device.startswith("cuda"),
+    )
+
+
+def lr_at(step: int, spec: TrainSpec) -> float:
+    """LR for optimizer step ``step`` (0-based): linear warmup to ``lr``, then cosine decay to
+    ``min_lr`` at ``max_steps`` (or constant ``lr`` after warmup)."""
+    if spec.warmup_steps and step < spec.warmup_steps:
+        return spec.lr * (step + 1) / spec.warmup_steps
+    if spec.schedule == "constant":
+        return spec.lr
+    span = max(1, spec.max_steps - spec.warmup_steps)
+    progress = min(1.0, (step - spec.warmup_steps) / span)
+    return spec.min_lr + 0.5 * (spec.lr - spec.min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
