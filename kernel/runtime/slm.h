@@ -1,56 +1,105 @@
 /* The AUTON SLM runtime: a freestanding Llama inference engine over an embedded GGUF file.
  *
- * No libc: it uses only the arena it is given and the hooks in platform.h. The GGUF bytes
- * are untrusted input; every read is bounds-checked and a malformed model is reported as an
- * error string, never a crash. */
+ * No libc: it uses only the arena it is given and the hooks in platform.h (plat_time_us for
+ * the timings in slm_stats). The GGUF bytes are untrusted input; every read is bounds-checked
+ * and a malformed model is reported as a one-line error string, never a crash.
+ *
+ * Numerics follow llama.cpp (CPU backend, its defaults): activations are quantized to Q8_0 for
+ * Q8_0/Q4_0 weights and rounded to F16 for F16 weights, the KV cache holds F16, RoPE is the
+ * interleaved ("normal") layout of GGUF's llama architecture. The runtime is compiled with
+ * -ffp-contract=off and a fixed evaluation order, so every arch (and the host build) computes
+ * bit-identical logits and therefore identical greedy tokens.
+ *
+ * For the kernel console (kernel/main.c):
+ *   slm_arena a; slm_arena_init(&a, base, size);
+ *   slm_model *m; char err[160];
+ *   if (slm_load(&m, gguf, gguf_len, &a, err, sizeof err) < 0) { print err; plat_exit(1); }
+ *   slm_info info; slm_get_info(m, &info);            // banner facts; arena use is a.used/a.peak
+ *   slm_generate(m, line, max_tokens, &sampler, emit, ctx, &stats, err, sizeof err);
+ * slm_generate may be called any number of times; each call starts a fresh context and
+ * allocates nothing (all buffers are sized at load), so the arena use is fixed after slm_load.
+ * fmt.h offers slm_snprintf/slm_vsnprintf (%d %u %x %s %c %f, l/ll/z) for the kernel's printf.
+ */
 #ifndef AUTON_SLM_H
 #define AUTON_SLM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+/* Error codes (negative returns); the err buffer always gets a one-line message. */
+enum {
+    SLM_E_FORMAT = -1,      /* the GGUF file is malformed (truncated, bad magic, bad shape, ...) */
+    SLM_E_UNSUPPORTED = -2, /* well-formed but not something this runtime runs (arch, type, tokenizer) */
+    SLM_E_NOMEM = -3,       /* the arena is too small */
+    SLM_E_INPUT = -4,       /* bad call: prompt too long for the context, bad token id, ... */
+};
+
 /* A bump allocator over one fixed region sized at boot. */
 typedef struct {
     uint8_t *base;
     size_t size;
-    size_t used;
-    size_t peak;
+    size_t used; /* bytes held by the loaded model */
+    size_t peak; /* high-water mark, including the temporary index used while loading */
+    size_t temp; /* bytes borrowed from the top end while slm_load runs (0 afterwards) */
 } slm_arena;
+
+void slm_arena_init(slm_arena *a, void *base, size_t size);
 
 typedef struct slm_model slm_model;
 
 typedef struct {
-    float temperature; /* 0 = greedy */
-    float top_p;       /* 1 = off */
-    uint64_t seed;
+    float temperature; /* 0 = greedy (argmax) */
+    float top_p;       /* nucleus sampling threshold; >= 1 = off */
+    uint64_t seed;     /* RNG seed: the same seed gives the same tokens */
 } slm_sampler;
 
 typedef struct {
     int prompt_tokens;
-    int generated_tokens;
+    int generated_tokens; /* including a final end-of-generation token */
+    int stopped_at_eos;   /* 1 when generation ended at an end-of-generation token */
     uint64_t prefill_us;
     uint64_t decode_us;
 } slm_stats;
 
 /* Facts for the boot banner. */
 typedef struct {
-    const char *name;   /* general.name, or "" */
-    const char *quant;  /* dominant weight type: "F32", "F16", "Q8_0", "Q4_0", ... */
+    const char *name;      /* general.name, or "" */
+    const char *quant;     /* dominant weight type: "F32", "F16", "Q8_0", "Q4_0" */
+    const char *tokenizer; /* "gpt2" (byte-level BPE) or "llama" (SentencePiece) */
     uint64_t n_params;
+    uint64_t weight_bytes; /* tensor data, used in place from the GGUF image */
+    uint64_t kv_bytes;     /* KV cache, in the arena */
     uint32_t n_layers, d_model, n_heads, n_kv_heads, d_ff, context, vocab_size;
 } slm_info;
 
-/* Parse and validate `gguf` (len bytes) and set up the model, allocating from `arena`.
- * Returns 0, or a negative code with a one-line message in err. */
+/* Parse and validate `gguf` (len bytes, which must stay mapped while the model is used) and
+ * set up the model, allocating from `arena`. Returns 0, or a negative code with a message. */
 int slm_load(slm_model **out, const uint8_t *gguf, size_t len, slm_arena *arena, char *err, size_t errlen);
 
 void slm_get_info(const slm_model *m, slm_info *info);
 
-/* Tokenize `prompt` in the QA format (BOS <|q|> prompt <|a|>), generate up to `max_tokens`
- * tokens (stopping at EOS), calling emit() with each decoded piece. Returns the number of
- * generated tokens, or a negative code with a message in err. */
-typedef void (*slm_emit_fn)(const char *piece, size_t len, void *ctx);
+/* Called once per generated token with its id and decoded bytes (len may be 0, e.g. for a
+ * control token; pieces may split a UTF-8 character across calls). */
+typedef void (*slm_emit_fn)(int32_t token, const char *piece, size_t len, void *ctx);
+
+/* Tokenize `prompt` in the QA format (BOS <|q|> prompt <|a|>, the prompt stripped of
+ * surrounding whitespace), generate up to `max_tokens` tokens (stopping after an
+ * end-of-generation token or when the context is full), calling emit() for each.
+ * Returns the number of generated tokens, or a negative code with a message in err. */
 int slm_generate(slm_model *m, const char *prompt, int max_tokens, const slm_sampler *s, slm_emit_fn emit,
                  void *ctx, slm_stats *stats, char *err, size_t errlen);
+
+/* The token-level interface under slm_generate (host tools and parity tests).
+ * slm_tokenize: tokenize `len` bytes of `text` like llama.cpp's llama_tokenize with
+ * parse_special=true (special-token strings such as <|q|> become their ids), with BOS first
+ * when add_bos. slm_tokenize_prompt: the QA-format tokens slm_generate feeds the model.
+ * Both return the token count, or a negative code (SLM_E_INPUT when over `max`). */
+int slm_tokenize(slm_model *m, const char *text, size_t len, int add_bos, int32_t *out, int max, char *err,
+                 size_t errlen);
+int slm_tokenize_prompt(slm_model *m, const char *prompt, int32_t *out, int max, char *err, size_t errlen);
+
+/* Generate from prompt tokens, as slm_generate does after tokenizing. */
+int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int max_tokens, const slm_sampler *s,
+                        slm_emit_fn emit, void *ctx, slm_stats *stats, char *err, size_t errlen);
 
 #endif

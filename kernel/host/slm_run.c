@@ -1,0 +1,209 @@
+/* slm-run: the SLM runtime as a host program, for tests, fuzzing seeds and benchmarks.
+ *
+ *   slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json]
+ *                      [--arena MB]
+ *
+ * Without -p it loads the model and prints its facts. With -p it generates up to N tokens
+ * (default 64) for PROMPT in the QA format (BOS <|q|> PROMPT <|a|>), or for the plain text
+ * with --raw (BOS + PROMPT, special-token strings parsed), greedy unless --temp > 0. The text
+ * streams to stdout and a stats line goes to stderr; --json prints one JSON document instead:
+ * {"model": {...}, "prompt_ids": [...], "output_ids": [...], "text": "...", "stats": {...}}.
+ * Exit status: 0 success, 1 the model failed to load or generate (the message is on stderr),
+ * 2 bad usage or an unreadable file. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slm.h"
+
+typedef struct {
+    int json;
+    int32_t *ids;
+    int n;
+    char *text;
+    size_t len, cap;
+} output;
+
+static void usage(const char *msg) {
+    fprintf(stderr,
+            "slm-run: %s\n"
+            "usage: slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json] "
+            "[--arena MB]\n",
+            msg);
+    exit(2);
+}
+
+static double number(const char *flag, const char *v, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double d = v ? strtod(v, &end) : 0;
+    if (!v || errno || *end || end == v || !(d >= lo && d <= hi)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s needs a number from %g to %g", flag, lo, hi);
+        usage(msg);
+    }
+    return d;
+}
+
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f || fseek(f, 0, SEEK_END) != 0) goto fail;
+    long size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) goto fail;
+    /* 64-byte aligned, like the kernel's page-aligned embedding, so GGUF's alignment holds */
+    uint8_t *buf = aligned_alloc(64, ((size_t)size + 64) & ~(size_t)63);
+    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) goto fail;
+    fclose(f);
+    *len = (size_t)size;
+    return buf;
+fail:
+    fprintf(stderr, "slm-run: %s: %s\n", path, strerror(errno ? errno : EIO));
+    exit(2);
+}
+
+static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
+    output *o = ctx;
+    o->ids[o->n++] = token;
+    if (!o->json) {
+        fwrite(piece, 1, len, stdout);
+        fflush(stdout);
+        return;
+    }
+    if (o->len + len > o->cap) {
+        o->cap = (o->len + len) * 2 + 256;
+        if (!(o->text = realloc(o->text, o->cap))) exit(1);
+    }
+    memcpy(o->text + o->len, piece, len);
+    o->len += len;
+}
+
+static void json_string(const char *s, size_t n) {
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_ids(const char *key, const int32_t *ids, int n) {
+    printf("\"%s\": [", key);
+    for (int i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
+    printf("]");
+}
+
+static void json_model(const slm_info *in, const slm_arena *a) {
+    printf("\"model\": {\"name\": ");
+    json_string(in->name, strlen(in->name));
+    printf(", \"quant\": \"%s\", \"tokenizer\": \"%s\", \"params\": %llu, \"weight_bytes\": %llu, "
+           "\"kv_bytes\": %llu, \"layers\": %u, \"d_model\": %u, \"heads\": %u, \"kv_heads\": %u, \"d_ff\": %u, "
+           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu}",
+           in->quant, in->tokenizer, (unsigned long long)in->n_params, (unsigned long long)in->weight_bytes,
+           (unsigned long long)in->kv_bytes, in->n_layers, in->d_model, in->n_heads, in->n_kv_heads, in->d_ff,
+           in->context, in->vocab_size, a->used, a->peak);
+}
+
+int main(int argc, char **argv) {
+    const char *path = NULL, *prompt = NULL;
+    int max_tokens = 64, raw = 0, json = 0;
+    double arena_mb = 512;
+    slm_sampler sampler = {0.0f, 1.0f, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
+            if (!v) usage("-p needs a prompt");
+            prompt = v, i++;
+        } else if (!strcmp(a, "-n")) {
+            max_tokens = (int)number(a, v, 0, 1 << 20), i++;
+        } else if (!strcmp(a, "--temp")) {
+            sampler.temperature = (float)number(a, v, 0, 100), i++;
+        } else if (!strcmp(a, "--top-p")) {
+            sampler.top_p = (float)number(a, v, 0, 1), i++;
+        } else if (!strcmp(a, "--seed")) {
+            sampler.seed = (uint64_t)number(a, v, 0, 9007199254740992.0), i++;
+        } else if (!strcmp(a, "--arena")) {
+            arena_mb = number(a, v, 1, 1 << 20), i++;
+        } else if (!strcmp(a, "--raw")) {
+            raw = 1;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (a[0] == '-' && a[1]) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "unknown option %s", a);
+            usage(msg);
+        } else if (!path) {
+            path = a;
+        } else {
+            usage("only one model file");
+        }
+    }
+    if (!path) usage("no model file");
+
+    size_t len, arena_bytes = (size_t)(arena_mb * 1048576.0);
+    uint8_t *gguf = read_file(path, &len);
+    void *mem = malloc(arena_bytes);
+    if (!mem) usage("cannot allocate the arena");
+    slm_arena arena;
+    slm_arena_init(&arena, mem, arena_bytes);
+    slm_model *m;
+    char err[256];
+    if (slm_load(&m, gguf, len, &arena, err, sizeof err) < 0) {
+        fprintf(stderr, "slm-run: %s: %s\n", path, err);
+        return 1;
+    }
+    slm_info info;
+    slm_get_info(m, &info);
+    if (!prompt) {
+        if (json) {
+            printf("{");
+            json_model(&info, &arena);
+            printf("}\n");
+        } else {
+            printf("%s: %s, %llu params, %s, %s tokenizer, %u layers, d_model %u, %u/%u heads, d_ff %u, context %u, "
+                   "vocab %u; arena %zu bytes used\n",
+                   path, info.name[0] ? info.name : "(unnamed)", (unsigned long long)info.n_params, info.quant,
+                   info.tokenizer, info.n_layers, info.d_model, info.n_heads, info.n_kv_heads, info.d_ff, info.context,
+                   info.vocab_size, arena.used);
+        }
+        return 0;
+    }
+
+    int32_t *prompt_ids = malloc(sizeof(int32_t) * info.context);
+    output out = {json, malloc(sizeof(int32_t) * ((size_t)max_tokens + 1)), 0, NULL, 0, 0};
+    int n = raw ? slm_tokenize(m, prompt, strlen(prompt), 1, prompt_ids, (int)info.context, err, sizeof err)
+                : slm_tokenize_prompt(m, prompt, prompt_ids, (int)info.context, err, sizeof err);
+    slm_stats st;
+    if (n >= 0) n = slm_generate_tokens(m, prompt_ids, n, max_tokens, &sampler, emit, &out, &st, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "slm-run: %s\n", err);
+        return 1;
+    }
+    double tok_s = st.decode_us ? (st.generated_tokens - 1) * 1e6 / (double)st.decode_us : 0.0;
+    if (json) {
+        printf("{");
+        json_model(&info, &arena);
+        printf(", ");
+        json_ids("prompt_ids", prompt_ids, st.prompt_tokens);
+        printf(", ");
+        json_ids("output_ids", out.ids, out.n);
+        printf(", \"text\": ");
+        json_string(out.text ? out.text : "", out.len);
+        printf(", \"stats\": {\"prompt_tokens\": %d, \"generated_tokens\": %d, \"stopped_at_eos\": %s, "
+               "\"prefill_us\": %llu, \"decode_us\": %llu, \"decode_tok_s\": %.2f}}\n",
+               st.prompt_tokens, st.generated_tokens, st.stopped_at_eos ? "true" : "false",
+               (unsigned long long)st.prefill_us, (unsigned long long)st.decode_us, tok_s);
+    } else {
+        printf("\n");
+        fprintf(stderr, "slm-run: %d prompt tokens in %.1f ms, %d generated in %.1f ms (%.1f tok/s)%s\n",
+                st.prompt_tokens, st.prefill_us / 1e3, st.generated_tokens, st.decode_us / 1e3, tok_s,
+                st.stopped_at_eos ? ", stopped at end of text" : "");
+    }
+    return 0;
+}
