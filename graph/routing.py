@@ -1,0 +1,60 @@
+"""Where the run goes after the Reviewer: a pure function of the state and the review.
+
+Approve -> the next stage of the flow (after ``integrate``: the report). Reject -> the stage the
+verdict's remedy names, carrying the remedy in the state. Bounded: a stage may run at most
+``max_attempts_per_stage`` times and the run at most ``max_stage_runs`` stage executions; at a
+bound the run goes to the report as failed, with what was tried.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.models import STAGES, ReviewRecord
+from graph.state import PipelineState, dump
+from tools.verdict import Remedy
+
+REPORT = "report"
+
+
+def next_stage(stage: str) -> str:
+    i = STAGES.index(stage)  # type: ignore[arg-type]
+    return STAGES[i + 1] if i + 1 < len(STAGES) else REPORT
+
+
+def tried(state: PipelineState, stage: str) -> str:
+    """One line per earlier execution of ``stage``: attempt, outcome, the remedy it applied."""
+    lines = []
+    for run in state.runs:
+        if run.stage != stage:
+            continue
+        verdicts = [r for r in state.reviews if r.stage == stage and r.attempt == run.attempt]
+        outcome = run.error or (
+            "; ".join(verdicts[-1].failures) if verdicts and verdicts[-1].failures else "ok"
+        )
+        applied = run.params.get("remedy")
+        lines.append(f"attempt {run.attempt}" + (f" ({applied})" if applied else "") + f": {outcome}")
+    return "\n".join(lines)
+
+
+def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
+    """The state update that routes the run after ``review``."""
+    if review.approved:
+        return dump(remedy=None, next_node=next_stage(review.stage))
+    remedy = review.remedy or Remedy(
+        stage=review.stage, action="rerun", text=f"re-run {review.stage} (the verdict named no remedy)"
+    )
+    target = remedy.stage
+    settings = state.settings
+    bound = None
+    if state.attempt(target) >= settings.max_attempts_per_stage:
+        bound = f"{target} already ran {state.attempt(target)} times (max {settings.max_attempts_per_stage})"
+    elif len(state.runs) >= settings.max_stage_runs:
+        bound = f"the run already executed {len(state.runs)} stages (max {settings.max_stage_runs})"
+    if bound:
+        failure = (
+            f"{review.stage} rejected ({'; '.join(review.failures) or 'no detail'}) and {bound}.\n"
+            f"Tried:\n{tried(state, target)}"
+        )
+        return dump(remedy=remedy, status="failed", failure=failure, next_node=REPORT)
+    return dump(remedy=remedy, next_node=target)
