@@ -1,13 +1,15 @@
 /* slm-run: the SLM runtime as a host program, for tests, fuzzing seeds and benchmarks.
  *
  *   slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json]
- *                      [--arena MB]
+ *                      [--arena MB] [--logits FILE]
  *
  * Without -p it loads the model and prints its facts. With -p it generates up to N tokens
  * (default 64) for PROMPT in the QA format (BOS <|q|> PROMPT <|a|>), or for the plain text
  * with --raw (BOS + PROMPT, special-token strings parsed), greedy unless --temp > 0. The text
  * streams to stdout and a stats line goes to stderr; --json prints one JSON document instead:
  * {"model": {...}, "prompt_ids": [...], "output_ids": [...], "text": "...", "stats": {...}}.
+ * --logits FILE writes the logits each generated token was drawn from (float32, vocab_size per
+ * token, native byte order), for numeric parity checks.
  * Exit status: 0 success, 1 the model failed to load or generate (the message is on stderr),
  * 2 bad usage or an unreadable file. */
 #define _POSIX_C_SOURCE 200809L
@@ -19,6 +21,9 @@
 #include "slm.h"
 
 typedef struct {
+    slm_model *m;
+    FILE *logits;
+    uint32_t vocab;
     int json;
     int32_t *ids;
     int n;
@@ -30,7 +35,7 @@ static void usage(const char *msg) {
     fprintf(stderr,
             "slm-run: %s\n"
             "usage: slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json] "
-            "[--arena MB]\n",
+            "[--arena MB] [--logits FILE]\n",
             msg);
     exit(2);
 }
@@ -66,6 +71,10 @@ fail:
 static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
     output *o = ctx;
     o->ids[o->n++] = token;
+    if (o->logits && fwrite(slm_logits(o->m), sizeof(float), o->vocab, o->logits) != o->vocab) {
+        perror("slm-run: --logits");
+        exit(2);
+    }
     if (!o->json) {
         fwrite(piece, 1, len, stdout);
         fflush(stdout);
@@ -111,7 +120,7 @@ static void json_model(const slm_info *in, const slm_arena *a) {
 }
 
 int main(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL;
+    const char *path = NULL, *prompt = NULL, *logits = NULL;
     int max_tokens = 64, raw = 0, json = 0;
     double arena_mb = 512;
     slm_sampler sampler = {0.0f, 1.0f, 0};
@@ -130,6 +139,9 @@ int main(int argc, char **argv) {
             sampler.seed = (uint64_t)number(a, v, 0, 9007199254740992.0), i++;
         } else if (!strcmp(a, "--arena")) {
             arena_mb = number(a, v, 1, 1 << 20), i++;
+        } else if (!strcmp(a, "--logits")) {
+            if (!v) usage("--logits needs a file");
+            logits = v, i++;
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
         } else if (!strcmp(a, "--json")) {
@@ -176,7 +188,11 @@ int main(int argc, char **argv) {
     }
 
     int32_t *prompt_ids = malloc(sizeof(int32_t) * info.context);
-    output out = {json, malloc(sizeof(int32_t) * ((size_t)max_tokens + 1)), 0, NULL, 0, 0};
+    output out = {m, NULL, info.vocab_size, json, malloc(sizeof(int32_t) * ((size_t)max_tokens + 1)), 0, NULL, 0, 0};
+    if (logits && !(out.logits = fopen(logits, "wb"))) {
+        fprintf(stderr, "slm-run: %s: %s\n", logits, strerror(errno));
+        return 2;
+    }
     int n = raw ? slm_tokenize(m, prompt, strlen(prompt), 1, prompt_ids, (int)info.context, err, sizeof err)
                 : slm_tokenize_prompt(m, prompt, prompt_ids, (int)info.context, err, sizeof err);
     slm_stats st;
@@ -185,6 +201,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "slm-run: %s\n", err);
         return 1;
     }
+    if (out.logits) fclose(out.logits);
     double tok_s = st.decode_us ? (st.generated_tokens - 1) * 1e6 / (double)st.decode_us : 0.0;
     if (json) {
         printf("{");

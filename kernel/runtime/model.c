@@ -191,7 +191,7 @@ static int alloc_buffers(slm_model *m, slm_arena *a, char *err, size_t errlen) {
         {(void **)&m->q, qdim * 4u},         {(void **)&m->k, kvdim * 4u},        {(void **)&m->v, kvdim * 4u},
         {(void **)&m->att, hp->context * 4u}, {(void **)&m->hb, hp->d_ff * 4u},   {(void **)&m->hb2, hp->d_ff * 4u},
         {(void **)&m->logits, hp->vocab * 4u}, {(void **)&m->xh, wide * 4u},
-        {(void **)&m->xq, (wide / QK + 1) * sizeof(block_q8_0)},
+        {(void **)&m->xq, wide * 2u},        {(void **)&m->xd, (wide / QK + 1) * 4u},
         {(void **)&m->probs, hp->vocab * 4u}, {(void **)&m->order, hp->vocab * 4u},
         {(void **)&m->tokens, hp->context * 4u},
     };
@@ -272,8 +272,7 @@ static void attention(slm_model *m, uint32_t l, uint32_t pos) {
         for (uint32_t i = 0; i < hd; i++) out[i] = 0.0f;
         for (uint32_t t = 0; t <= pos; t++) {
             float p = fp16_to_fp32(fp32_to_fp16(m->att[t]));
-            const uint16_t *vr = vc + (size_t)t * kvdim + kvo;
-            for (uint32_t i = 0; i < hd; i++) out[i] += p * fp16_to_fp32(vr[i]);
+            qt_axpy_f16(out, p, vc + (size_t)t * kvdim + kvo, hd);
         }
     }
 }
@@ -286,7 +285,7 @@ void model_forward(slm_model *m, int32_t token, uint32_t pos, int want_logits) {
     for (uint32_t l = 0; l < hp->n_layers; l++) {
         const llama_layer *L = &m->layers[l];
         rmsnorm(m->xb, m->x, L->attn_norm, d, hp->eps);
-        qt_vec_bind(&v, m->xb, d, m->xh, m->xq);
+        qt_vec_bind(&v, m->xb, d, m->xh, m->xq, m->xd);
         qt_matvec(m->q, &L->wq, &v);
         qt_matvec(m->k, &L->wk, &v);
         qt_matvec(m->v, &L->wv, &v);
@@ -296,24 +295,24 @@ void model_forward(slm_model *m, int32_t token, uint32_t pos, int want_logits) {
         qt_to_fp16(m->k_cache + at, m->k, kvdim);
         qt_to_fp16(m->v_cache + at, m->v, kvdim);
         attention(m, l, pos);
-        qt_vec_bind(&v, m->xb2, qdim, m->xh, m->xq);
+        qt_vec_bind(&v, m->xb2, qdim, m->xh, m->xq, m->xd);
         qt_matvec(m->xb, &L->wo, &v);
         for (uint32_t i = 0; i < d; i++) m->x[i] += m->xb[i];
 
         rmsnorm(m->xb, m->x, L->ffn_norm, d, hp->eps);
-        qt_vec_bind(&v, m->xb, d, m->xh, m->xq);
+        qt_vec_bind(&v, m->xb, d, m->xh, m->xq, m->xd);
         qt_matvec(m->hb, &L->gate, &v);
         qt_matvec(m->hb2, &L->up, &v);
         for (uint32_t i = 0; i < hp->d_ff; i++) {
             float g = m->hb[i];
             m->hb[i] = g / (1.0f + fm_expf(-g)) * m->hb2[i];
         }
-        qt_vec_bind(&v, m->hb, hp->d_ff, m->xh, m->xq);
+        qt_vec_bind(&v, m->hb, hp->d_ff, m->xh, m->xq, m->xd);
         qt_matvec(m->xb, &L->down, &v);
         for (uint32_t i = 0; i < d; i++) m->x[i] += m->xb[i];
     }
     if (!want_logits) return;
     rmsnorm(m->xb, m->x, m->output_norm, d, hp->eps);
-    qt_vec_bind(&v, m->xb, d, m->xh, m->xq);
+    qt_vec_bind(&v, m->xb, d, m->xh, m->xq, m->xd);
     qt_matvec(m->logits, &m->output, &v);
 }

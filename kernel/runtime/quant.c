@@ -35,15 +35,6 @@ uint32_t qt_block_bytes(uint32_t type) {
     }
 }
 
-float fp16_to_fp32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff;
-    if (exp == 0x1f) return rt_f32_from(sign | 0x7f800000u | (man << 13)); /* inf, NaN */
-    if (exp != 0) return rt_f32_from(sign | ((exp + 112) << 23) | (man << 13));
-    float sub = (float)man * 5.9604644775390625e-8f; /* man * 2^-24, exact */
-    return rt_f32_from(sign | rt_f32_bits(sub));
-}
-
 uint16_t fp32_to_fp16(float f) {
     uint32_t x = rt_f32_bits(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
@@ -69,7 +60,7 @@ static float round_even(float v) {
     return (v + magic) - magic;
 }
 
-static void quantize_q8_0(block_q8_0 *y, const float *x, uint32_t n) {
+static void quantize_q8_0(int16_t *q, float *scales, const float *x, uint32_t n) {
     for (uint32_t b = 0; b < n / QK; b++) {
         const float *xb = x + b * QK;
         float amax = 0.0f;
@@ -78,16 +69,17 @@ static void quantize_q8_0(block_q8_0 *y, const float *x, uint32_t n) {
             amax = a > amax ? a : amax;
         }
         float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        y[b].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK; j++) y[b].qs[j] = (int8_t)round_even(xb[j] * id);
+        scales[b] = fp16_to_fp32(fp32_to_fp16(d));
+        for (int j = 0; j < QK; j++) q[b * QK + j] = (int16_t)round_even(xb[j] * id);
     }
 }
 
-void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, float *xh, block_q8_0 *xq) {
+void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, float *xh, int16_t *xq, float *xd) {
     v->x = x;
     v->n = n;
     v->xh = xh;
     v->xq = xq;
+    v->xd = xd;
     v->have_h = v->have_q = 0;
 }
 
@@ -113,39 +105,61 @@ static float dot_f32(const float *a, const float *b, uint32_t n) {
     return s;
 }
 
+typedef uint16_t v4u16 __attribute__((vector_size(8)));
+typedef uint32_t v4u32 __attribute__((vector_size(16)));
+typedef int32_t v4i32 __attribute__((vector_size(16)));
+
+/* fp16_to_fp32 on 4 halves at once (the same steps, the select as a vector mask). */
+static v4f half4(const uint16_t *p) {
+    v4u16 h;
+    rt_memcpy(&h, p, sizeof h);
+    v4u32 w = __builtin_convertvector(h, v4u32);
+    v4u32 em = (w & 0x7fffu) << 13, sign = (w & 0x8000u) << 16;
+    v4u32 finite = (v4u32)((v4f)em * 5.192296858534828e+33f);
+    v4u32 special = (v4u32)((v4i32)em >= (v4i32){0x7c00 << 13, 0x7c00 << 13, 0x7c00 << 13, 0x7c00 << 13});
+    return (v4f)(sign | (special & (em | 0x7f800000u)) | (~special & finite));
+}
+
 float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n) {
     v4f s0 = {0}, s1 = {0};
     uint32_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        v4f a0 = {fp16_to_fp32(a[i]), fp16_to_fp32(a[i + 1]), fp16_to_fp32(a[i + 2]), fp16_to_fp32(a[i + 3])};
-        v4f a1 = {fp16_to_fp32(a[i + 4]), fp16_to_fp32(a[i + 5]), fp16_to_fp32(a[i + 6]), fp16_to_fp32(a[i + 7])};
-        s0 += a0 * load4(b + i);
-        s1 += a1 * load4(b + i + 4);
+        s0 += half4(a + i) * load4(b + i);
+        s1 += half4(a + i + 4) * load4(b + i + 4);
     }
     float s = hsum(s0 + s1);
     for (; i < n; i++) s += fp16_to_fp32(a[i]) * b[i];
     return s;
 }
 
-static float dot_q8_0(const block_q8_0 *w, const block_q8_0 *x, uint32_t nb) {
+void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n) {
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4f v = load4(y + i) + a * half4(x + i);
+        rt_memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
+}
+
+/* The block's integer dot product is exact however it is summed; the float part follows
+ * ggml's reference order: sum += (float)sumi * (d_w * d_x). */
+static float dot_q8_0(const block_q8_0 *w, const int16_t *xq, const float *xd, uint32_t nb) {
     float s = 0.0f;
-    for (uint32_t b = 0; b < nb; b++) {
+    for (uint32_t b = 0; b < nb; b++, xq += QK) {
         int32_t sumi = 0;
-        for (int j = 0; j < QK; j++) sumi += (int32_t)w[b].qs[j] * (int32_t)x[b].qs[j];
-        s += (float)sumi * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d));
+        for (int j = 0; j < QK; j++) sumi += (int16_t)w[b].qs[j] * xq[j];
+        s += (float)sumi * (fp16_to_fp32(w[b].d) * xd[b]);
     }
     return s;
 }
 
-static float dot_q4_0(const block_q4_0 *w, const block_q8_0 *x, uint32_t nb) {
+static float dot_q4_0(const block_q4_0 *w, const int16_t *xq, const float *xd, uint32_t nb) {
     float s = 0.0f;
-    for (uint32_t b = 0; b < nb; b++) {
+    for (uint32_t b = 0; b < nb; b++, xq += QK) {
         int32_t sumi = 0;
-        for (int j = 0; j < QK / 2; j++) {
-            int lo = (w[b].qs[j] & 0x0f) - 8, hi = (w[b].qs[j] >> 4) - 8;
-            sumi += lo * x[b].qs[j] + hi * x[b].qs[j + QK / 2];
-        }
-        s += (float)sumi * (fp16_to_fp32(w[b].d) * fp16_to_fp32(x[b].d));
+        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)((w[b].qs[j] & 0x0f) - 8) * xq[j];
+        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)((w[b].qs[j] >> 4) - 8) * xq[j + QK / 2];
+        s += (float)sumi * (fp16_to_fp32(w[b].d) * xd[b]);
     }
     return s;
 }
@@ -171,15 +185,15 @@ void qt_matvec(float *out, const qt_matrix *w, qt_vec *v) {
     case QT_Q8_0:
     case QT_Q4_0:
         if (!v->have_q) {
-            quantize_q8_0(v->xq, v->x, v->n);
+            quantize_q8_0(v->xq, v->xd, v->x, v->n);
             v->have_q = 1;
         }
         if (w->type == QT_Q8_0)
             for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-                out[r] = dot_q8_0((const block_q8_0 *)row, v->xq, v->n / QK);
+                out[r] = dot_q8_0((const block_q8_0 *)row, v->xq, v->xd, v->n / QK);
         else
             for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-                out[r] = dot_q4_0((const block_q4_0 *)row, v->xq, v->n / QK);
+                out[r] = dot_q4_0((const block_q4_0 *)row, v->xq, v->xd, v->n / QK);
         break;
     default: /* unreachable: slm_load accepts only the types above */
         break;

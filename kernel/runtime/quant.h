@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rt.h"
+
 enum {
     QT_F32 = 0,
     QT_F16 = 1,
@@ -46,7 +48,15 @@ int qt_supported(uint32_t type);
 uint32_t qt_block_values(uint32_t type);
 uint32_t qt_block_bytes(uint32_t type);
 
-float fp16_to_fp32(uint16_t h);
+/* IEEE half -> float, exact for every input: the half's exponent and mantissa bits, placed in
+ * a float and scaled by 2^112, re-bias normals and turn subnormals into normals exactly; the
+ * top exponent (inf, NaN) is selected apart. */
+static inline float fp16_to_fp32(uint16_t h) {
+    uint32_t em = (uint32_t)(h & 0x7fffu) << 13, sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t finite = rt_f32_bits(rt_f32_from(em) * 5.192296858534828e+33f); /* 2^112 */
+    return rt_f32_from(sign | (em >= (0x7c00u << 13) ? em | 0x7f800000u : finite));
+}
+
 uint16_t fp32_to_fp16(float f); /* round to nearest even, like F16C's vcvtps2ph */
 
 /* A matrix in row-major GGUF order: `rows` rows of `cols` values of `type` at `data`. */
@@ -57,17 +67,20 @@ typedef struct {
     size_t row_bytes;
 } qt_matrix;
 
-/* An activation vector prepared for the dot types it meets; holds caller-sized buffers. */
+/* An activation vector prepared for the dot types it meets, in caller-sized buffers. The Q8_0
+ * form is kept unpacked, as int16 values and float scales (the fp16 scale, widened), so the
+ * integer dot products vectorize well; the values are those of the Q8_0 blocks. */
 typedef struct {
-    const float *x;  /* the F32 vector */
-    float *xh;       /* x rounded through F16 (n floats) */
-    block_q8_0 *xq;  /* x quantized to Q8_0 (n / 32 blocks) */
+    const float *x; /* the F32 vector */
+    float *xh;      /* x rounded through F16 (n floats) */
+    int16_t *xq;    /* x quantized to Q8_0: the n values ... */
+    float *xd;      /* ... and the n / 32 block scales */
     uint32_t n;
     int have_h, have_q;
 } qt_vec;
 
 /* Bind `x` (n values) to the scratch buffers; conversions happen lazily, once per binding. */
-void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, float *xh, block_q8_0 *xq);
+void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, float *xh, int16_t *xq, float *xd);
 
 /* out[r] = W[r,:] . x for rows [0, W->rows). W->cols must equal v->n. */
 void qt_matvec(float *out, const qt_matrix *w, qt_vec *v);
@@ -77,7 +90,9 @@ void qt_dequant_row(float *out, const qt_matrix *w, uint32_t r);
 
 /* Rounding through F16 for the KV cache and attention: dst[i] = fp32_to_fp16(src[i]). */
 void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n);
-/* F32-accumulated dot product of an F16 row with F32 values that are exact halves. */
+/* F32-accumulated dot product of an F16 row with F32 values that are exact halves, and
+ * y += a * x for an F16 x (the attention's two products over the F16 KV cache). */
 float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n);
+void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n);
 
 #endif

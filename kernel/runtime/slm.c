@@ -62,6 +62,8 @@ int slm_tokenize(slm_model *m, const char *text, size_t len, int add_bos, int32_
     return vocab_tokenize(&m->vocab, text, len, add_bos, out, max, err, errlen);
 }
 
+const float *slm_logits(const slm_model *m) { return m->logits; }
+
 int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int max_tokens, const slm_sampler *s,
                         slm_emit_fn emit, void *ctx, slm_stats *stats, char *err, size_t errlen) {
     const llama_hparams *hp = &m->hp;

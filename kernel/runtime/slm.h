@@ -98,6 +98,9 @@ int slm_tokenize(slm_model *m, const char *text, size_t len, int add_bos, int32_
                  size_t errlen);
 int slm_tokenize_prompt(slm_model *m, const char *prompt, int32_t *out, int max, char *err, size_t errlen);
 
+/* The vocab_size logits the current token was drawn from: valid inside an emit() call. */
+const float *slm_logits(const slm_model *m);
+
 /* Generate from prompt tokens, as slm_generate does after tokenizing. */
 int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int max_tokens, const slm_sampler *s,
                         slm_emit_fn emit, void *ctx, slm_stats *stats, char *err, size_t errlen);
