@@ -12,6 +12,7 @@
  * then for each prompt line: the echoed "> prompt", the answer text, a newline and
  *   auton: stats prompt_tokens=N tokens=N eos=0|1 prefill_us=N decode_us=N tok_s=F arena_peak=N
  *   auton: ids N N N ...                      (only with the setting ids=1)
+ * (tok_s is the decode speed: the tokens - 1 forward passes after the prompt over decode_us).
  * or "auton: error: message". The last line is always "auton: exit code=N" (kernel.h), after
  * "auton: error: ..." for a fatal error; QEMU then ends with that code. */
 #include "kernel.h"
@@ -153,7 +154,9 @@ static void answer(slm_model *m, slm_arena *arena, const struct settings *st, co
         kprintf("auton: error: %s\n", err);
         return;
     }
-    uint64_t milli = stats.decode_us ? (uint64_t)stats.generated_tokens * 1000000000ull / stats.decode_us : 0;
+    /* the first token comes from the prompt's logits: decode ran tokens - 1 forward passes */
+    uint64_t passes = stats.generated_tokens > 1 ? (uint64_t)stats.generated_tokens - 1 : 0;
+    uint64_t milli = stats.decode_us ? passes * 1000000000ull / stats.decode_us : 0;
     kprintf("auton: stats prompt_tokens=%d tokens=%d eos=%d prefill_us=%llu decode_us=%llu tok_s=%llu.%03llu "
             "arena_peak=%zu\n",
             stats.prompt_tokens, stats.generated_tokens, stats.stopped_at_eos, (unsigned long long)stats.prefill_us,
@@ -235,7 +238,7 @@ void kmain(const struct boot_info *bi)
     slm_model *model = NULL;
     char err[256];
     if (slm_load(&model, auton_model_start, model_bytes, &arena, err, sizeof err) != 0) {
-        kprintf("auton: error: model (%zu bytes, sha256 %s): %s\n", model_bytes, auton_model_sha256, err);
+        kprintf("auton: error: model (%zu bytes, sha256 %.16s...): %s\n", model_bytes, auton_model_sha256, err);
         kexit(EXIT_MODEL);
     }
     slm_info info;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BOOT_CMDLINE_MAX 256
+#define BOOT_CMDLINE_MAX 1024
 
 /* What the boot code learned from the firmware, copied out of the DTB / multiboot info before
  * kmain runs (those blobs may lie in the RAM that becomes the arena). */
