@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.fixtures_data import MICRO_MAX_BYTES
 from tools.artifacts import read_manifest, sha256_file
 from tools.data.prepare import PrepareRequest, prepare
 from tools.dataset import BOS_ID, EOS_ID, SPECIAL_TOKENS, SPLITS, Dataset
@@ -117,3 +118,46 @@ def test_existing_output_is_kept_without_overwrite(micro_dataset: Path) -> None:
     with pytest.raises(InputError, match="already exists"):
         prepare(PrepareRequest.build(arch="riscv64", tokenizer="bpe", vocab_size=512, out=micro_dataset))
     assert sha256_file(micro_dataset / "train.bin") == before
+
+
+def test_rerun_is_identical_and_splits_are_disjoint(micro_dataset: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    prepare(
+        PrepareRequest.build(
+            arch="riscv64", tokenizer="bpe", vocab_size=512, out=again, max_bytes=MICRO_MAX_BYTES
+        )
+    )
+    files = sorted(p.relative_to(micro_dataset) for p in micro_dataset.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for f in files:
+        if f.name not in ("manifest.json", "meta.json"):  # these two name the directory and the time
+            assert sha256_file(micro_dataset / f) == sha256_file(again / f), f
+    ds = Dataset(micro_dataset)
+    texts = {s: {ds.decode(d.tolist()) for d in _docs(np.asarray(ds.tokens(s)))} for s in SPLITS}
+    assert (
+        not texts["train"] & texts["val"]
+        and not texts["train"] & texts["test"]
+        and not texts["val"] & texts["test"]
+    )
+
+
+def test_seed_changes_the_split(fixture_corpus: Path, tmp_path: Path) -> None:
+    metas = [
+        prepare(
+            PrepareRequest.build(
+                arch="riscv64",
+                tokenizer="bpe",
+                vocab_size=300,
+                out=tmp_path / str(seed),
+                sources=[str(fixture_corpus)],
+                seed=seed,
+            )
+        ).meta
+        for seed in (0, 1)
+    ]
+    docs = [(m.splits["val"].bytes, m.splits["test"].bytes) for m in metas]
+    assert docs[0] != docs[1]
+    assert all(
+        sum(s.bytes for s in m.splits.values()) == sum(s.bytes for s in metas[0].splits.values())
+        for m in metas
+    )

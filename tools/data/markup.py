@@ -343,7 +343,7 @@ _ROFF_IGNORE = {
     "Rv",
 }
 _ROFF_HEADING = {"SH", "Sh", "SS", "Ss"}
-_ROFF_ARGS = re.compile(r'"((?:[^"]|"")*)"|(\S+)')
+_ROFF_ARGS = re.compile(r'"((?:[^"]|"")*)"|((?:\\.|\S)+)')  # an escaped space does not split
 
 
 def _roff_escape(m: re.Match[str]) -> str:
@@ -371,19 +371,23 @@ def roff_to_text(text: str) -> str:
     out: list[str] = []
     in_macro_def = False
     in_table = False
+    defined: set[str] = set()  # macros the page defines: their calls are layout we cannot expand
     for line in text.splitlines():
         if in_macro_def:
             in_macro_def = line.strip() != ".."
             continue
         if line.startswith(('.\\"', "'\\\"", '.\\"', '\\"')):
             continue
-        if line.startswith((".", "'")) and len(line) > 1:
+        if line.startswith((".", "'")):
             parts = line[1:].strip().split(None, 1)
             if not parts:
                 continue
             name, rest = parts[0], parts[1] if len(parts) > 1 else ""
             if name in ("de", "de1", "am"):
                 in_macro_def = True
+                defined.update(rest.split()[:1])
+                continue
+            if name in defined:
                 continue
             if name == "TS":
                 in_table = True
@@ -398,8 +402,9 @@ def roff_to_text(text: str) -> str:
                 out += ["", args.strip(), ""]
             elif name in _ROFF_BREAK:
                 out.append("")
-                if args and name in ("IP", "It", "TQ"):
-                    out.append(args)
+                tag = _roff_args(rest)[:1]  # .IP tag indent: the indent is layout, not text
+                if tag and name in ("IP", "It", "TQ"):
+                    out.append(_roff_inline(tag[0]))
             elif name in (
                 "B",
                 "I",
@@ -536,7 +541,7 @@ class _TextExtractor(HTMLParser):
             return
         if tag == "pre":
             self.pre += 1
-        if tag in self.BLOCK:
+        if tag in self.BLOCK and not (self.parts and self.parts[-1] == "- "):  # <li><p>: keep the bullet
             self.parts.append("\n")
         if tag == "li":
             self.parts.append("- ")
@@ -571,14 +576,15 @@ def html_to_text(text: str) -> str:
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_HEADING = re.compile(r"^#{1,6}\s+")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(?=\S)([^*_]+?)(?<=\S)\1")
+_MD_EMPHASIS = re.compile(r"(?<![\w*])(\*\*|__|\*|_)(?=\S)(.+?)(?<=\S)\1(?![\w*])")
+_MD_SETEXT = re.compile(r"^\s*(=+|-+)\s*$")
 _MD_CODE = re.compile(r"`([^`]+)`")
 
 
 def markdown_to_text(text: str) -> str:
     out = []
     for line in text.splitlines():
-        if line.strip().startswith("```"):
+        if line.strip().startswith("```") or _MD_SETEXT.match(line):
             continue
         line = _MD_HEADING.sub("", line)
         line = _MD_LINK.sub(r"\1", line)
@@ -593,7 +599,7 @@ _LICENSE_COMMENT = re.compile(
     r"/\*(?:(?!\*/).)*?(SPDX|Copyright|GNU General Public|License)(?:(?!\*/).)*\*/", re.S
 )
 _SPDX_LINE = re.compile(r"^\s*//\s*SPDX.*$", re.M)
-_INCLUDE_GUARD = re.compile(r"^#(ifndef|define|endif)\s+_*[A-Z0-9_]*_H_*\b.*$", re.M)
+_INCLUDE_GUARD = re.compile(r"^#(ifndef|define|endif)\s+(/[*/]\s*)?_*[A-Z0-9_]*_H_*\b.*$", re.M)
 
 
 def c_header_to_text(text: str) -> str:

@@ -16,18 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.data.sources import (
-    KERNEL_ARCH,
-    ArchHeaders,
-    DebianPackages,
-    IdsSource,
-    JsonlSource,
-    ManPages,
-    Source,
-    TreeSource,
-    UserFiles,
-    linux_headers_root,
-)
+from tools.data.debian import DebianIndex, DebianPackages, ManPages
+from tools.data.headers import KERNEL_ARCH, ArchHeaders, linux_headers_root
+from tools.data.hwids import IdsSource
+from tools.data.sources import JsonlSource, Source, TreeSource, UserFiles
 from tools.errors import InputError
 
 LINUX_DOC = Path("/usr/share/doc/linux-doc-6.1/Documentation")
@@ -39,13 +31,14 @@ USB_IDS = Path("/usr/share/misc/usb.ids")
 
 _PROSE = r"\.(rst|txt)(\.gz)?$"
 _OTHER_ARCH_DOCS = r"^(alpha|arc|arm|arm64|ia64|loongarch|m68k|mips|nios2|openrisc|parisc|powerpc|riscv|s390|sh|sparc|x86|xtensa)/"
+_QEMU_ARCH_PAGES = r"^(arm|i386|loongarch|openrisc|ppc|riscv|s390x)/|^target-"
 _NOT_PROSE = r"^(translations|sphinx|sphinx-static|images|devicetree)/"
 
 # per arch: (Documentation subtrees, device-tree binding path pattern, QEMU pages)
 _FOCUS = {
     "riscv64": (
         r"^riscv/",
-        r"riscv|sifive|starfive|microchip|mpfs|polarfire|canaan|k210|thead|andestech|sun20i",
+        r"riscv|sifive|starfive|mpfs|polarfire|canaan|k210|thead|andestech|sun20i",
         r"^(riscv/|target-riscv)",
     ),
     "aarch64": (
@@ -59,7 +52,6 @@ _FOCUS = {
         r"^(i386/|target-i386)",
     ),
 }
-_PKG = " (install linux-doc-6.1)"
 
 
 @dataclass(frozen=True)
@@ -74,87 +66,87 @@ def default_mix(arch: str) -> list[WeightedSource]:
         raise InputError(f"unknown arch {arch!r} (expected one of {', '.join(_FOCUS)})")
     docs, dt, qemu = _FOCUS[arch]
     karch = KERNEL_ARCH[arch]
-    focus: list[WeightedSource] = [
-        WeightedSource(
-            TreeSource(
-                f"linux-doc/{karch}", LINUX_DOC, docs, r"^translations/", f"Documentation {docs}", _PKG
-            ),
-            12,
-            True,
+    debian = DebianIndex()
+    kdoc = {"hint": " (install linux-doc-6.1)", "text_format": "rst"}
+    focus = [
+        TreeSource(
+            f"linux-doc/{karch}", LINUX_DOC, docs, r"^translations/", detail=f"Documentation {docs}", **kdoc
         ),
-        WeightedSource(
-            TreeSource(
-                f"devicetree/{karch}",
-                LINUX_DOC / "devicetree",
-                dt,
-                "",
-                f"{karch} device-tree bindings",
-                _PKG,
-            ),
-            12,
-            True,
+        TreeSource(
+            f"devicetree/{karch}",
+            LINUX_DOC / "devicetree",
+            dt,
+            detail=f"{karch} device-tree bindings",
+            **kdoc,
         ),
-        WeightedSource(
-            ArchHeaders(arch, linux_headers_root(), detail=f"arch/{karch}/include of linux-headers-*-common"),
-            6,
-            True,
-        ),
-        WeightedSource(
-            TreeSource(
-                f"qemu-doc/{karch}",
-                QEMU_DOC,
-                qemu,
-                "",
-                f"QEMU {karch} machine docs",
-                " (install qemu-system-common)",
-            ),
-            3,
-            True,
+        ArchHeaders(arch, linux_headers_root(), detail=f"arch/{karch}/include of linux-headers-*-common"),
+        TreeSource(
+            f"qemu-doc/{karch}",
+            QEMU_DOC,
+            qemu,
+            detail=f"QEMU {karch} machine docs",
+            hint=" (install qemu-system-common)",
         ),
     ]
+    weights = [12.0, 12.0, 6.0, 3.0]
     if arch == "riscv64":
         focus.append(
-            WeightedSource(
-                TreeSource(
-                    "opensbi-doc", OPENSBI_DOC, r"\.md(\.gz)?$", "", "OpenSBI docs", " (install opensbi)"
-                ),
-                3,
-                True,
+            TreeSource(
+                "opensbi-doc", OPENSBI_DOC, r"\.md(\.gz)?$", detail="OpenSBI docs", hint=" (install opensbi)"
             )
         )
-    general = [
-        WeightedSource(
+        weights.append(3.0)
+    general: list[tuple[Source, float]] = [
+        (
+            TreeSource(
+                "qemu-doc",
+                QEMU_DOC,
+                r"\.html$",
+                f"{_QEMU_ARCH_PAGES}|{qemu}",
+                detail="QEMU system emulation docs (not machine-specific)",
+                hint=" (install qemu-system-common)",
+            ),
+            3,
+        ),
+        (
             TreeSource(
                 "linux-doc",
                 LINUX_DOC,
                 _PROSE,
                 f"{_OTHER_ARCH_DOCS}|{_NOT_PROSE}|{docs}",
-                "kernel documentation (not arch-specific)",
-                _PKG,
+                detail="kernel documentation (not arch-specific)",
+                **kdoc,
             ),
             30,
         ),
-        WeightedSource(
+        (
             TreeSource(
                 "devicetree",
                 LINUX_DOC / "devicetree",
                 r"\.(yaml|txt|rst)(\.gz)?$",
                 dt,
-                "other device-tree bindings",
-                _PKG,
+                detail="other device-tree bindings",
+                **kdoc,
             ),
             20 if arch == "aarch64" else 4,
         ),
-        WeightedSource(
-            ManPages("man-pages", MAN_ROOT, ("1", "5", "7", "8"), "man pages, sections 1 5 7 8"), 18
+        (
+            ManPages(
+                "man-pages",
+                MAN_ROOT,
+                ("1", "5", "7", "8"),
+                debian,
+                "man pages (sections 1 5 7 8) of Debian packages",
+            ),
+            18,
         ),
-        WeightedSource(DebianPackages(detail="apt lists and the dpkg database"), 8),
-        WeightedSource(
-            IdsSource("pci-ids", "PCI", PCI_IDS, "PCI ids database"), 20 if arch == "x86_64" else 3
-        ),
-        WeightedSource(IdsSource("usb-ids", "USB", USB_IDS, "USB ids database"), 3),
+        (DebianPackages(debian, detail="apt lists and the dpkg database"), 8),
+        (IdsSource("pci-ids", "PCI", PCI_IDS, "PCI ids database"), 20 if arch == "x86_64" else 3),
+        (IdsSource("usb-ids", "USB", USB_IDS, "USB ids database"), 3),
     ]
-    return focus + general
+    return [WeightedSource(s, w, True) for s, w in zip(focus, weights, strict=True)] + [
+        WeightedSource(s, w) for s, w in general
+    ]
 
 
 def resolve_sources(arch: str, specs: list[str]) -> list[WeightedSource]:

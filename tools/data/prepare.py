@@ -50,8 +50,9 @@ class PrepareRequest(BaseModel):
     qa_fraction: float = Field(
         0.1, ge=0, le=0.5, description="QA training pairs, as a share of the corpus bytes"
     )
-    qa_eval_per_kind: int = Field(
-        50, ge=0, description="held-out test pairs per kind of fact (val gets half)"
+    qa_eval_per_kind: int = Field(50, ge=0, description="held-out test pairs per kind of fact; val gets half")
+    arch_repeat: int = Field(
+        4, ge=1, le=16, description="times each train document of an arch-specific source occurs in train.bin"
     )
 
     @classmethod
@@ -74,8 +75,12 @@ class PrepareResult(BaseModel):
 
 def _split_docs(coll: Collection, req: PrepareRequest) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {s: [] for s in SPLITS}
+    focus = {t.name for t in coll.sources if t.arch_specific}
     for doc in coll.docs:
-        out[split_of(doc.text, req.seed, req.val_fraction, req.test_fraction)].append(doc.text)
+        split = split_of(doc.text, req.seed, req.val_fraction, req.test_fraction)
+        # arch-specific text is scarce next to the general sources: upsample it in training only
+        copies = req.arch_repeat if split == "train" and doc.source in focus else 1
+        out[split] += [doc.text] * copies
     for split, docs in out.items():
         if not docs:
             raise InputError(
@@ -175,7 +180,8 @@ def prepare(req: PrepareRequest, progress: ProgressFn = null_progress) -> Prepar
                     name=t.name,
                     documents=t.documents,
                     bytes=t.bytes,
-                    detail=t.detail + ("; arch-specific" if t.arch_specific else ""),
+                    detail=t.detail
+                    + (f"; arch-specific, {req.arch_repeat}x in train" if t.arch_specific else ""),
                 )
                 for t in coll.sources
             ],

@@ -36,6 +36,7 @@ NATIVE_FILES: dict[str, tuple[str, ...]] = {
 }
 SPM_NEWLINE = "\n"
 _SPM_MAX_SENTENCES = 3_000_000
+_SPM_BYTE = 6  # ModelProto.SentencePiece.Type.BYTE
 
 
 def min_vocab_size(kind: TokenizerType) -> int:
@@ -112,6 +113,7 @@ def _train_sentencepiece(
             user_defined_symbols=[*SPECIAL_TOKENS[4:], SPM_NEWLINE],
             normalization_rule_name="identity",
             remove_extra_whitespaces=False,
+            allow_whitespace_only_pieces=True,  # indentation runs in code samples become pieces
             add_dummy_prefix=False,
             character_coverage=0.9995,
             input_sentence_size=_SPM_MAX_SENTENCES,
@@ -127,6 +129,14 @@ def _train_sentencepiece(
     path.write_bytes(model.getvalue())
     extractor = SentencePieceExtractor(str(path))
     vocab = extractor.extract(None)["vocab"]
+    if spm_type == "unigram":
+        # tokenizers' Unigram would match a byte piece's name ("<0x00>") in the text itself; SentencePiece
+        # never does. A score far below any real piece keeps them for byte fallback only.
+        floor = min(score for _, score in vocab) - 1e4
+        vocab = [
+            (p, floor if proto.type == _SPM_BYTE else score)
+            for (p, score), proto in zip(vocab, extractor.proto.pieces, strict=True)
+        ]
     tok = SpmConverter.build_tokenizer_from_spm_proto(proto=extractor.proto, vocab=vocab, legacy=False)
     if tok is None:
         raise InputError(f"{path}: cannot convert the sentencepiece model to a tokenizers Tokenizer")
