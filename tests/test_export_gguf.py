@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.cli_run import run_cli
 from tools.errors import InputError
 from tools.export.gguf import read_gguf, rope_row_order
 from tools.export.validate import LOGIT_TOLERANCE
-
-CLI = [sys.executable, "-m", "graph.cli"]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
 
 
 def test_rope_row_order_interleaves_halves_per_head():
@@ -26,9 +19,10 @@ def test_rope_row_order_interleaves_halves_per_head():
     assert rope_row_order(8, 2).tolist() == [0, 2, 1, 3, 4, 6, 5, 7]
 
 
-def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Path, tmp_path: Path):
+def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Path, tmp_path: Path, capsys):
     out = tmp_path / "q8"
     r = run_cli(
+        capsys,
         "export",
         "--model",
         str(micro_run),
@@ -40,9 +34,9 @@ def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Pat
         str(out),
         "--json",
     )
-    assert r.returncode == 0, r.stderr
+    assert r.code == 0, r.err
     deploy = json.loads((out / "deploy.json").read_text())
-    assert deploy == json.loads(r.stdout)["deploy"]
+    assert deploy == json.loads(r.out)["deploy"]
     v = deploy["validation"]
     assert deploy["passed"] and deploy["quant_type"] == "Q8_0"
     assert v["tokenization"]["passed"] and v["tokenization"]["texts"] >= 5

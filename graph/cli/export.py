@@ -10,7 +10,7 @@ from graph.cli._output import console, emit_json
 from tools.errors import InputError
 from tools.progress import rich_progress
 
-FORMATS = ("gguf",)
+FORMATS = ("gguf", "onnx")
 TYPES = ("F32", "F16", "Q8_0", "Q4_0")
 
 

@@ -140,7 +140,7 @@ def write_gguf(
     w.add_unk_token_id(vocab.unk_id)
     w.add_add_bos_token(vocab.add_bos)
     w.add_add_eos_token(vocab.add_eos)
-    if vocab.model == "llama":
+    if vocab.model != "gpt2":
         w.add_add_space_prefix(vocab.add_space_prefix)
 
     tied = bool(c.tie_word_embeddings)

@@ -5,7 +5,9 @@ GGUF (``validate_gguf``):
 - ``readback``: gguf's reader parses the file, every tensor lies inside it, the architecture is
   ``llama`` and the tensor names/types are those written;
 - ``tokenization``: llama.cpp (llama-cpp-python, ``special=True``) tokenizes every test text to
-  the same ids as our tokenizer.json;
+  the same ids as our tokenizer.json. For SentencePiece Unigram vocabularies (llama.cpp's UGM,
+  ``t5``), which have no byte fallback in llama.cpp, texts that need byte pieces are excluded and
+  listed (characters outside the vocabulary become ``<unk>`` there);
 - ``logits``: llama.cpp's logits over a test window vs PyTorch's on the same tokens. PyTorch runs
   the weights the file holds (dequantized blocks, F16 rounded to F32), so the check measures the
   conversion and runtime, not the quantization error. llama.cpp runs with an F32 KV cache. The
@@ -17,8 +19,9 @@ GGUF (``validate_gguf``):
   types record the matching prefix length.
 
 ONNX (``validate_onnx``): ``onnx.checker`` on the file, then onnxruntime vs PyTorch logits at
-several (batch, sequence) shapes with ``max|l_ort - l_torch| / max|l_torch|`` below
-``ONNX_TOLERANCE`` (F32 graph: 1e-4; INT8 graph: 0.25, recorded but only the F32 graph gates).
+several (batch, sequence) shapes, including a single token and the full context, with
+``max|l_ort - l_torch| / max|l_torch|`` below ``ONNX_TOLERANCE``: fp32 graph 1e-4; INT8 graph 0.15
+(int8 weights and run-time int8 activations move logits by a few percent of their range).
 """
 
 from __future__ import annotations
@@ -28,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tools.export.gguf import read_gguf
 
 LOGIT_TOLERANCE = {"F32": 1e-4, "F16": 5e-3, "Q8_0": 5e-2, "Q4_0": 5e-2, "Q4_1": 5e-2, "Q5_0": 5e-2}
 GREEDY_STEPS = 32
-ONNX_TOLERANCE = {"fp32": 1e-4, "int8": 0.25}
+ONNX_TOLERANCE = {"fp32": 1e-4, "int8": 0.15}
 SAMPLE_TEXTS = (
     "The kernel probes the PCI bus and loads a driver for each device it finds.",
     "riscv64: OpenSBI hands over to the kernel in S-mode; a0 holds the hart id, a1 the FDT.",
@@ -54,6 +57,9 @@ class TokenizationParity(BaseModel):
     passed: bool
     texts: int
     mismatches: list[str]
+    excluded: list[str] = Field(
+        default_factory=list, description="texts needing byte fallback, which llama.cpp's UGM (t5) lacks"
+    )
 
 
 class LogitParity(BaseModel):
@@ -124,9 +130,19 @@ def open_llama(path: Path, context: int):
     )
 
 
-def tokenization_parity(llm, encode: Callable[[str], list[int]], texts: Sequence[str]) -> TokenizationParity:
-    bad = [t for t in texts if llm.tokenize(t.encode("utf-8"), add_bos=False, special=True) != encode(t)]
-    return TokenizationParity(passed=not bad, texts=len(texts), mismatches=[t[:60] for t in bad])
+def tokenization_parity(
+    llm, encode: Callable[[str], list[int]], texts: Sequence[str], byte_ids: frozenset[int] = frozenset()
+) -> TokenizationParity:
+    """Compare token ids; texts that our tokenizer encodes with any of ``byte_ids`` are excluded."""
+    excluded = [t for t in texts if byte_ids.intersection(encode(t))]
+    checked = [t for t in texts if t not in excluded]
+    bad = [t for t in checked if llm.tokenize(t.encode("utf-8"), add_bos=False, special=True) != encode(t)]
+    return TokenizationParity(
+        passed=not bad and bool(checked),
+        texts=len(checked),
+        mismatches=[t[:60] for t in bad],
+        excluded=[t[:60] for t in excluded],
+    )
 
 
 def _llama_logits(llm, tokens: Sequence[int]) -> np.ndarray:
@@ -186,12 +202,14 @@ def validate_gguf(
     texts: Sequence[str],
     eval_tokens: Sequence[int],
     prompt: Sequence[int],
+    byte_ids: frozenset[int] = frozenset(),
 ) -> GGUFValidation:
-    """Run every GGUF check; ``model`` is the PyTorch model holding the file's (dequantized) weights."""
+    """Run every GGUF check; ``model`` is the PyTorch model holding the file's (dequantized) weights.
+    ``byte_ids``: byte-fallback token ids the GGUF tokenizer cannot produce (UGM), see tokenization_parity."""
     rb = readback(path, expected)
     llm = open_llama(path, int(model.config.max_position_embeddings))
     try:
-        tok = tokenization_parity(llm, encode, texts)
+        tok = tokenization_parity(llm, encode, texts, byte_ids)
         logits = logit_parity(llm, model, eval_tokens, qtype)
         greedy = greedy_parity(llm, model, prompt, gated=qtype == "F32")
     finally:
@@ -203,3 +221,81 @@ def validate_gguf(
         logits=logits,
         greedy=greedy,
     )
+
+
+ONNX_SHAPES = ((1, 1), (1, 7), (3, 33))
+
+
+class ShapeParity(BaseModel):
+    batch: int
+    sequence: int
+    rel_max_diff: float
+    top1_agreement: float
+    passed: bool
+
+
+class ONNXModelCheck(BaseModel):
+    file: str
+    checker: bool
+    tolerance: float
+    shapes: list[ShapeParity]
+    passed: bool
+    message: str = ""
+
+
+class ONNXValidation(BaseModel):
+    passed: bool
+    fp32: ONNXModelCheck
+    int8: ONNXModelCheck
+
+
+def onnx_parity(path: Path, model, tolerance: float, shapes: Sequence[tuple[int, int]]) -> ONNXModelCheck:
+    import onnx
+    import onnxruntime as ort
+
+    try:
+        onnx.checker.check_model(str(path))
+    except onnx.checker.ValidationError as e:
+        first = str(e).splitlines()[0] if str(e) else "invalid model"
+        return ONNXModelCheck(
+            file=path.name, checker=False, tolerance=tolerance, shapes=[], passed=False, message=first
+        )
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    g = torch.Generator().manual_seed(0)
+    results = []
+    for batch, seq in shapes:
+        ids = torch.randint(0, int(model.config.vocab_size), (batch, seq), generator=g)
+        with torch.inference_mode():
+            ref = model(input_ids=ids).logits.float().numpy()
+        out = session.run(["logits"], {"input_ids": ids.numpy()})[0]
+        rel = (
+            float(np.abs(out - ref).max() / max(float(np.abs(ref).max()), 1e-12))
+            if out.shape == ref.shape
+            else 1.0
+        )
+        results.append(
+            ShapeParity(
+                batch=batch,
+                sequence=seq,
+                rel_max_diff=rel,
+                top1_agreement=float((out.argmax(-1) == ref.argmax(-1)).mean())
+                if out.shape == ref.shape
+                else 0.0,
+                passed=out.shape == ref.shape and rel <= tolerance,
+            )
+        )
+    return ONNXModelCheck(
+        file=path.name,
+        checker=True,
+        tolerance=tolerance,
+        shapes=results,
+        passed=all(r.passed for r in results),
+    )
+
+
+def validate_onnx(fp32: Path, int8: Path, model) -> ONNXValidation:
+    """onnx.checker + onnxruntime vs PyTorch at ONNX_SHAPES and the full context, for both graphs."""
+    shapes = [*ONNX_SHAPES, (2, int(model.config.max_position_embeddings))]
+    a = onnx_parity(fp32, model, ONNX_TOLERANCE["fp32"], shapes)
+    b = onnx_parity(int8, model, ONNX_TOLERANCE["int8"], shapes)
+    return ONNXValidation(passed=a.passed and b.passed, fp32=a, int8=b)

@@ -4,9 +4,12 @@ Two tokenizer kinds map onto llama.cpp vocabularies:
 
 - byte-level BPE (GPT-2 style, ``ByteLevel`` pre-tokenizer) -> ``tokenizer.ggml.model = "gpt2"``,
   ``tokenizer.ggml.pre = "gpt-2"``: tokens in their byte-level unicode spelling, and merges;
-- SentencePiece converted to tokenizer.json (``Unigram``, or ``BPE`` with ``byte_fallback`` and the
-  ``▁`` metaspace) -> ``tokenizer.ggml.model = "llama"`` with scores (Unigram log-probabilities;
-  for BPE minus the token id, i.e. earlier merges win) and types (``<0xNN>`` pieces are BYTE).
+- SentencePiece converted to tokenizer.json: ``Unigram`` -> ``tokenizer.ggml.model = "t5"``
+  (llama.cpp's UGM tokenizer: the same Viterbi segmentation over the piece log-probabilities as
+  SentencePiece, but without byte fallback); ``BPE`` with ``byte_fallback`` and the ``▁``
+  metaspace -> ``"llama"`` (SPM) with scores = minus the token id (earlier merges win). Types:
+  ``<0xNN>`` pieces are BYTE; other Unigram pieces of score 0 are SentencePiece user-defined
+  symbols (e.g. a newline piece). ``add_space_prefix`` follows the tokenizer's metaspace prepend.
 
 Special tokens (tools.dataset.SPECIAL_TOKENS, ids 0..5) are CONTROL tokens. When the model's
 embedding has more rows than the tokenizer has tokens, the rest are ``[PAD<id>]`` UNUSED tokens.
@@ -30,7 +33,7 @@ BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 
 
 class GGUFVocab(BaseModel):
-    model: Literal["gpt2", "llama"]
+    model: Literal["gpt2", "llama", "t5"]
     pre: str | None
     tokens: list[str]
     types: list[int]
@@ -43,6 +46,13 @@ class GGUFVocab(BaseModel):
     add_bos: bool = True
     add_eos: bool = False
     add_space_prefix: bool = False
+
+    @property
+    def unreachable_byte_ids(self) -> frozenset[int]:
+        """Byte-fallback pieces that llama.cpp's tokenizer for this vocabulary never emits (UGM)."""
+        if self.model != "t5":
+            return frozenset()
+        return frozenset(i for i, t in enumerate(self.types) if t == TokenType.BYTE)
 
     @property
     def kind(self) -> str:
@@ -101,6 +111,8 @@ def load_vocab(tokenizer_json: str | Path, n_vocab: int) -> GGUFVocab:
             types.append(TokenType.UNKNOWN if i == UNK_ID and not byte_level else TokenType.CONTROL)
         elif not byte_level and BYTE_PIECE.match(text):
             types.append(TokenType.BYTE)
+        elif kind == "Unigram" and scores[i] == 0.0:
+            types.append(TokenType.USER_DEFINED)  # SentencePiece gives only its user symbols score 0
         else:
             types.append(TokenType.NORMAL)
     pad = [f"[PAD{i}]" for i in range(len(pieces), n_vocab)]
@@ -110,8 +122,8 @@ def load_vocab(tokenizer_json: str | Path, n_vocab: int) -> GGUFVocab:
         return GGUFVocab(model="gpt2", pre="gpt-2", tokens=tokens, types=types, merges=_merges(model))
     normalizer = json.dumps(tok.get("normalizer") or {}) + json.dumps(tok.get("pre_tokenizer") or {})
     return GGUFVocab(
-        model="llama",
-        pre="default",
+        model="t5" if kind == "Unigram" else "llama",
+        pre=None if kind == "Unigram" else "default",
         tokens=tokens,
         types=types,
         scores=scores + [-1e9] * len(pad),

@@ -65,12 +65,16 @@ class QuantReport(BaseModel):
     dataset: str | None = Field(None, description="calibration and evaluation dataset")
     calibration: dict = Field(default_factory=dict, description="split, sequences, seq_len, tokens")
     tensor_types: dict[str, int] = Field(description="GGUF tensor count per type")
-    gguf_bytes: int
-    float_bytes: int = Field(description="the same model as an F32 GGUF")
-    quantize_seconds: float
+    gguf_bytes: int = Field(description="size of model-<TYPE>.gguf")
+    weight_bytes: int = Field(description="tensor data in the GGUF")
+    float_weight_bytes: int = Field(description="the same tensors at F32")
+    quantize_seconds: float = Field(description="calibration + quantization, without evaluation")
     layer_error: dict[str, float] = Field(
         default_factory=dict,
         description="relative output error ||X(W-Wq)^T|| / ||XW^T|| per linear on calibration data",
+    )
+    eval_backend: Literal["hf", "gguf"] = Field(
+        "hf", description="what ran the quantized model: PyTorch on the dequantized weights, or llama.cpp"
     )
     before: Metrics | None = None
     after: Metrics | None = None

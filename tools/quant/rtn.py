@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import torch
 
 from tools.quant.blocks import QUANT_TYPES, QTensor, quantize
+from tools.quant.calibrate import SITE_OF, InputStats, relative_output_error
 
 FLOAT_TYPES = ("F32", "F16")
 EMBED_QTYPE = "Q8_0"
@@ -88,3 +89,15 @@ def with_weights(model, state: Mapping[str, torch.Tensor]):
 def dequantized_state(typed: Mapping[str, torch.Tensor | QTensor]) -> dict[str, torch.Tensor]:
     """The float32 weights a typed state stands for (what the runtime computes with)."""
     return {n: t.dequantize() if isinstance(t, QTensor) else t.to(torch.float32) for n, t in typed.items()}
+
+
+def rtn_layer(layer, stats: Mapping[str, InputStats], qtype: str) -> dict[str, tuple[QTensor, float]]:
+    """Round-to-nearest for every linear of a decoder layer (a calibration.sequential step)."""
+    out = {}
+    for path, site in SITE_OF.items():
+        weight = layer.get_submodule(path).weight
+        qt = quantize(weight.detach(), qtype)
+        deq = qt.dequantize()
+        out[path] = (qt, relative_output_error(weight.detach(), deq, stats[site].hessian))
+        weight.data.copy_(deq)
+    return out

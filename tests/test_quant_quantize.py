@@ -1,0 +1,141 @@
+"""The quantize stage end to end: the quantized directory, report.json and the < 2% rule, its GGUF
+exported byte for byte and checked against llama.cpp, and bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli_run import run_cli
+from tools.checkpoint import load_model
+from tools.export.gguf import read_gguf, rope_row_order
+from tools.quant.layout import RULE_THRESHOLD, read_report
+
+EVAL_CAPS = {"eval_max_tokens": 2048, "eval_max_qa": 4}
+
+
+@pytest.fixture(scope="module")
+def awq_q4(micro_run: Path, micro_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
+    from tools.quant.quantize import QuantizeRequest, quantize
+
+    out = tmp_path_factory.mktemp("quantized") / "micro-awq-Q4_0"
+    req = QuantizeRequest(
+        model=micro_run,
+        method="awq",
+        type="Q4_0",
+        data=micro_dataset,
+        out=out,
+        calib_sequences=32,
+        **EVAL_CAPS,
+    )
+    return quantize(req)
+
+
+def test_report_has_before_after_and_the_rule(awq_q4):
+    r = read_report(awq_q4.out)
+    assert r == awq_q4.report and r.method == "awq" and r.qtype == "Q4_0"
+    assert r.before.tokens == r.after.tokens == 2048 and r.before.qa_pairs == r.after.qa_pairs == 4
+    change = (r.after.perplexity - r.before.perplexity) / r.before.perplexity
+    assert r.relative_change["perplexity"] == pytest.approx(change)
+    assert r.rule.metric == "perplexity" and r.rule.threshold == RULE_THRESHOLD
+    assert r.rule.value == pytest.approx(change) and r.passed == r.rule.passed == (change < RULE_THRESHOLD)
+    assert r.tensor_types == {"Q4_0": 14, "Q8_0": 1, "F32": 5}
+    assert r.weight_bytes < 0.4 * r.float_weight_bytes and r.gguf_bytes == awq_q4.gguf.stat().st_size
+    assert len(r.layer_error) == 14 and all(0 < e < 0.05 for e in r.layer_error.values())
+    assert (awq_q4.out / "manifest.json").is_file() and (awq_q4.out / "config.yaml").is_file()
+
+
+def test_hf_weights_are_the_gguf_blocks_dequantized(awq_q4):
+    from gguf import dequantize
+
+    model = load_model(awq_q4.out)
+    tensors = {t.name: t for t in read_gguf(awq_q4.gguf).tensors}
+    layer = model.model.layers[0]
+
+    def gguf_values(name: str) -> np.ndarray:
+        t = tensors[name]
+        return dequantize(np.asarray(t.data), t.tensor_type).reshape(-1, int(t.shape[0]))
+
+    assert np.array_equal(gguf_values("blk.0.ffn_down.weight"), layer.mlp.down_proj.weight.detach().numpy())
+    k = layer.self_attn.k_proj.weight.detach().numpy()
+    assert np.array_equal(gguf_values("blk.0.attn_k.weight"), k[rope_row_order(k.shape[0], 2)])
+    # AWQ folded its scales into the norm: the GGUF carries the folded norm, as the HF weights do
+    norm = np.asarray(tensors["blk.0.attn_norm.weight"].data)
+    assert np.array_equal(norm, layer.input_layernorm.weight.detach().numpy())
+    original = load_model(awq_q4.report.source)
+    assert not np.allclose(norm, original.model.layers[0].input_layernorm.weight.detach().numpy())
+
+
+def test_quantized_dir_exports_its_gguf_byte_for_byte(awq_q4, micro_dataset: Path, tmp_path: Path):
+    from tools.export.export import ExportRequest, export
+
+    result = export(ExportRequest(model=awq_q4.out, out=tmp_path / "exp", data=micro_dataset))
+    d = result.deploy
+    assert result.file.read_bytes() == awq_q4.gguf.read_bytes()
+    assert d.passed and d.quant_type == "Q4_0" and d.source["method"] == "awq"
+    assert d.validation["logits"]["rel_max_diff"] < d.validation["logits"]["tolerance"]
+    assert d.eval == awq_q4.report.after
+
+
+def test_quantize_cli_rtn_q8_0_meets_the_rule(micro_run: Path, micro_dataset: Path, tmp_path: Path, capsys):
+    out = tmp_path / "rtn"
+    r = run_cli(
+        capsys,
+        "quantize",
+        "--model",
+        str(micro_run),
+        "--method",
+        "rtn",
+        "--type",
+        "Q8_0",
+        "--data",
+        str(micro_dataset),
+        "--out",
+        str(out),
+        "--calib-sequences",
+        "8",
+        "--max-tokens",
+        "2048",
+        "--max-qa",
+        "4",
+        "--json",
+    )
+    assert r.code == 0, r.err
+    report = json.loads(r.out)["report"]
+    assert report["rule"]["passed"] and abs(report["rule"]["value"]) < 0.005
+    assert report["tensor_types"] == {"Q8_0": 15, "F32": 5}
+    assert (out / "model-Q8_0.gguf").is_file() and (out / "model.safetensors").is_file()
+
+
+def test_corrupt_gguf_in_a_quantized_dir_is_rejected_in_one_line(awq_q4, tmp_path: Path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(awq_q4.out, bad)
+    gguf = bad / awq_q4.gguf.name
+    gguf.write_bytes(gguf.read_bytes()[:50_000])
+    r = run_cli(capsys, "export", "--model", str(bad), "--out", str(tmp_path / "exp"))
+    assert r.code == 2
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and "not a valid GGUF file" in lines[0], r.err
+    assert not (tmp_path / "exp").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["quantize", "--method", "hqq", "--type", "Q4_0"],
+        ["quantize", "--method", "rtn", "--type", "Q3_K"],
+        ["export", "--type", "F16"],  # a quantized directory keeps its type
+        ["quantize", "--method", "rtn", "--type", "Q8_0"],  # already quantized
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    awq_q4, micro_dataset: Path, tmp_path: Path, args: list[str], capsys
+):
+    extra = ["--data", str(micro_dataset)] if args[0] == "quantize" else []
+    r = run_cli(capsys, *args, "--model", str(awq_q4.out), *extra, "--out", str(tmp_path / "x"))
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert r.err.startswith("error: ")

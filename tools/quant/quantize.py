@@ -1,0 +1,212 @@
+"""``quantize(QuantizeRequest) -> QuantizeResult``: a float checkpoint to GGUF block weights.
+
+Methods: ``rtn`` (round-to-nearest), ``gptq`` (tools.quant.gptq) and ``awq`` (tools.quant.awq); all
+go layer by layer through tools.quant.calibrate.sequential on windows of the dataset's train split,
+which also yields each linear's relative output error for the report. Tensors that the methods do
+not touch follow the type plan of tools.quant.rtn (norms F32, token embedding Q8_0).
+
+The result directory (layout in tools.quant.layout) is evaluated with tools.eval on the dataset's
+test split and held-out QA pairs, before (the float checkpoint) and after (the quantized weights,
+run by PyTorch on their dequantized values, or by llama.cpp on the GGUF with ``eval_backend=gguf``);
+report.json records both, the relative change per metric and SPEC.md's < 2% rule
+(tools.quant.layout.DegradationRule). A missed rule is recorded (``passed: false``), not raised: the
+reviewer decides what to do about it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from tools.artifacts import FileRef, atomic_write_json, staging_dir, write_manifest
+from tools.checkpoint import WEIGHTS, load_model
+from tools.dataset import Dataset
+from tools.errors import InputError
+from tools.export.gguf import write_gguf
+from tools.export.source import TOKENIZER, resolve_source
+from tools.export.vocab import load_vocab
+from tools.progress import ProgressFn, null_progress
+from tools.quant.awq import awq_layer
+from tools.quant.blocks import QTensor
+from tools.quant.calibrate import calibration_windows, sequential
+from tools.quant.gptq import gptq_layer
+from tools.quant.layout import (
+    KIND,
+    MODEL_CONFIG,
+    REPORT,
+    RULE_THRESHOLD,
+    DegradationRule,
+    Method,
+    Metrics,
+    QuantReport,
+    gguf_file,
+)
+from tools.quant.rtn import dequantized_state, model_state, rtn_layer, typed_state, with_weights
+
+QuantizeType = Literal["Q8_0", "Q4_0", "Q4_1", "Q5_0"]
+
+
+class QuantizeRequest(BaseModel):
+    model: Path = Field(description="run dir or step dir of a float checkpoint")
+    method: Method
+    type: QuantizeType
+    data: Path = Field(description="dataset: calibration (train split) and evaluation (test split)")
+    out: Path
+    calib_sequences: int = Field(64, gt=0)
+    calib_seq_len: int | None = Field(None, gt=1, description="default: the model context")
+    seed: int = 0
+    damp: float = Field(0.01, gt=0, description="GPTQ Hessian dampening, relative to mean(diag H)")
+    act_order: bool = True
+    evaluate: bool = True
+    eval_backend: Literal["hf", "gguf"] = "hf"
+    eval_max_tokens: int | None = Field(None, gt=0)
+    eval_max_qa: int | None = Field(None, ge=0)
+    baseline: Metrics | None = Field(None, description="the float model's metrics, if already measured")
+    overwrite: bool = False
+
+
+class QuantizeResult(BaseModel):
+    out: Path
+    gguf: Path
+    report: QuantReport
+
+
+def _check_tokenizer(data: Dataset, step: Path) -> None:
+    from tokenizers import Tokenizer
+
+    if Tokenizer.from_file(str(step / TOKENIZER)).get_vocab() != data.tokenizer.get_vocab():
+        raise InputError(f"{data.path}: made with another tokenizer than the model {step}")
+
+
+def _metrics(req: QuantizeRequest, model: Path, backend: str | None) -> Metrics:
+    from tools.eval import EvalRequest, evaluate
+
+    r = evaluate(
+        EvalRequest(
+            model=str(model),
+            data=str(req.data),
+            backend=backend,
+            max_tokens=req.eval_max_tokens,
+            max_qa=req.eval_max_qa,
+            samples=False,
+            write_report=False,
+        )
+    )
+    return Metrics(
+        perplexity=r.perplexity,
+        bits_per_byte=r.bits_per_byte,
+        token_accuracy=r.next_token_accuracy,
+        task_accuracy=r.task_accuracy,
+        tokens=r.tokens_scored,
+        qa_pairs=r.qa_total,
+    )
+
+
+def _change(before: Metrics, after: Metrics) -> dict[str, float]:
+    out = {}
+    for key in ("perplexity", "bits_per_byte", "token_accuracy", "task_accuracy"):
+        b, a = getattr(before, key), getattr(after, key)
+        if b is not None and a is not None and b != 0:
+            out[key] = (a - b) / b
+    return out
+
+
+def _layer_quantizer(req: QuantizeRequest):
+    if req.method == "rtn":
+        return partial(rtn_layer, qtype=req.type)
+    if req.method == "gptq":
+        return partial(gptq_layer, qtype=req.type, damp=req.damp, act_order=req.act_order)
+    return partial(awq_layer, qtype=req.type)
+
+
+def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> QuantizeResult:
+    progress = progress or null_progress
+    src = resolve_source(req.model)
+    if src.kind != "checkpoint":
+        raise InputError(f"{req.model}: already quantized ({src.qtype}); quantize the float checkpoint")
+    data = Dataset(req.data)
+    _check_tokenizer(data, src.path)
+    model = load_model(src.path)
+    original = model_state(model)
+    vocab = load_vocab(src.tokenizer, model.config.vocab_size)
+    seq_len = min(
+        req.calib_seq_len or model.config.max_position_embeddings, model.config.max_position_embeddings
+    )
+    windows = calibration_windows(data, req.calib_sequences, seq_len, req.seed)
+
+    t0 = time.perf_counter()
+    done, errors = sequential(model, windows, _layer_quantizer(req), progress)
+    state = model_state(model)  # AWQ changed the norms; linears now hold their dequantized weights
+    typed = typed_state(state, req.type, done)
+    seconds = time.perf_counter() - t0
+
+    with staging_dir(req.out, overwrite=req.overwrite) as tmp:
+        gguf = write_gguf(
+            tmp / gguf_file(req.type),
+            config=model.config,
+            tensors=typed,
+            vocab=vocab,
+            file_type=req.type,
+            name=req.out.name,
+            metadata={
+                "auton.tier": src.config.model.tier,
+                "auton.arch": src.config.model.arch.value,
+                "auton.quant_method": req.method,
+            },
+        )
+        with_weights(model, dequantized_state(typed)).save_pretrained(tmp)
+        shutil.copyfile(src.tokenizer, tmp / TOKENIZER)
+        src.config.save(tmp / MODEL_CONFIG)
+        types: dict[str, int] = {}
+        for t in typed.values():
+            kind = t.qtype if isinstance(t, QTensor) else "F32"
+            types[kind] = types.get(kind, 0) + 1
+        report = QuantReport(
+            method=req.method,
+            qtype=req.type,
+            source=str(src.path),
+            dataset=str(data.path),
+            calibration={"split": "train", "sequences": len(windows), "seq_len": seq_len, "seed": req.seed},
+            tensor_types=types,
+            gguf_bytes=gguf.stat().st_size,
+            weight_bytes=sum(t.nbytes if isinstance(t, QTensor) else t.numel() * 4 for t in typed.values()),
+            float_weight_bytes=sum(t.numel() * 4 for t in original.values()),
+            quantize_seconds=seconds,
+            layer_error=errors,
+            eval_backend=req.eval_backend,
+        )
+        if req.evaluate:
+            progress("evaluate", 0, 2)
+            before = req.baseline or _metrics(req, src.path, "hf")
+            progress("evaluate", 1, 2)
+            after = _metrics(req, tmp, req.eval_backend)
+            progress("evaluate", 2, 2)
+            change = _change(before, after)
+            rule = DegradationRule(value=change["perplexity"], passed=change["perplexity"] < RULE_THRESHOLD)
+            report = report.model_copy(
+                update={
+                    "before": before,
+                    "after": after,
+                    "relative_change": change,
+                    "rule": rule,
+                    "passed": rule.passed,
+                }
+            )
+        atomic_write_json(tmp / REPORT, report)
+        write_manifest(
+            tmp,
+            KIND,
+            inputs=[
+                FileRef.of(src.path / WEIGHTS),
+                FileRef.of(src.tokenizer),
+                FileRef.of(data.path / "meta.json"),
+            ],
+            parameters=req.model_dump(mode="json", exclude={"baseline"}),
+            metrics={"passed": report.passed, "perplexity_change": report.relative_change.get("perplexity")},
+        )
+    return QuantizeResult(out=req.out, gguf=req.out / gguf.name, report=report)
