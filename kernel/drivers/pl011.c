@@ -41,9 +41,7 @@ void pl011_putc(int c)
     reg_write(DR, (uint8_t)c);
 }
 
-int pl011_getc(void)
+int pl011_poll(void)
 {
-    while (reg_read(FR) & FR_RXFE)
-        ;
-    return (int)(reg_read(DR) & 0xff);
+    return (reg_read(FR) & FR_RXFE) ? -1 : (int)(reg_read(DR) & 0xff);
 }

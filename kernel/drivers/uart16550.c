@@ -32,9 +32,7 @@ void uart16550_putc(int c)
     uart16550_reg_write(THR, (uint8_t)c);
 }
 
-int uart16550_getc(void)
+int uart16550_poll(void)
 {
-    while (!(uart16550_reg_read(LSR) & LSR_DATA_READY))
-        ;
-    return uart16550_reg_read(RBR);
+    return (uart16550_reg_read(LSR) & LSR_DATA_READY) ? uart16550_reg_read(RBR) : -1;
 }

@@ -6,6 +6,6 @@
 
 void pl011_init(uintptr_t base);
 void pl011_putc(int c);
-int pl011_getc(void); /* blocks until a byte arrives */
+int pl011_poll(void); /* the next received byte, or -1 if none has arrived */
 
 #endif

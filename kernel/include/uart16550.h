@@ -10,6 +10,6 @@ void uart16550_reg_write(unsigned reg, uint8_t value);
 
 void uart16550_init(void);
 void uart16550_putc(int c);
-int uart16550_getc(void); /* blocks until a byte arrives */
+int uart16550_poll(void); /* the next received byte, or -1 if none has arrived */
 
 #endif

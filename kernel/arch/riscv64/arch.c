@@ -1,5 +1,6 @@
 /* riscv64 on QEMU virt: 16550 UART at 0x10000000, the "sifive_test" finisher at 0x100000 for
- * the exit code, the time CSR (timebase from the device tree) for plat_time_us. */
+ * the exit code, the time CSR (timebase from the device tree) for plat_time_us, and the SBI
+ * timer to sleep while the console has no input. */
 #include "kernel.h"
 #include "platform.h"
 #include "uart16550.h"
@@ -8,6 +9,9 @@
 #define SIFIVE_TEST 0x100000UL
 #define FINISHER_PASS 0x5555
 #define FINISHER_FAIL 0x3333 /* the exit code goes in bits 31:16 */
+#define SBI_EXT_TIME 0x54494D45
+#define SIE_STIE (1u << 5)
+#define IDLE_HZ 1000 /* console polls per second while idle */
 
 static uint64_t timebase_hz = 10000000; /* QEMU virt's default, replaced by the DTB's value */
 
@@ -26,15 +30,44 @@ void plat_putc(int c)
     uart16550_putc(c);
 }
 
+static uint64_t rdtime(void)
+{
+    uint64_t t;
+    __asm__ volatile("rdtime %0" : "=r"(t));
+    return t;
+}
+
+static void sbi_set_timer(uint64_t when)
+{
+    register uint64_t a0 __asm__("a0") = when;
+    register uint64_t a6 __asm__("a6") = 0;
+    register uint64_t a7 __asm__("a7") = SBI_EXT_TIME;
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a6), "r"(a7) : "a1", "memory");
+}
+
+/* Sleep until the timer fires 1/IDLE_HZ s from now. The timer interrupt is enabled in sie but
+ * sstatus.SIE stays clear, so wfi returns when it is pending and no trap is taken; re-arming
+ * clears it. Polling a UART in a busy loop would keep a host core at 100 % under QEMU. */
+static void idle(void)
+{
+    sbi_set_timer(rdtime() + timebase_hz / IDLE_HZ);
+    __asm__ volatile("csrs sie, %0\n"
+                     "wfi"
+                     :
+                     : "r"(SIE_STIE));
+}
+
 int plat_getc(void)
 {
-    return uart16550_getc();
+    int c;
+    while ((c = uart16550_poll()) < 0)
+        idle();
+    return c;
 }
 
 uint64_t plat_time_us(void)
 {
-    uint64_t t;
-    __asm__ volatile("rdtime %0" : "=r"(t));
+    uint64_t t = rdtime();
     return t / timebase_hz * 1000000 + t % timebase_hz * 1000000 / timebase_hz;
 }
 

@@ -1,7 +1,7 @@
 /* x86_64 on QEMU's pc machine: COM1 (16550 at port 0x3f8), the TSC calibrated against PIT
  * channel 2 for plat_time_us, QEMU's isa-debug-exit device (port 0xf4) for the exit code, an
- * IDT that turns CPU exceptions into a report, and the multiboot info for RAM and the command
- * line. */
+ * IDT that turns CPU exceptions into a report, PIT channel 0 ticks to sleep while the console
+ * has no input, and the multiboot info for RAM and the command line. */
 #include "kernel.h"
 #include "platform.h"
 #include "uart16550.h"
@@ -9,9 +9,14 @@
 #define COM1 0x3f8
 #define DEBUG_EXIT_PORT 0xf4 /* QEMU exits with status (value << 1) | 1 */
 #define PIT_HZ 1193182
+#define PIT_CH0 0x40
 #define PIT_CH2 0x42
 #define PIT_CMD 0x43
 #define PORT_B 0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
+#define PIC1 0x20     /* master 8259: command port, data port + 1 */
+#define PIC2 0xa0     /* slave 8259 */
+#define IRQ_BASE 32   /* IRQ 0-15 -> vectors 32-47, clear of the CPU exceptions */
+#define IDLE_HZ 1000  /* console polls per second while idle */
 #define MULTIBOOT_MAGIC 0x2BADB002
 #define MB_FLAG_MEM (1u << 0)
 #define MB_FLAG_CMDLINE (1u << 2)
@@ -39,6 +44,7 @@ struct idt_entry {
 } __attribute__((packed));
 
 extern const char isr_stubs[]; /* entry.S: 32 stubs, 16 bytes each */
+extern const char timer_irq[];  /* entry.S: acknowledges IRQ 0 */
 
 void arch_start(uint32_t magic, uint32_t info);
 void x86_trap(uint64_t vector, const uint64_t *frame);
@@ -79,9 +85,20 @@ void plat_putc(int c)
     uart16550_putc(c);
 }
 
+/* Sleep until the next PIT tick (IDLE_HZ per second). Interrupts are on only inside this
+ * sti; hlt pair (sti takes effect after hlt has started, so no tick is lost in between).
+ * Polling a UART in a busy loop would keep a host core at 100 % under QEMU. */
+static void idle(void)
+{
+    __asm__ volatile("sti; hlt; cli");
+}
+
 int plat_getc(void)
 {
-    return uart16550_getc();
+    int c;
+    while ((c = uart16550_poll()) < 0)
+        idle();
+    return c;
 }
 
 uint64_t plat_time_us(void)
@@ -118,26 +135,52 @@ static uint64_t calibrate_tsc(void)
     return hz ? hz : 1;
 }
 
+static struct idt_entry idt_gate(const void *handler)
+{
+    uint64_t a = (uint64_t)(uintptr_t)handler;
+    return (struct idt_entry){
+        .offset_low = (uint16_t)a,
+        .selector = 0x08,
+        .type_attr = 0x8e, /* present, ring 0, 64-bit interrupt gate */
+        .offset_mid = (uint16_t)(a >> 16),
+        .offset_high = (uint32_t)(a >> 32),
+    };
+}
+
+/* CPU exceptions (vectors 0-31) and the PIT's IRQ 0 (vector 32). */
 static void idt_init(void)
 {
-    static struct idt_entry idt[32];
+    static struct idt_entry idt[IRQ_BASE + 1];
     static struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
     } idtr;
-    for (int v = 0; v < 32; v++) {
-        uint64_t a = (uint64_t)(uintptr_t)(isr_stubs + 16 * v);
-        idt[v] = (struct idt_entry){
-            .offset_low = (uint16_t)a,
-            .selector = 0x08,
-            .type_attr = 0x8e, /* present, ring 0, 64-bit interrupt gate */
-            .offset_mid = (uint16_t)(a >> 16),
-            .offset_high = (uint32_t)(a >> 32),
-        };
-    }
+    for (int v = 0; v < IRQ_BASE; v++)
+        idt[v] = idt_gate(isr_stubs + 16 * v);
+    idt[IRQ_BASE] = idt_gate(timer_irq);
     idtr.limit = sizeof idt - 1;
     idtr.base = (uint64_t)(uintptr_t)idt;
     __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+/* The 8259 PICs remapped to IRQ_BASE with only IRQ 0 unmasked, and PIT channel 0 ticking at
+ * IDLE_HZ (rate generator). Interrupts stay disabled (cli) except in idle(). */
+static void idle_ticks_init(void)
+{
+    outb(PIC1, 0x11); /* ICW1: initialize, ICW4 follows */
+    outb(PIC2, 0x11);
+    outb(PIC1 + 1, IRQ_BASE); /* ICW2: vector offsets */
+    outb(PIC2 + 1, IRQ_BASE + 8);
+    outb(PIC1 + 1, 4); /* ICW3: the slave hangs off IRQ 2 */
+    outb(PIC2 + 1, 2);
+    outb(PIC1 + 1, 1); /* ICW4: 8086 mode */
+    outb(PIC2 + 1, 1);
+    outb(PIC1 + 1, 0xfe); /* mask everything but IRQ 0 */
+    outb(PIC2 + 1, 0xff);
+    const uint16_t divisor = PIT_HZ / IDLE_HZ;
+    outb(PIT_CMD, 0x34); /* channel 0, lobyte/hibyte, mode 2 */
+    outb(PIT_CH0, divisor & 0xff);
+    outb(PIT_CH0, divisor >> 8);
 }
 
 /* The CPU pushes an error code for these vectors (DF, TS, NP, SS, GP, PF, AC, CP, VC, SX). */
@@ -185,6 +228,7 @@ void arch_start(uint32_t magic, uint32_t info)
     uart16550_init();
     idt_init();
     tsc_hz = calibrate_tsc();
+    idle_ticks_init();
     if (magic != MULTIBOOT_MAGIC || ram_region(mb, &bi) != 0) {
         kprintf("auton: error: no usable multiboot memory map (magic 0x%x)\n", magic);
         kexit(EXIT_BOOT);

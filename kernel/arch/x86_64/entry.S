@@ -120,6 +120,15 @@ isr_common:
     mov     $(trap_stack + TRAP_STACK_SIZE), %rsp
     call    x86_trap
 
+/* IRQ 0 (the PIT, vector 32): its only job is to end the hlt in arch.c's idle(). */
+    .globl  timer_irq
+timer_irq:
+    push    %rax
+    mov     $0x20, %al              /* end of interrupt to the master PIC */
+    out     %al, $0x20
+    pop     %rax
+    iretq
+
     .section .rodata
     .balign 8
 gdt:
