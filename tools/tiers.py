@@ -77,9 +77,9 @@ def tier(name: TierName | str) -> Tier:
 
 
 # The 'micro' tier exists only for tests (tools/config.py): micro models (d_model 64, vocab 512,
-# a few hundred steps) must beat this validation perplexity, far below the uniform 512 of their
-# vocabulary, so that a checkpoint which learned nothing or diverged is still rejected.
-MICRO_PPL_THRESHOLD = 150.0
+# 300 steps, which reach about 50) must beat this validation perplexity, twice that and far below
+# the uniform 512 of their vocabulary, so that a checkpoint which learned nothing is rejected.
+MICRO_PPL_THRESHOLD = 100.0
 
 
 def ppl_threshold(name: str) -> float:

@@ -1,4 +1,22 @@
-"""The Reviewer's verdict: machine-readable, so the graph can route on it."""
+"""The Reviewer's verdict: machine-readable, so the graph can route on it.
+
+A rejection carries a Remedy: the stage to return to, one action of the closed set below, and
+parameters named after the fields the stage's decision takes (the graph applies them as they are).
+
+| action            | stage      | params                                   | meaning                                         |
+|-------------------|------------|------------------------------------------|-------------------------------------------------|
+| rerun             | any        | (none)                                   | run the stage again as it is (text says why)    |
+| more_data         | data       | max_bytes                                | prepare with a larger corpus budget             |
+| match_vocab       | architect  | vocab_size                               | redesign with the tokenizer's vocabulary size   |
+| resize_model      | architect  | n_layers and/or d_model, d_ff            | shape that fits the tier's parameter bounds     |
+| align_dims        | architect  | d_model, d_ff, n_heads, n_kv_heads       | rows multiples of 32, heads that divide d_model |
+| shorten_context   | architect  | context                                  | a context whose KV cache fits the tier's RAM    |
+| fewer_steps       | architect  | max_steps                                | a schedule the train split can feed             |
+| larger_model      | architect  | n_layers                                 | more capacity: the loss plateaued too high      |
+| resume_lower_lr   | train      | lr_scale, from_step                      | resume from a good step at a scaled-down LR     |
+| train_longer      | train      | max_steps                                | continue: the loss was still falling            |
+| requantize        | quantize   | method, qtype                            | a stronger method or a wider type               |
+"""
 
 from __future__ import annotations
 
@@ -8,13 +26,26 @@ from pydantic import BaseModel, Field
 
 Stage = Literal["data", "architect", "train", "evaluate", "quantize", "export", "integrate"]
 Severity = Literal["info", "warning", "error"]
+Action = Literal[
+    "rerun",
+    "more_data",
+    "match_vocab",
+    "resize_model",
+    "align_dims",
+    "shorten_context",
+    "fewer_steps",
+    "larger_model",
+    "resume_lower_lr",
+    "train_longer",
+    "requantize",
+]
 
 
 class Remedy(BaseModel):
     """What to do about a rejection: the stage to return to, an action and its parameters."""
 
     stage: Stage
-    action: str = Field(description="machine-readable action, e.g. 'resume_lower_lr', 'rerun_architect'")
+    action: Action = Field(description="one of the closed set of actions in this module's docstring")
     params: dict[str, Any] = Field(default_factory=dict)
     text: str = Field(description="the same remedy in one sentence, for people and prompts")
 

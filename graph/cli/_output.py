@@ -19,3 +19,10 @@ def emit_json(obj: Any) -> None:
         obj = obj.model_dump(mode="json")
     sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
     sys.stdout.flush()
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' own progress bars (weight loading) that would clutter stderr."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()

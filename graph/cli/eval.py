@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import console, emit_json, quiet_transformers
 from tools.errors import CheckFailed, InputError
 from tools.eval import Comparison, EvalReport, EvalRequest, compare, evaluate
 from tools.progress import rich_progress
@@ -67,9 +67,7 @@ def register(app: typer.Typer) -> None:
         """Perplexity, bits per byte, next-token and task accuracy on the test split; pick the best model."""
         if backend not in (None, "hf", "gguf"):
             raise InputError(f"--backend must be 'hf' or 'gguf', not {backend!r}")
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()  # the weight-loading bar would clutter stderr
+        quiet_transformers()
         reports = []
         with rich_progress(transient=True) as progress:
             for m in model:

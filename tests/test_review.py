@@ -1,0 +1,281 @@
+"""Reviewer checks on the micro dataset and run: approvals, and rejections with the right remedy."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.cli_run import run_cli
+from tests.variants import dataset_variant, run_copy
+from tools.arch.estimates import param_count
+from tools.artifacts import read_manifest
+from tools.checkpoint import WEIGHTS
+from tools.config import ModelConfig
+from tools.dataset import Dataset
+from tools.errors import InputError
+from tools.eval import EvalRequest, evaluate
+from tools.review import REVIEWERS, review
+from tools.review.dataset import MAX_EPOCHS, MORE_DATA_MARGIN
+from tools.verdict import Remedy, Verdict
+
+
+def finding(v: Verdict, check: str):
+    return next(f for f in v.findings if f.check == check)
+
+
+def save_config(cfg: ModelConfig, path: Path, **model_updates) -> Path:
+    cfg.model_copy(update={"model": cfg.model.model_copy(update=model_updates)}).save(path)
+    return path
+
+
+# --- dataset -------------------------------------------------------------------------------------
+
+
+def test_micro_dataset_is_approved(micro_dataset, micro_run):
+    v = review("dataset", micro_dataset, config=micro_run / "config.yaml")
+    assert v.approved, [f.message for f in v.failures]
+    assert {f.check for f in v.findings} >= {
+        "splits_disjoint", "token_counts", "tokenizer_roundtrip", "qa_held_out", "enough_tokens", "special_tokens",
+    }  # fmt: skip
+
+
+def test_a_train_document_in_the_test_split_is_a_leak(micro_dataset, tmp_path):
+    data = Dataset(micro_dataset)
+    train, test = np.asarray(data.tokens("train")), np.asarray(data.tokens("test"))
+    eos = int(np.flatnonzero(train == 2)[0])  # the first train document, [BOS] ... [EOS]
+    leaked = np.concatenate([test, train[: eos + 1]])
+    splits = data.meta.model_dump(mode="json")["splits"]
+    splits["test"]["tokens"] = len(leaked)
+    splits["test"]["documents"] += 1
+    variant = dataset_variant(micro_dataset, tmp_path / "leak", splits=splits)
+    (variant / "test.bin").unlink()
+    leaked.astype(test.dtype).tofile(variant / "test.bin")
+
+    v = review("dataset", variant)
+    assert not v.approved
+    leak = finding(v, "splits_disjoint")
+    assert not leak.passed and leak.evidence["shared"] == {"train/test": 1}
+    assert leak.remedy.stage == "data" and leak.remedy.action == "rerun"
+    assert finding(v, "token_counts").passed  # the variant is otherwise consistent
+
+
+def test_too_few_tokens_for_the_schedule_asks_for_more_data(micro_dataset, micro_run, tmp_path):
+    cfg = ModelConfig.load(micro_run / "config.yaml")
+    have = Dataset(micro_dataset).meta.splits["train"].tokens
+    per_step = cfg.training.batch_size * cfg.training.grad_accum * cfg.model.context
+    steps = 10 * have // per_step  # about 10 epochs
+    big = cfg.model_copy(update={"training": cfg.training.model_copy(update={"max_steps": steps})})
+    big.save(tmp_path / "big.yaml")
+
+    v = review("dataset", micro_dataset, config=tmp_path / "big.yaml")
+    f = finding(v, "enough_tokens")
+    assert not v.approved and not f.passed
+    budget = read_manifest(micro_dataset).parameters["max_bytes"]
+    epochs = steps * per_step / have
+    expected = math.ceil(budget * epochs / MAX_EPOCHS * MORE_DATA_MARGIN)
+    assert f.remedy == Remedy(
+        stage="data",
+        action="more_data",
+        params={"max_bytes": expected},
+        text=f"prepare the dataset again with max_bytes {expected} (was {budget})",
+    )
+
+
+# --- config --------------------------------------------------------------------------------------
+
+
+def test_micro_config_is_approved_against_its_dataset(micro_run, micro_dataset):
+    v = review("config", micro_run / "config.yaml", data=micro_dataset)
+    assert v.approved, [f.message for f in v.failures]
+
+
+def test_config_tokenizer_vocab_mismatch_is_rejected(micro_run, micro_dataset, tmp_path):
+    cfg = ModelConfig.load(micro_run / "config.yaml")
+    path = save_config(cfg, tmp_path / "wrong-vocab.yaml", vocab_size=8192)
+    v = review("config", path, data=micro_dataset)
+    assert not v.approved
+    assert v.remedy == Remedy(
+        stage="architect",
+        action="match_vocab",
+        params={"vocab_size": 512},
+        text="vocab_size in config (8192) differs from the tokenizer (512): re-run the architect with vocab_size 512",
+    )
+
+
+def test_config_shape_problems_get_concrete_shapes(tmp_path):
+    tiny = ModelConfig.load(Path(__file__).resolve().parents[1] / "SLM/configs/tiny.yaml")
+    assert review("config", save_config(tiny, tmp_path / "ok.yaml")).approved
+
+    v = review("config", save_config(tiny, tmp_path / "ff.yaml", d_ff=tiny.model.d_ff + 8))
+    assert finding(v, "block_alignment").remedy.action == "align_dims"
+    assert v.remedy.params["d_ff"] == tiny.model.d_ff + 32
+
+    v = review("config", save_config(tiny, tmp_path / "kv.yaml", n_kv_heads=tiny.model.n_heads - 1))
+    assert v.remedy.action == "align_dims" and tiny.model.n_heads % v.remedy.params["n_kv_heads"] == 0
+
+    v = review("config", save_config(tiny, tmp_path / "deep.yaml", n_layers=10 * tiny.model.n_layers))
+    f = finding(v, "tier_bounds")
+    assert not f.passed and f.evidence["params"] > f.evidence["max_params"]
+    resized = tiny.model.model_copy(update=v.remedy.params)
+    assert (
+        v.remedy.action == "resize_model"
+        and f.evidence["min_params"] <= param_count(resized) <= f.evidence["max_params"]
+    )
+
+    v = review("config", save_config(tiny, tmp_path / "long.yaml", context=1 << 17))
+    f = finding(v, "context_fits")
+    assert f.remedy.action == "shorten_context" and f.remedy.params["context"] < 1 << 17
+
+
+# --- launch --------------------------------------------------------------------------------------
+
+
+def test_launch_script_of_the_micro_run_passes_a_dry_run(micro_run):
+    v = review("launch", micro_run / "launch.sh")
+    assert v.approved, [f.message for f in v.failures]
+    dry = finding(v, "dry_run")
+    assert dry.evidence["steps"] == 2 and math.isfinite(dry.evidence["final_loss"])
+    assert not (micro_run / "step_00000002").exists()  # the dry run trains elsewhere
+
+
+def test_broken_launch_scripts_are_rejected(micro_run, tmp_path):
+    text = (micro_run / "launch.sh").read_text()
+    broken = tmp_path / "broken.sh"
+    broken.write_text(text.replace("exec ", "exec ( "))
+    v = review("launch", broken)
+    assert not v.approved and finding(v, "parses").remedy.stage == "train"
+
+    elsewhere = tmp_path / "elsewhere.sh"
+    elsewhere.write_text(text.replace("--data ", f"--data {tmp_path / 'no-such-data'} --ignored "))
+    v = review("launch", elsewhere)
+    f = finding(v, "data_exists")
+    assert not f.passed and f.remedy.stage == "data" and "dry_run" not in {x.check for x in v.findings}
+
+
+# --- checkpoint ----------------------------------------------------------------------------------
+
+
+def test_micro_run_checkpoint_is_approved(micro_run):
+    v = review("checkpoint", micro_run)
+    assert v.approved, [f.message for f in v.failures]
+    assert finding(v, "val_perplexity").evidence["tier"] == "micro"
+
+
+def test_checkpoint_with_injected_nan_is_rejected_with_resume_lower_lr(micro_run, tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    run = run_copy(micro_run, tmp_path / "run")
+    latest = (run / "latest").resolve()
+    weights = load_file(latest / WEIGHTS)
+    name = next(iter(weights))
+    weights[name][0, 0] = torch.nan
+    save_file(weights, latest / WEIGHTS, metadata={"format": "pt"})
+    older = sorted(p.name for p in run.glob("step_*") if p != latest)[-1]
+
+    v = review("checkpoint", run)
+    assert not v.approved
+    f = finding(v, "tensors_finite")
+    assert not f.passed and f.evidence["non_finite"] == {latest.name: [name]}
+    assert v.remedy == f.remedy
+    assert f.remedy.stage == "train" and f.remedy.action == "resume_lower_lr"
+    assert f.remedy.params == {"lr_scale": 0.5, "from_step": int(older.split("_")[1])}
+
+
+@pytest.fixture(scope="module")
+def nan_runs(micro_dataset, tmp_path_factory):
+    """The micro model trained 30 steps with a NaN injected at step 25: rolled back, and aborted."""
+    from tests.fixtures_train import micro_model_config, torch_threads
+    from tools.train import TrainRequest, train
+    from tools.train.loop import TrainingDiverged
+
+    cfg = micro_model_config(512, max_steps=30, warmup_steps=5, checkpoint_interval=10, eval_interval=10)
+    root = tmp_path_factory.mktemp("nan")
+    with torch_threads(1):
+        base = dict(config=cfg, data=micro_dataset, device="cpu", inject_nan_at_steps=[25])
+        train(TrainRequest(out=root / "rolled_back", **base))
+        with pytest.raises(TrainingDiverged):
+            train(TrainRequest(out=root / "aborted", max_rollbacks=0, **base))
+    return root
+
+
+def test_a_rolled_back_nan_counts_as_handled(nan_runs):
+    f = finding(review("checkpoint", nan_runs / "rolled_back"), "nan_handled")
+    assert f.passed and f.evidence == {"nan_events": 1, "rollbacks": 1}
+
+
+def test_an_aborted_nan_is_rejected_with_resume_from_the_last_good_step(nan_runs):
+    v = review("checkpoint", nan_runs / "aborted")
+    f = finding(v, "nan_handled")
+    assert not f.passed and f.evidence["unhandled_steps"] == [25]
+    assert v.remedy == f.remedy
+    assert f.remedy.action == "resume_lower_lr" and f.remedy.params == {"lr_scale": 0.5, "from_step": 20}
+
+
+def test_missed_threshold_while_improving_means_train_longer(micro_run):
+    step = sorted(micro_run.glob("step_*"))[0]  # an early step: validation loss was still falling
+    v = review("checkpoint", step, tier="tiny")
+    f = finding(v, "val_perplexity")
+    assert not f.passed and f.evidence["val_ppl"] >= 50.0
+    max_steps = ModelConfig.load(micro_run / "config.yaml").training.max_steps
+    assert f.remedy.action == "train_longer" and f.remedy.params == {"max_steps": 2 * max_steps}
+
+
+# --- evaluation ----------------------------------------------------------------------------------
+
+
+def test_evaluation_report_review(micro_run, micro_dataset, tmp_path):
+    req = EvalRequest(
+        model=str(micro_run),
+        data=str(micro_dataset),
+        max_tokens=2048,
+        max_qa=2,
+        samples=False,
+        report_dir=str(tmp_path / "ok"),
+    )
+    assert review("evaluation", evaluate(req).report_dir).approved
+    strict = evaluate(req.model_copy(update={"tier": "medium", "report_dir": str(tmp_path / "strict")}))
+    v = review("evaluation", strict.report_dir)
+    f = finding(v, "perplexity_threshold")
+    assert not v.approved and not f.passed and f.remedy.stage in ("train", "architect")
+
+
+# --- registry and CLI ----------------------------------------------------------------------------
+
+
+def test_registry_rejects_unknown_kinds_and_context():
+    assert set(REVIEWERS) >= {"dataset", "config", "launch", "checkpoint", "evaluation"}
+    with pytest.raises(InputError, match="unknown review kind"):
+        review("weights", "/nonexistent")
+    with pytest.raises(InputError, match="takes no tier"):
+        review("config", "/nonexistent", tier="tiny")
+
+
+def test_cli_exit_codes(micro_run, micro_dataset, tmp_path, capsys):
+    ok = run_cli(
+        capsys, "review", "config", str(micro_run / "config.yaml"), "--data", str(micro_dataset), "--json"
+    )
+    assert ok.code == 0 and json.loads(ok.out)["approved"] is True
+
+    cfg = ModelConfig.load(micro_run / "config.yaml")
+    bad = run_cli(
+        capsys,
+        "review",
+        "config",
+        str(save_config(cfg, tmp_path / "v.yaml", vocab_size=8192)),
+        "--data",
+        str(micro_dataset),
+    )
+    assert bad.code == 1 and "REJECTED" in bad.out and "match_vocab" in bad.out
+
+    for args in (
+        ("checkpoint", str(tmp_path / "missing")),
+        ("weights", str(tmp_path)),
+        ("launch", str(micro_run / "launch.sh"), "--tier", "tiny"),
+    ):
+        res = run_cli(capsys, "review", *args)
+        assert res.code == 2 and res.err.startswith("error: ") and res.err.count("\n") == 1, res.err

@@ -1,0 +1,55 @@
+"""The Reviewer's deterministic checks: ``review(kind, path, **context) -> Verdict``.
+
+One module per artifact kind; each returns a tools.verdict.Verdict whose failing findings carry a
+Remedy from the closed action set of tools.verdict. Context per kind (all optional):
+
+| kind       | path                               | context                                   |
+|------------|------------------------------------|-------------------------------------------|
+| dataset    | dataset directory                  | config: a config YAML (enough tokens)     |
+| config     | config YAML                        | data: its dataset directory               |
+| launch     | launch.sh                          | dry: False skips the 2-step dry run        |
+| checkpoint | run directory or step directory    | tier: whose perplexity threshold applies  |
+| evaluation | evaluation report dir/report.json  |                                           |
+
+A missing path or a context that does not apply is an InputError (exit 2); an artifact that is
+present but broken is a rejection, so that the graph can route it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tools.errors import InputError
+from tools.review.checkpoint import review_checkpoint
+from tools.review.config import review_config
+from tools.review.dataset import review_dataset
+from tools.review.evaluation import review_evaluation
+from tools.review.launch import review_launch
+from tools.verdict import Verdict
+
+REVIEWERS: dict[str, Callable[..., Verdict]] = {
+    "dataset": review_dataset,
+    "config": review_config,
+    "launch": review_launch,
+    "checkpoint": review_checkpoint,
+    "evaluation": review_evaluation,
+}
+
+
+def review(kind: str, path: str | Path, **context: Any) -> Verdict:
+    reviewer = REVIEWERS.get(kind)
+    if reviewer is None:
+        raise InputError(f"unknown review kind {kind!r} (expected one of {', '.join(REVIEWERS)})")
+    accepted = set(inspect.signature(reviewer).parameters) - {"path"}
+    unknown = sorted(set(context) - accepted)
+    if unknown:
+        raise InputError(
+            f"review {kind} takes no {', '.join(unknown)} (it takes: {', '.join(sorted(accepted)) or 'nothing'})"
+        )
+    return reviewer(path, **context)
+
+
+__all__ = ["REVIEWERS", "review"]

@@ -1,0 +1,255 @@
+"""Review of a training run (or one step directory of it), per tools.checkpoint and tools.train.metrics.
+
+Checks:
+- ``loads``: the reviewed step (``best``, else ``latest``, else the newest) loads as a
+  LlamaForCausalLM;
+- ``pointers``: a run directory's ``latest`` and ``best`` point at complete step directories whose
+  trainer_state.json reads;
+- ``tensors_finite``: every tensor of every kept step directory is finite;
+- ``loss_decreased``: the mean train loss of the last tenth of the records is below that of the
+  first tenth;
+- ``nan_handled``: every NaN/Inf event in metrics.jsonl was rolled back (none aborted the run) and
+  no train/val record holds a non-finite loss;
+- ``val_perplexity``: the validation perplexity at the reviewed step is below the tier's threshold
+  (tools.tiers.ppl_threshold; the tier comes from the caller, else the run's config.yaml, else the
+  parameter count).
+
+Remedies: a non-finite or unhandled NaN state resumes from the newest finite step at half the
+current LR scale; a loss that did not fall resumes from the best step at half the LR; a missed
+threshold trains longer when validation loss still fell by more than ``STILL_IMPROVING`` over the
+last interval, else asks the architect for more layers.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from tools.checkpoint import (
+    BEST,
+    LATEST,
+    METRICS,
+    STEP_RE,
+    load_model,
+    load_trainer_state,
+    load_weights,
+    pointer_target,
+    resolve_checkpoint,
+    step_dirs,
+)
+from tools.config import ModelConfig
+from tools.errors import InputError
+from tools.review.findings import passed, rejected, remedy, rerun
+from tools.tiers import ppl_threshold, tier_for_params
+from tools.train.metrics import read_metrics
+from tools.verdict import Finding, Remedy, Verdict
+
+STILL_IMPROVING = 0.01
+LR_BACKOFF = 0.5
+CONFIG = "config.yaml"
+
+
+def step_number(step_dir: Path) -> int:
+    m = STEP_RE.match(step_dir.name)
+    if m is None:
+        raise InputError(f"{step_dir}: not a step_<N> directory")
+    return int(m.group(1))
+
+
+def lr_scale(step_dir: Path) -> float:
+    try:
+        return load_trainer_state(step_dir).lr_scale
+    except InputError:
+        return 1.0
+
+
+def lower_lr(steps: list[Path], from_step: int, why: str) -> Remedy:
+    scale = lr_scale(steps[-1]) * LR_BACKOFF if steps else LR_BACKOFF
+    return remedy(
+        "train",
+        "resume_lower_lr",
+        f"{why}: resume from step {from_step} with the learning rate scaled by {scale:g}",
+        lr_scale=scale,
+        from_step=from_step,
+    )
+
+
+def check_pointers(run_dir: Path) -> Finding:
+    problems = []
+    for name in (LATEST, BEST):
+        target = pointer_target(run_dir, name)
+        if target is None:
+            problems.append(f"no valid {name} pointer")
+            continue
+        try:
+            load_trainer_state(target)
+        except InputError as e:
+            problems.append(str(e))
+    if problems:
+        return rejected(
+            "pointers", "train", "; ".join(problems), rerun("train", "the run's checkpoints are incomplete")
+        )
+    return passed("pointers", "train", "latest and best point at complete step directories")
+
+
+def check_finite(steps: list[Path]) -> Finding:
+    bad: dict[str, list[str]] = {}
+    for step in steps:
+        names = [k for k, t in load_weights(step).items() if not bool(t.float().isfinite().all())]
+        if names:
+            bad[step.name] = names[:5]
+    if not bad:
+        return passed("tensors_finite", "train", f"all tensors finite in {len(steps)} step directories")
+    good = [s for s in steps if s.name not in bad]
+    from_step = step_number(good[-1]) if good else 0
+    why = f"non-finite weights in {', '.join(bad)}"
+    return rejected("tensors_finite", "train", why, lower_lr(steps, from_step, why), non_finite=bad)
+
+
+def check_loss_decreased(records: list[dict[str, Any]], steps: list[Path], best: int) -> Finding:
+    losses = [
+        r["loss"] for r in records if r.get("event") == "train" and isinstance(r.get("loss"), (int, float))
+    ]
+    losses = [x for x in losses if math.isfinite(x)]
+    if len(losses) < 2:
+        return rejected(
+            "loss_decreased",
+            "train",
+            f"{len(losses)} train records: nothing to compare",
+            rerun("train", "no loss log"),
+        )
+    k = max(1, len(losses) // 10)
+    first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
+    evidence = {"first_mean": first, "last_mean": last, "records": len(losses), "window": k}
+    if last < first:
+        return passed(
+            "loss_decreased", "train", f"train loss fell from {first:.3f} to {last:.3f}", **evidence
+        )
+    why = f"train loss did not fall ({first:.3f} -> {last:.3f})"
+    return rejected("loss_decreased", "train", why, lower_lr(steps, best, why), **evidence)
+
+
+def check_nan_handled(records: list[dict[str, Any]], steps: list[Path]) -> Finding:
+    events = [r for r in records if r.get("event") == "nan"]
+    unhandled = [r for r in events if r.get("action") != "rollback"]
+    bad_records = [
+        r["step"]
+        for r in records
+        if r.get("event") in ("train", "val")
+        and any(isinstance(r.get(k), float) and not math.isfinite(r[k]) for k in ("loss", "val_loss"))
+    ]
+    evidence = {"nan_events": len(events), "rollbacks": len(events) - len(unhandled)}
+    if not unhandled and not bad_records:
+        said = f"{len(events)} NaN/Inf events, all rolled back" if events else "no NaN/Inf events"
+        return passed("nan_handled", "train", said, **evidence)
+    at = [r["step"] for r in unhandled] + bad_records
+    good = [s for s in steps if step_number(s) < min(at)]
+    from_step = step_number(good[-1]) if good else 0
+    why = f"NaN/Inf at step {min(at)} left unhandled"
+    return rejected(
+        "nan_handled", "train", why, lower_lr(steps, from_step, why), unhandled_steps=at, **evidence
+    )
+
+
+def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> Remedy:
+    """For a missed perplexity threshold: train longer while validation still improves, else grow."""
+    vals = [
+        r["val_loss"]
+        for r in records
+        if r.get("event") == "val" and isinstance(r.get("val_loss"), (int, float))
+    ]
+    improving = len(vals) >= 2 and (vals[-2] - vals[-1]) / vals[-2] > STILL_IMPROVING
+    if cfg is None:
+        return rerun("train" if improving else "architect", "the perplexity threshold was missed")
+    steps = cfg.training.max_steps
+    if improving:
+        return remedy(
+            "train",
+            "train_longer",
+            f"validation loss still fell by {(vals[-2] - vals[-1]) / vals[-2]:.1%}: train to {2 * steps} steps",
+            max_steps=2 * steps,
+        )
+    layers = cfg.model.n_layers + max(1, cfg.model.n_layers // 2)
+    return remedy(
+        "architect",
+        "larger_model",
+        f"validation loss plateaued: grow the model from {cfg.model.n_layers} to {layers} layers",
+        n_layers=layers,
+    )
+
+
+def check_val_perplexity(
+    records: list[dict[str, Any]], step: int, tier: str, cfg: ModelConfig | None
+) -> Finding:
+    vals = [r for r in records if r.get("event") == "val" and r.get("step", 0) <= step and "val_loss" in r]
+    threshold = ppl_threshold(tier)
+    if not vals:
+        return rejected(
+            "val_perplexity",
+            "train",
+            f"no validation record at or before step {step}",
+            rerun("train", "the run has no validation loss"),
+        )
+    rec = vals[-1]
+    ppl = math.exp(min(float(rec["val_loss"]), 700.0))
+    evidence = {"step": rec["step"], "val_ppl": ppl, "threshold": threshold, "tier": tier}
+    if ppl < threshold:
+        return passed(
+            "val_perplexity", "train", f"validation perplexity {ppl:.2f} < {threshold:g} ({tier})", **evidence
+        )
+    message = f"validation perplexity {ppl:.2f} at step {rec['step']} is not below the {tier} threshold {threshold:g}"
+    return rejected("val_perplexity", "train", message, capacity_remedy(records, cfg), **evidence)
+
+
+def run_config(run_dir: Path | None) -> ModelConfig | None:
+    if run_dir is None or not (run_dir / CONFIG).is_file():
+        return None
+    return ModelConfig.load(run_dir / CONFIG)
+
+
+def review_checkpoint(path: str | Path, tier: str | None = None) -> Verdict:
+    """Review a run directory (or a step directory inside one) against ``tier``'s threshold."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such checkpoint")
+    if tier is not None:
+        try:
+            ppl_threshold(tier)
+        except ValueError:
+            raise InputError(
+                f"unknown tier {tier!r} (expected micro, tiny, small, medium or large)"
+            ) from None
+    is_step = STEP_RE.match(path.name) is not None
+    run_dir = path.parent if is_step else path
+    run_dir = run_dir if (run_dir / METRICS).is_file() or not is_step else None
+    step = resolve_checkpoint(path)
+    steps = step_dirs(run_dir) if run_dir is not None else [step]
+    cfg = run_config(run_dir)
+    findings: list[Finding] = []
+    try:
+        model = load_model(step)
+        findings.append(passed("loads", "train", f"{step.name} loads", step=str(step)))
+    except InputError as e:
+        older = [s for s in steps if s.name < step.name]
+        from_step = step_number(older[-1]) if older else 0
+        fix = remedy(
+            "train", "rerun", f"{step.name} is unreadable: re-run training, resuming from step {from_step}"
+        )
+        return Verdict.from_findings("checkpoint", str(path), [rejected("loads", "train", str(e), fix)])
+    if run_dir is not None and not is_step:
+        findings.append(check_pointers(run_dir))
+    findings.append(check_finite(steps))
+    if run_dir is None:
+        findings.append(
+            rejected("metrics", "train", f"no {METRICS} beside {step}", rerun("train", "no training log"))
+        )
+        return Verdict.from_findings("checkpoint", str(path), findings)
+    records = read_metrics(run_dir / METRICS)
+    tier = tier or (cfg.model.tier if cfg else tier_for_params(sum(p.numel() for p in model.parameters())))
+    findings += [
+        check_loss_decreased(records, steps, step_number(step)),
+        check_nan_handled(records, steps),
+        check_val_perplexity(records, step_number(step), tier, cfg),
+    ]
+    return Verdict.from_findings("checkpoint", str(path), findings)
