@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from agents.goal import GoalFields, Question
 from agents.models import Plan, Profile, StageInput, StageRecord, TierChoice
+from tools.config import TrainSpec
 from tools.tiers import Arch
 from tools.verdict import Remedy
 
@@ -28,10 +29,11 @@ class TierDefaults:
     eval_max_qa: int
     ram_mb: int  # RAM QEMU gives the kernel
     data_max_bytes: int | None
+    max_steps: int | None = None  # fixed training length (micro); None: the architect sizes it to the budget
 
 
 TIER_DEFAULTS: dict[TierChoice, TierDefaults] = {
-    "micro": TierDefaults(512, 10, 4, 8_192, 16, 64, 1_500_000),
+    "micro": TierDefaults(512, 10, 4, 8_192, 16, 64, 1_500_000, max_steps=300),
     "tiny": TierDefaults(4096, 30, 12, 65_536, 100, 128, None),
     "small": TierDefaults(8192, 120, 25, 131_072, 200, 256, None),
     "medium": TierDefaults(16384, 600, 60, 262_144, 300, 512, None),
@@ -107,6 +109,7 @@ def plan_from_fields(goal: str, fields: GoalFields, profile: Profile = "full") -
         data_max_bytes=d.data_max_bytes,
         eval_max_tokens=d.eval_max_tokens,
         eval_max_qa=d.eval_max_qa,
+        max_steps=d.max_steps,
         ram_mb=d.ram_mb,
         assumptions=assumptions,
     )
@@ -143,3 +146,17 @@ def remedy_for_failure(record: StageRecord, inp: StageInput) -> Remedy:
             text=f"prepare again with twice the corpus budget ({2 * max_bytes} bytes)",
         )
     return Remedy(stage=record.stage, action="rerun", text=f"run {record.stage} again")
+
+
+def rescale_schedule(t: TrainSpec, steps: int) -> TrainSpec:
+    """``t`` stretched or shrunk to ``steps`` optimizer steps: warmup stays the same share of the
+    run (at most 5%), evaluation and checkpoints stay ~10 per run."""
+    interval = max(10, -(-steps // 10 // 10) * 10)
+    return t.model_copy(
+        update={
+            "max_steps": steps,
+            "warmup_steps": min(max(1, steps // 20), t.warmup_steps * steps // max(t.max_steps, 1)) if steps > 1 else 0,
+            "checkpoint_interval": interval,
+            "eval_interval": interval,
+        }
+    )

@@ -1,6 +1,6 @@
 """Where the run goes after the Reviewer: a pure function of the state and the review.
 
-Approve -> the next stage of the flow (after ``integrate``: the report). Reject -> the stage the
+Approve -> the next stage of the flow (after ``integrate``, or the run's ``until`` stage: the report). Reject -> the stage the
 verdict's remedy names, carrying the remedy in the state. Bounded: a stage may run at most
 ``max_attempts_per_stage`` times and the run at most ``max_stage_runs`` stage executions; at a
 bound the run goes to the report as failed, with what was tried.
@@ -40,7 +40,8 @@ def tried(state: PipelineState, stage: str) -> str:
 def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
     """The state update that routes the run after ``review``."""
     if review.approved:
-        return dump(remedy=None, next_node=next_stage(review.stage))
+        done = review.stage == state.settings.until
+        return dump(remedy=None, next_node=REPORT if done else next_stage(review.stage))
     remedy = review.remedy or Remedy(
         stage=review.stage, action="rerun", text=f"re-run {review.stage} (the verdict named no remedy)"
     )

@@ -40,6 +40,7 @@ class RunSettings(BaseModel):
     profile: Profile = "full"
     budget_minutes: float | None = Field(None, gt=0, description="overrides the plan's time budget")
     device: str | None = Field(None, description="overrides the plan's device: auto, cpu or cuda")
+    until: Stage | None = Field(None, description="stop after this stage is approved (then write the report)")
     max_attempts_per_stage: int = Field(3, gt=0)
     max_stage_runs: int = Field(20, gt=0, description="stage executions allowed in the whole run")
     inject_nan_at_steps: list[int] = Field(

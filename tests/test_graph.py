@@ -1,0 +1,151 @@
+"""The graph's own logic, without running stages: routing after a review, iteration bounds and the
+failure report, fork edits, the offline remedies for failed stages, and the report's criteria."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.intake import intake
+from agents.models import ReviewRecord, StageInput, StageRecord
+from agents.policy import remedy_for_failure, rescale_schedule
+from graph.fork import fork_update
+from graph.report import costs, criteria, summary_lines
+from graph.routing import REPORT, after_review
+from graph.state import PipelineState, RunSettings
+from tools.config import TrainSpec
+from tools.errors import InputError
+from tools.verdict import Remedy
+
+
+def _state(**settings) -> PipelineState:
+    plan = intake("train a tiny riscv model", None, profile="micro").plan
+    return PipelineState(goal=plan.goal, plan=plan, settings=RunSettings(**settings))
+
+
+def _run(state: PipelineState, stage: str, attempt: int, error: str | None = None) -> PipelineState:
+    rec = StageRecord(stage=stage, attempt=attempt, status="failed" if error else "ok", error=error)
+    return state.model_copy(
+        update={
+            "runs": [*state.runs, rec],
+            "stages": {**state.stages, stage: rec},
+            "attempts": {**state.attempts, stage: attempt},
+        }
+    )
+
+
+def _review(stage: str, attempt: int, approved: bool, remedy: Remedy | None = None) -> ReviewRecord:
+    return ReviewRecord(
+        stage=stage,
+        attempt=attempt,
+        kind="k",
+        path="p",
+        approved=approved,
+        failures=[] if approved else ["check: failed"],
+        remedy=remedy,
+    )
+
+
+LOWER_LR = Remedy(
+    stage="train", action="resume_lower_lr", params={"lr_scale": 0.5}, text="resume at half the LR"
+)
+
+
+@pytest.mark.parametrize(
+    ("stage", "nxt"),
+    [
+        ("data", "architect"),
+        ("architect", "train"),
+        ("train", "evaluate"),
+        ("evaluate", "quantize"),
+        ("quantize", "export"),
+        ("export", "integrate"),
+        ("integrate", REPORT),
+    ],
+)
+def test_approval_moves_to_the_next_stage(stage: str, nxt: str) -> None:
+    state = _run(_state(), stage, 1)
+    assert after_review(state, _review(stage, 1, True)) == {"remedy": None, "next_node": nxt}
+
+
+def test_until_stops_after_that_stage() -> None:
+    state = _run(_state(until="train"), "train", 1)
+    assert after_review(state, _review("train", 1, True))["next_node"] == REPORT
+
+
+def test_rejection_routes_to_the_remedy_stage_with_the_remedy() -> None:
+    state = _run(_run(_state(), "train", 1), "evaluate", 1)
+    longer = Remedy(stage="train", action="train_longer", params={"max_steps": 600}, text="train longer")
+    update = after_review(state, _review("evaluate", 1, False, longer))
+    assert update["next_node"] == "train"
+    assert update["remedy"]["params"] == {"max_steps": 600}
+
+
+def test_rejection_without_remedy_reruns_the_stage() -> None:
+    update = after_review(_run(_state(), "export", 1), _review("export", 1, False))
+    assert (update["next_node"], update["remedy"]["action"]) == ("export", "rerun")
+
+
+def test_stage_bound_ends_the_run_with_what_was_tried() -> None:
+    state = _state(max_attempts_per_stage=2)
+    for attempt in (1, 2):
+        state = _run(state, "train", attempt, error=f"diverged at step {attempt * 10}")
+    update = after_review(state, _review("train", 2, False, LOWER_LR))
+    assert (update["status"], update["next_node"]) == ("failed", REPORT)
+    assert "train already ran 2 times (max 2)" in update["failure"]
+    assert "attempt 1: diverged at step 10" in update["failure"]
+    assert "attempt 2: diverged at step 20" in update["failure"]
+
+
+def test_overall_bound_ends_the_run() -> None:
+    state = _state(max_stage_runs=3)
+    for stage in ("data", "architect", "train"):
+        state = _run(state, stage, 1)
+    update = after_review(state, _review("train", 1, False, LOWER_LR))
+    assert update["status"] == "failed" and "executed 3 stages (max 3)" in update["failure"]
+
+
+def test_failed_training_resumes_at_half_the_lr_each_time() -> None:
+    state = _state()
+    inp = StageInput(stage="train", attempt=1, thread_id="t", plan=state.plan)
+    first = StageRecord(stage="train", attempt=1, status="failed", error="NaN", params={"lr_scale": 1.0})
+    second = first.model_copy(update={"attempt": 2, "params": {"lr_scale": 0.5}})
+    assert remedy_for_failure(first, inp).params == {"lr_scale": 0.5}
+    assert remedy_for_failure(second, inp).params == {"lr_scale": 0.25}
+    data = StageRecord(
+        stage="data", attempt=1, status="failed", error="corpus too small", params={"max_bytes": 1000}
+    )
+    assert remedy_for_failure(data, inp).model_dump(include={"action", "params"}) == {
+        "action": "more_data",
+        "params": {"max_bytes": 2000},
+    }
+
+
+def test_rescale_schedule_keeps_warmup_below_the_steps() -> None:
+    t = rescale_schedule(TrainSpec(warmup_steps=300, max_steps=6000, checkpoint_interval=600), 300)
+    assert (t.max_steps, t.warmup_steps, t.checkpoint_interval, t.eval_interval) == (300, 15, 30, 30)
+
+
+def test_fork_edits_are_validated() -> None:
+    state = _state()
+    update = fork_update(state, ["lr=0.002", "settings.until=train", "plan.eval_max_qa=4"])
+    assert (update["plan"]["lr"], update["plan"]["eval_max_qa"], update["settings"]["until"]) == (
+        0.002,
+        4,
+        "train",
+    )
+    for bad, msg in [
+        ("lr", "expected KEY=VALUE"),
+        ("nonsense=1", "unknown key"),
+        ("plan.lr=-1", "greater than 0"),
+        ("settings.until=bake", "settings.until"),
+        ("state.goal=x", "unknown key"),
+    ]:
+        with pytest.raises(InputError, match=msg):
+            fork_update(state, [bad])
+
+
+def test_criteria_not_reached_before_the_stage_ran() -> None:
+    state = _run(_state(), "data", 1)
+    crits = criteria(state, costs(state))
+    assert [c.result for c in crits] == ["not reached"] * 7 + ["pass"]
+    assert summary_lines(state)[-1].startswith("success criteria: 1/8 pass")
