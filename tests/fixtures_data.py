@@ -37,7 +37,7 @@ def _paragraph(rng: random.Random, sentences: int) -> str:
     return " ".join(out)
 
 
-def write_fixture_corpus(root: Path, seed: int = 0, documents: int = 48) -> Path:
+def write_fixture_corpus(root: Path, seed: int = 0, documents: int = 120) -> Path:
     """Write the fixture corpus into ``root`` and return it (also usable outside pytest)."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,7 @@ def test_user_corpus_counts_skips_and_duplicates(fixture_corpus: Path, tmp_path:
     assert res.clean.skipped == {"binary": 1, "non_utf8": 1}
     assert res.clean.rejected == {"too_short": 1}
     assert (res.clean.exact_duplicates, res.clean.near_duplicates) == (1, 1)
-    assert res.meta.sources[0].documents == 48
+    assert res.meta.sources[0].documents == 120
 
 
 def test_existing_output_is_kept_without_overwrite(micro_dataset: Path) -> None:

@@ -128,7 +128,7 @@ def test_user_sources_and_specs(fixture_corpus: Path, tmp_path: Path) -> None:
     skipped = sorted(i.reason for i in items if isinstance(i, Skipped))
     assert skipped == ["binary", "non_utf8"]
     glob_src = UserFiles(str(fixture_corpus / "*.md"))
-    assert len(glob_src.paths()) == 12
+    assert len(glob_src.paths()) == 30
     jsonl = tmp_path / "c.jsonl"
     jsonl.write_text(
         json.dumps({"text": "first doc"}) + "\n" + json.dumps("second doc") + "\n{bad\n" + "[1]\n"

@@ -42,8 +42,8 @@ def register(app: typer.Typer) -> None:
             help="built-in source name, 'default', dir:PATH, glob:PATTERN or jsonl:PATH (repeatable; "
             "none: the arch's default mix)",
         ),
-        max_bytes: int = typer.Option(
-            32 << 20, "--max-bytes", min=0, help="cleaned-text budget in bytes (0: no cap)"
+        max_bytes: int | None = typer.Option(
+            None, "--max-bytes", min=0, help="cleaned-text budget in bytes (default 32 MiB; 0: no cap)"
         ),
         seed: int = typer.Option(0, "--seed", help="seed of sampling, splits and QA selection"),
         spm_type: SpmTypeOpt = typer.Option(
@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             vocab_size=vocab_size,
             out=out,
             sources=source,
-            max_bytes=max_bytes or None,
+            **({} if max_bytes is None else {"max_bytes": max_bytes or None}),
             seed=seed,
             spm_type=spm_type.value,
             name=name,

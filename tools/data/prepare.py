@@ -129,8 +129,14 @@ def prepare(req: PrepareRequest, progress: ProgressFn = null_progress) -> Prepar
             seed=req.seed,
         )
         splits["train"] += [qa_text(p.question, p.answer) for p in qa.train]
-        for split in SPLITS:  # interleave sources (and QA pairs) deterministically
-            splits[split].sort(key=lambda text: unit_hash(text, req.seed, "order"))
+        for (
+            split,
+            texts,
+        ) in splits.items():  # interleave sources, QA pairs and repeated copies, deterministically
+            keyed = sorted(
+                (unit_hash(f"{i}:{text}", req.seed, "order"), text) for i, text in enumerate(texts)
+            )
+            splits[split] = [text for _, text in keyed]
         timings["qa"] = time.perf_counter() - t
 
         t = time.perf_counter()
