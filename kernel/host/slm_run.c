@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--seed")) {
             sampler.seed = (uint64_t)number(a, v, 0, 9007199254740992.0), i++;
         } else if (!strcmp(a, "--arena")) {
-            arena_mb = number(a, v, 1, 1 << 20), i++;
+            arena_mb = number(a, v, 0.01, 1 << 20), i++;
         } else if (!strcmp(a, "--logits")) {
             if (!v) usage("--logits needs a file");
             logits = v, i++;

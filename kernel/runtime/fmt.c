@@ -70,7 +70,10 @@ static void put_fixed(out_t *o, double v, int prec, int width, int left, char pa
     if (prec > 9) prec = 9;
     unsigned long long scale = 1;
     for (int i = 0; i < prec; i++) scale *= 10;
-    unsigned long long fixed = (unsigned long long)(v * (double)scale + 0.5);
+    double t = v * (double)scale;
+    unsigned long long fixed = (unsigned long long)t; /* round half to even, as libc does */
+    double frac = t - (double)fixed;
+    if (frac > 0.5 || (frac == 0.5 && (fixed & 1))) fixed++;
     unsigned long long ip = fixed / scale, fp = fixed % scale;
     char digits[24];
     char *end = digits + sizeof digits;

@@ -1,5 +1,6 @@
 #include "gguf.h"
 
+#include "fmt.h"
 #include "quant.h"
 #include "rt.h"
 
@@ -16,37 +17,38 @@ typedef struct {
     size_t errlen;
 } reader;
 
-static int need(reader *r, size_t n, const char *what, uint64_t index) {
+/* `what` names the item being read, for the message ("the key of metadata entry 3"). */
+static int need(reader *r, size_t n, const char *what) {
     if (n <= r->len - r->pos) return 0;
     return rt_fail(r->err, r->errlen, SLM_E_FORMAT,
-                   "gguf: truncated file: %s %llu needs %zu bytes at offset %zu, but the file ends at %zu", what,
-                   (unsigned long long)index, n, r->pos, r->len);
+                   "gguf: truncated file: %s needs %zu bytes at offset %zu, but the file ends at %zu", what, n, r->pos,
+                   r->len);
 }
 
-static int rd_u32(reader *r, uint32_t *v, const char *what, uint64_t index) {
-    int rc = need(r, 4, what, index);
+static int rd_u32(reader *r, uint32_t *v, const char *what) {
+    int rc = need(r, 4, what);
     if (rc) return rc;
     *v = rt_le32(r->p + r->pos);
     r->pos += 4;
     return 0;
 }
 
-static int rd_u64(reader *r, uint64_t *v, const char *what, uint64_t index) {
-    int rc = need(r, 8, what, index);
+static int rd_u64(reader *r, uint64_t *v, const char *what) {
+    int rc = need(r, 8, what);
     if (rc) return rc;
     *v = rt_le64(r->p + r->pos);
     r->pos += 8;
     return 0;
 }
 
-static int rd_str(reader *r, rt_str *s, const char *what, uint64_t index) {
+static int rd_str(reader *r, rt_str *s, const char *what) {
     uint64_t n;
-    int rc = rd_u64(r, &n, what, index);
+    int rc = rd_u64(r, &n, what);
     if (rc) return rc;
     if (n > r->len - r->pos)
         return rt_fail(r->err, r->errlen, SLM_E_FORMAT,
-                       "gguf: %s %llu has length %llu, but only %zu bytes remain in the file", what,
-                       (unsigned long long)index, (unsigned long long)n, r->len - r->pos);
+                       "gguf: %s has length %llu, but only %zu bytes remain (truncated file or corrupt length)", what,
+                       (unsigned long long)n, r->len - r->pos);
     s->ptr = (const char *)(r->p + r->pos);
     s->len = (size_t)n;
     r->pos += (size_t)n;
@@ -82,44 +84,47 @@ static const char *shown(rt_str s, char *buf, size_t n) {
 }
 
 static int parse_kv(reader *r, gguf_kv *kv, uint64_t i) {
-    int rc = rd_str(r, &kv->key, "key of metadata entry", i);
-    if (!rc) rc = rd_u32(r, &kv->type, "type of metadata entry", i);
+    char what[96], name[64];
+    slm_snprintf(what, sizeof what, "the key of metadata entry %llu", (unsigned long long)i);
+    int rc = rd_str(r, &kv->key, what);
     if (rc) return rc;
-    char name[64];
+    slm_snprintf(what, sizeof what, "the value of metadata '%s'", shown(kv->key, name, sizeof name));
+    if ((rc = rd_u32(r, &kv->type, what))) return rc;
     kv->elem_type = kv->type;
     kv->n = 1;
     if (kv->type >= GV_COUNT)
-        return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: metadata '%s' has unknown value type %u",
-                       shown(kv->key, name, sizeof name), kv->type);
+        return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: metadata '%s' has unknown value type %u", name, kv->type);
     if (kv->type == GV_STRING) {
         rt_str s;
-        if ((rc = rd_str(r, &s, "string value of metadata entry", i))) return rc;
+        if ((rc = rd_str(r, &s, what))) return rc;
         kv->val = (const uint8_t *)s.ptr;
         kv->val_len = s.len;
         return 0;
     }
     if (kv->type == GV_ARRAY) {
-        if ((rc = rd_u32(r, &kv->elem_type, "array type of metadata entry", i))) return rc;
-        if ((rc = rd_u64(r, &kv->n, "array length of metadata entry", i))) return rc;
+        if ((rc = rd_u32(r, &kv->elem_type, what)) || (rc = rd_u64(r, &kv->n, what))) return rc;
         if (kv->elem_type >= GV_COUNT || kv->elem_type == GV_ARRAY)
             return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: metadata array '%s' has unsupported element type %u",
-                           shown(kv->key, name, sizeof name), kv->elem_type);
+                           name, kv->elem_type);
         size_t start = r->pos, remain = r->len - r->pos;
         if (kv->elem_type == GV_STRING) {
             if (kv->n > remain / 8)
                 return rt_fail(r->err, r->errlen, SLM_E_FORMAT,
-                               "gguf: metadata array '%s' claims %llu strings, but only %zu bytes remain",
-                               shown(kv->key, name, sizeof name), (unsigned long long)kv->n, remain);
+                               "gguf: metadata array '%s' claims %llu strings, but only %zu bytes remain (truncated file "
+                               "or corrupt count)",
+                               name, (unsigned long long)kv->n, remain);
+            slm_snprintf(what, sizeof what, "a string in metadata array '%s'", name);
             for (uint64_t j = 0; j < kv->n; j++) {
                 rt_str s;
-                if ((rc = rd_str(r, &s, "array string of metadata entry", i))) return rc;
+                if ((rc = rd_str(r, &s, what))) return rc;
             }
         } else {
             size_t es = scalar_size(kv->elem_type);
             if (kv->n > remain / es)
                 return rt_fail(r->err, r->errlen, SLM_E_FORMAT,
-                               "gguf: metadata array '%s' claims %llu x %zu bytes, but only %zu bytes remain",
-                               shown(kv->key, name, sizeof name), (unsigned long long)kv->n, es, remain);
+                               "gguf: metadata array '%s' claims %llu x %zu bytes, but only %zu bytes remain (truncated "
+                               "file or corrupt count)",
+                               name, (unsigned long long)kv->n, es, remain);
             r->pos += (size_t)kv->n * es;
         }
         kv->val = r->p + start;
@@ -127,7 +132,7 @@ static int parse_kv(reader *r, gguf_kv *kv, uint64_t i) {
         return 0;
     }
     size_t es = scalar_size(kv->type);
-    if ((rc = need(r, es, "value of metadata entry", i))) return rc;
+    if ((rc = need(r, es, what))) return rc;
     kv->val = r->p + r->pos;
     kv->val_len = es;
     r->pos += es;
@@ -135,18 +140,20 @@ static int parse_kv(reader *r, gguf_kv *kv, uint64_t i) {
 }
 
 static int parse_tensor_info(reader *r, gguf_tensor *t, uint64_t i) {
-    int rc = rd_str(r, &t->name, "name of tensor", i);
-    if (!rc) rc = rd_u32(r, &t->n_dims, "dimension count of tensor", i);
+    char what[96], name[64];
+    slm_snprintf(what, sizeof what, "the name of tensor %llu", (unsigned long long)i);
+    int rc = rd_str(r, &t->name, what);
     if (rc) return rc;
-    char name[64];
     shown(t->name, name, sizeof name);
+    slm_snprintf(what, sizeof what, "the info of tensor '%s'", name);
+    if ((rc = rd_u32(r, &t->n_dims, what))) return rc;
     if (t->n_dims == 0 || t->n_dims > GGUF_MAX_DIMS)
         return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: tensor '%s' has %u dimensions (expected 1 to %d)", name,
                        t->n_dims, GGUF_MAX_DIMS);
     uint64_t values = 1;
     for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
         t->ne[d] = 1;
-        if (d < t->n_dims && (rc = rd_u64(r, &t->ne[d], "shape of tensor", i))) return rc;
+        if (d < t->n_dims && (rc = rd_u64(r, &t->ne[d], what))) return rc;
         if (t->ne[d] == 0 || t->ne[d] > GGUF_MAX_NE)
             return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: tensor '%s' has dimension %u of size %llu", name, d,
                            (unsigned long long)t->ne[d]);
@@ -154,8 +161,7 @@ static int parse_tensor_info(reader *r, gguf_tensor *t, uint64_t i) {
             return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: tensor '%s' has too many elements", name);
         values *= t->ne[d];
     }
-    if ((rc = rd_u32(r, &t->type, "type of tensor", i))) return rc;
-    if ((rc = rd_u64(r, &t->offset, "data offset of tensor", i))) return rc;
+    if ((rc = rd_u32(r, &t->type, what)) || (rc = rd_u64(r, &t->offset, what))) return rc;
     const char *tn = qt_name(t->type);
     if (!tn) return rt_fail(r->err, r->errlen, SLM_E_FORMAT, "gguf: tensor '%s' has unknown type id %u", name, t->type);
     if (!qt_supported(t->type))
@@ -261,20 +267,20 @@ int gguf_parse(gguf_file *g, const uint8_t *data, size_t len, slm_arena *a, char
                        data[2], data[3]);
     }
     r.pos = 4;
-    int rc = rd_u32(&r, &g->version, "header field", 0);
+    int rc = rd_u32(&r, &g->version, "the header");
     if (rc) return rc;
     if (g->version == 1) return rt_fail(err, errlen, SLM_E_UNSUPPORTED, "gguf: version 1 files are not supported (re-export as v3)");
     if (g->version != 2 && g->version != 3)
         return rt_fail(err, errlen, SLM_E_FORMAT, "gguf: unknown version %u (expected 2 or 3)", g->version);
-    if ((rc = rd_u64(&r, &g->n_tensors, "header field", 1)) || (rc = rd_u64(&r, &g->n_kv, "header field", 2))) return rc;
+    if ((rc = rd_u64(&r, &g->n_tensors, "the header")) || (rc = rd_u64(&r, &g->n_kv, "the header"))) return rc;
 
     /* Smallest encodings: a metadata entry takes 13 bytes, a tensor info 32. */
     size_t remain = len - r.pos;
     if (g->n_kv > remain / 13 || g->n_kv > 0x7fffffff)
-        return rt_fail(err, errlen, SLM_E_FORMAT, "gguf: header claims %llu metadata entries, but the file has only %zu more bytes",
+        return rt_fail(err, errlen, SLM_E_FORMAT, "gguf: header claims %llu metadata entries, but the file has only %zu more bytes (truncated file or corrupt count)",
                        (unsigned long long)g->n_kv, remain);
     if (g->n_tensors > remain / 32 || g->n_tensors > 0x7fffffff)
-        return rt_fail(err, errlen, SLM_E_FORMAT, "gguf: header claims %llu tensors, but the file has only %zu more bytes",
+        return rt_fail(err, errlen, SLM_E_FORMAT, "gguf: header claims %llu tensors, but the file has only %zu more bytes (truncated file or corrupt count)",
                        (unsigned long long)g->n_tensors, remain);
 
     size_t kv_bytes = (size_t)g->n_kv * sizeof(gguf_kv), t_bytes = (size_t)g->n_tensors * sizeof(gguf_tensor);
