@@ -58,10 +58,10 @@ def test_bits_per_byte_uses_the_test_split_byte_count(capped, micro_run, micro_d
     assert capped.bytes_counted == pytest.approx(split.bytes * CAP / (split.tokens - 1))
     assert capped.bits_per_byte == pytest.approx(capped.mean_nll * CAP / math.log(2) / capped.bytes_counted)
 
-    # whole split: a dataset whose test split is the micro test split's first documents, with a
+    # whole split: a dataset whose test split is the first CAP + 1 tokens of the micro one, with a
     # byte count in meta.json that no tokenizer would give, so only meta.json can be its source
     stream = np.asarray(Dataset(micro_dataset).tokens("test"))
-    end = int(np.flatnonzero(stream[:CAP] == EOS_ID)[-1]) + 1
+    end = CAP + 1
     stated_bytes = 12_345
     splits = Dataset(micro_dataset).meta.model_dump(mode="json")["splits"]
     splits["test"] |= {"tokens": end, "bytes": stated_bytes}

@@ -1,4 +1,7 @@
-"""``auton-slm review KIND PATH [--data D] [--config C] [--tier T] [--no-dry-run] [--json]``."""
+"""``auton-slm review {dataset|config|launch|checkpoint|evaluation|quantized|export|boot} PATH [--json] ...``.
+
+Options by kind: --config (dataset), --data (config), --tier (checkpoint), --no-dry-run (launch).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +34,9 @@ def _print_human(v: Verdict) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("review")
     def review_cmd(
-        kind: str = typer.Argument(..., help="dataset | config | launch | checkpoint | evaluation"),
+        kind: str = typer.Argument(
+            ..., help="dataset | config | launch | checkpoint | evaluation | quantized | export | boot"
+        ),
         path: Path = typer.Argument(..., help="The artifact to review."),
         data: Path | None = typer.Option(None, "--data", help="config: the dataset it will train on."),
         config: Path | None = typer.Option(None, "--config", help="dataset: the config it must feed."),

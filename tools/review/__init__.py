@@ -10,6 +10,9 @@ Remedy from the closed action set of tools.verdict. Context per kind (all option
 | launch     | launch.sh                          | dry: False skips the 2-step dry run        |
 | checkpoint | run directory or step directory    | tier: whose perplexity threshold applies  |
 | evaluation | evaluation report dir/report.json  |                                           |
+| quantized  | quantized directory                |                                           |
+| export     | export directory or deploy.json    |                                           |
+| boot       | boot.json or its directory         |                                           |
 
 A missing path or a context that does not apply is an InputError (exit 2); an artifact that is
 present but broken is a rejection, so that the graph can route it.
@@ -23,11 +26,14 @@ from pathlib import Path
 from typing import Any
 
 from tools.errors import InputError
+from tools.review.boot import review_boot
 from tools.review.checkpoint import review_checkpoint
 from tools.review.config import review_config
 from tools.review.dataset import review_dataset
 from tools.review.evaluation import review_evaluation
+from tools.review.export import review_export
 from tools.review.launch import review_launch
+from tools.review.quantized import review_quantized
 from tools.verdict import Verdict
 
 REVIEWERS: dict[str, Callable[..., Verdict]] = {
@@ -36,6 +42,9 @@ REVIEWERS: dict[str, Callable[..., Verdict]] = {
     "launch": review_launch,
     "checkpoint": review_checkpoint,
     "evaluation": review_evaluation,
+    "quantized": review_quantized,
+    "export": review_export,
+    "boot": review_boot,
 }
 
 

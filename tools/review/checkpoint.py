@@ -93,10 +93,15 @@ def check_pointers(run_dir: Path) -> Finding:
     return passed("pointers", "train", "latest and best point at complete step directories")
 
 
+def non_finite(directory: Path) -> list[str]:
+    """Names of the tensors of ``directory``'s model.safetensors holding NaN or Inf."""
+    return [k for k, t in load_weights(directory).items() if not bool(t.float().isfinite().all())]
+
+
 def check_finite(steps: list[Path]) -> Finding:
     bad: dict[str, list[str]] = {}
     for step in steps:
-        names = [k for k, t in load_weights(step).items() if not bool(t.float().isfinite().all())]
+        names = non_finite(step)
         if names:
             bad[step.name] = names[:5]
     if not bad:

@@ -14,14 +14,10 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from tools.artifacts import read_json
 from tools.checkpoint import METRICS
-from tools.errors import InputError
 from tools.eval import EvalReport
 from tools.review.checkpoint import capacity_remedy, run_config
-from tools.review.findings import passed, rejected, rerun, warning
+from tools.review.findings import passed, read_artifact, rejected, rerun, unreadable, warning
 from tools.train.metrics import read_metrics
 from tools.verdict import Finding, Verdict
 
@@ -69,16 +65,9 @@ def check_coverage(r: EvalReport) -> list[Finding]:
 def review_evaluation(path: str | Path) -> Verdict:
     """Review an evaluation report directory (or its report.json)."""
     path = Path(path)
-    file = path / REPORT if path.is_dir() else path
-    if not file.is_file():
-        raise InputError(f"{path}: no {REPORT}")
-    try:
-        report = EvalReport.model_validate(read_json(file))
-    except ValidationError as e:
-        fix = rerun("evaluate", "the report is not an evaluation report")
-        return Verdict.from_findings(
-            "evaluation", str(path), [rejected("loads", "evaluate", str(e).splitlines()[0], fix)]
-        )
+    report = read_artifact(path, REPORT, EvalReport)
+    if isinstance(report, str):
+        return unreadable("evaluation", path, "evaluate", report)
     findings = [passed("loads", "evaluate", f"report of {report.resolved} ({report.backend})")]
     if not (math.isfinite(report.perplexity) and math.isfinite(report.bits_per_byte)):
         fix = rerun("train", "the evaluated model produces non-finite losses")

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
-from tools.verdict import Action, Finding, Remedy, Stage
+from pydantic import BaseModel, ValidationError
+
+from tools.artifacts import read_json
+from tools.errors import InputError
+from tools.verdict import Action, Finding, Remedy, Stage, Verdict
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def passed(check: str, stage: Stage, message: str, **evidence: Any) -> Finding:
@@ -35,3 +42,20 @@ def remedy(stage: Stage, action: Action, text: str, **params: Any) -> Remedy:
 
 def rerun(stage: Stage, why: str) -> Remedy:
     return Remedy(stage=stage, action="rerun", text=f"re-run the {stage} stage: {why}")
+
+
+def read_artifact(path: Path, name: str, model: type[M]) -> M | str:
+    """The JSON file ``name`` in directory ``path`` (or ``path`` itself) as a ``model``, or why it is
+    not one (a rejection for the caller); a missing file is an InputError."""
+    file = path / name if path.is_dir() else path
+    if not file.is_file():
+        raise InputError(f"{path}: no {name}")
+    try:
+        return model.model_validate(read_json(file))
+    except ValidationError as e:
+        return f"{file.name} is not a valid {model.__name__} ({str(e).splitlines()[0]})"
+
+
+def unreadable(kind: str, path: Path, stage: Stage, why: str) -> Verdict:
+    """The verdict on an artifact that is there but cannot be read: re-run the stage that made it."""
+    return Verdict.from_findings(kind, str(path), [rejected("loads", stage, why, rerun(stage, why))])

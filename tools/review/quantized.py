@@ -1,0 +1,139 @@
+"""Review of a quantized directory (tools.quant.layout: model-<TYPE>.gguf, dequantized HF weights,
+report.json).
+
+Checks:
+- ``loads``: report.json is a QuantReport and its GGUF file is there with the size it states;
+- ``gguf_readable``: the GGUF parses and holds the tensor types the report lists;
+- ``tensors_finite``: the dequantized weights are finite;
+- ``smaller``: the tensor data is at most ``MAX_SIZE_RATIO`` of the same tensors at F32;
+- ``evaluated``: before/after metrics exist (the degradation rule was measured);
+- ``degradation``: SPEC.md's rule as the report defines it (relative perplexity change < 2%).
+
+A missed rule asks for a stronger setting (``stronger``): RTN -> GPTQ -> AWQ at the same type, then
+GPTQ at Q8_0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.errors import InputError
+from tools.quant.layout import REPORT, QuantReport, gguf_file, read_report
+from tools.review.checkpoint import non_finite
+from tools.review.findings import passed, rejected, remedy, rerun
+from tools.verdict import Finding, Remedy, Verdict
+
+MAX_SIZE_RATIO = 0.5
+METHOD_LADDER = ("rtn", "gptq", "awq")
+
+
+def stronger(method: str, qtype: str) -> tuple[str, str] | None:
+    """The next setting to try when quantization lost too much: a better method, then a wider type."""
+    if method in METHOD_LADDER[:-1]:
+        return METHOD_LADDER[METHOD_LADDER.index(method) + 1], qtype
+    if qtype != "Q8_0":
+        return "gptq", "Q8_0"
+    return None
+
+
+def requantize(method: str, qtype: str, why: str) -> Remedy:
+    return remedy(
+        "quantize",
+        "requantize",
+        f"{why}: quantize again with {method} at {qtype}",
+        method=method,
+        qtype=qtype,
+    )
+
+
+def check_gguf(path: Path, report: QuantReport) -> Finding:
+    from gguf import GGUFReader
+
+    try:
+        reader = GGUFReader(path)
+    except Exception as e:  # the reader raises ValueError, struct and numpy errors on bad bytes
+        why = f"{path.name} does not parse ({str(e).splitlines()[0] if str(e) else e.__class__.__name__})"
+        return rejected("gguf_readable", "quantize", why, rerun("quantize", why))
+    types: dict[str, int] = {}
+    for t in reader.tensors:
+        types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
+    if types != report.tensor_types:
+        why = f"{path.name} holds tensor types {types}, the report says {report.tensor_types}"
+        return rejected("gguf_readable", "quantize", why, rerun("quantize", why))
+    return passed(
+        "gguf_readable", "quantize", f"{path.name}: {len(reader.tensors)} tensors", tensor_types=types
+    )
+
+
+def check_finite(directory: Path) -> Finding:
+    try:
+        bad = non_finite(directory)
+    except InputError as e:
+        return rejected(
+            "tensors_finite", "quantize", str(e), rerun("quantize", "the dequantized weights are unreadable")
+        )
+    if bad:
+        why = f"non-finite dequantized weights: {bad[:5]}"
+        return rejected("tensors_finite", "quantize", why, rerun("quantize", why))
+    return passed("tensors_finite", "quantize", "dequantized weights are finite")
+
+
+def check_size(report: QuantReport) -> Finding:
+    ratio = report.weight_bytes / report.float_weight_bytes
+    evidence = {
+        "weight_bytes": report.weight_bytes,
+        "float_weight_bytes": report.float_weight_bytes,
+        "ratio": ratio,
+    }
+    if ratio <= MAX_SIZE_RATIO:
+        return passed("smaller", "quantize", f"tensor data is {ratio:.1%} of F32", **evidence)
+    why = f"tensor data is {ratio:.1%} of F32 (at most {MAX_SIZE_RATIO:.0%} expected for {report.qtype})"
+    return rejected("smaller", "quantize", why, rerun("quantize", why), **evidence)
+
+
+def check_degradation(report: QuantReport) -> list[Finding]:
+    if report.rule is None or report.before is None or report.after is None:
+        why = "the quantized model was not evaluated, so the < 2% rule is unmeasured"
+        return [rejected("evaluated", "quantize", why, rerun("quantize", "quantize with evaluation on"))]
+    rule = report.rule
+    evidence = {
+        "before": report.before.perplexity,
+        "after": report.after.perplexity,
+        "value": rule.value,
+        "threshold": rule.threshold,
+        "formula": rule.formula,
+    }
+    found = [passed("evaluated", "quantize", f"evaluated on {report.after.tokens:,} test tokens")]
+    if rule.passed:
+        said = f"{rule.metric} changed by {rule.value:+.2%} (< {rule.threshold:.0%})"
+        return found + [passed("degradation", "quantize", said, **evidence)]
+    why = f"{rule.metric} changed by {rule.value:+.2%}, not below {rule.threshold:.0%}"
+    nxt = stronger(report.method, report.qtype)
+    fix = requantize(*nxt, why) if nxt else rerun("quantize", f"{why}, with no stronger setting left")
+    return found + [rejected("degradation", "quantize", why, fix, **evidence)]
+
+
+def review_quantized(path: str | Path) -> Verdict:
+    """Review a quantized directory."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: no such quantized directory")
+    try:
+        report = read_report(path)
+    except InputError as e:
+        fix = rerun("quantize", f"no readable {REPORT}")
+        return Verdict.from_findings("quantized", str(path), [rejected("loads", "quantize", str(e), fix)])
+    gguf = path / gguf_file(report.qtype)
+    if not gguf.is_file() or gguf.stat().st_size != report.gguf_bytes:
+        why = f"{gguf.name} is missing or not the {report.gguf_bytes} bytes the report states"
+        return Verdict.from_findings(
+            "quantized", str(path), [rejected("loads", "quantize", why, rerun("quantize", why))]
+        )
+    findings = [
+        passed("loads", "quantize", f"{report.method} {report.qtype} of {report.source}"),
+        check_gguf(gguf, report),
+        check_finite(path),
+        check_size(report),
+        *check_degradation(report),
+    ]
+    return Verdict.from_findings("quantized", str(path), findings)
