@@ -75,7 +75,7 @@ def tiny_gguf(
     micro_config: ModelConfig, micro_dataset: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     spec = micro_config.model.model_copy(
-        update=dict(tier="tiny", d_model=512, n_layers=4, n_heads=8, n_kv_heads=4, d_ff=1376, context=256)
+        update=dict(tier="tiny", d_model=512, n_layers=4, n_heads=8, n_kv_heads=4, d_ff=1376, context=1024)
     )
     return random_gguf(tmp_path_factory.mktemp("tiny_gguf"), micro_dataset / "tokenizer.json", spec, "Q8_0")
 
@@ -186,18 +186,27 @@ CORRUPT_EXPECT = {
 }
 
 
-def make_host(target: str) -> Path:
-    """Build ``kernel/build/host/<target>`` with make (incremental) and return its path."""
+def make_host(target: str, host_dir: str = "build/host", cflags: str | None = None) -> Path:
+    """Build ``kernel/<host_dir>/<target>`` with host.mk (incremental) and return its path;
+    ``cflags`` replaces HOST_CFLAGS (e.g. "-g -march=native", best in its own host_dir)."""
     import subprocess
 
-    r = subprocess.run(
-        ["make", "-s", "-C", str(KERNEL_DIR), "-f", "host.mk", f"build/host/{target}"],
-        capture_output=True,
-        text=True,
-    )
+    cmd = [
+        "make",
+        "-s",
+        "-C",
+        str(KERNEL_DIR),
+        "-f",
+        "host.mk",
+        f"HOST_DIR={host_dir}",
+        f"{host_dir}/{target}",
+    ]
+    if cflags is not None:
+        cmd.insert(-1, f"HOST_CFLAGS={cflags}")
+    r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.fail(f"make {target} failed:\n{r.stdout}{r.stderr}")
-    return KERNEL_DIR / "build" / "host" / target
+        raise RuntimeError(f"make {target} failed:\n{r.stdout}{r.stderr}")
+    return KERNEL_DIR / host_dir / target
 
 
 @pytest.fixture(scope="session")

@@ -70,7 +70,10 @@ static void quantize_q8_0(int16_t *q, float *scales, const float *x, uint32_t n)
         }
         float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
         scales[b] = fp16_to_fp32(fp32_to_fp16(d));
-        for (int j = 0; j < QK; j++) q[b * QK + j] = (int16_t)round_even(xb[j] * id);
+        for (int j = 0; j < QK; j++) {
+            float r = round_even(xb[j] * id);
+            q[b * QK + j] = r >= -128.0f && r <= 127.0f ? (int16_t)r : -128; /* NaN: -128, as x86's cvtps2dq + pack */
+        }
     }
 }
 
