@@ -63,6 +63,26 @@ def test_missed_degradation_rule_asks_for_a_stronger_method(quantized, tmp_path)
     )
 
 
+def test_a_quantized_dir_evaluates_in_pytorch_and_in_llama_cpp(quantized, micro_dataset):
+    from tools.eval import EvalRequest, evaluate
+    from tools.quant.layout import read_report
+
+    req = EvalRequest(
+        model=str(quantized),
+        data=str(micro_dataset),
+        max_tokens=2048,
+        max_qa=2,
+        samples=False,
+        write_report=False,
+    )
+    torch_run = evaluate(req)  # the dequantized HF weights
+    assert torch_run.backend == "hf" and torch_run.tier == "micro"
+    assert torch_run.perplexity == pytest.approx(read_report(quantized).after.perplexity, rel=1e-9)
+    gguf_run = evaluate(req.model_copy(update={"backend": "gguf"}))  # model-Q8_0.gguf in llama.cpp
+    assert gguf_run.resolved.endswith("model-Q8_0.gguf") and gguf_run.tokens_scored == torch_run.tokens_scored
+    assert gguf_run.perplexity == pytest.approx(torch_run.perplexity, rel=0.01)
+
+
 def test_stronger_settings_ladder():
     assert stronger("rtn", "Q4_0") == ("gptq", "Q4_0")
     assert stronger("gptq", "Q4_0") == ("awq", "Q4_0")
