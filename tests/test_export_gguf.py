@@ -32,6 +32,10 @@ def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Pat
         str(micro_dataset),
         "--out",
         str(out),
+        "--max-tokens",
+        "2048",
+        "--max-qa",
+        "4",
         "--json",
     )
     assert r.code == 0, r.err
@@ -45,13 +49,20 @@ def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Pat
     assert deploy["tensor_types"] == {"Q8_0": 15, "F32": 5}  # 2 layers x 7 linears + embedding; 5 norms
     assert deploy["tokenizer"]["kind"] == "gpt2/gpt-2"
     assert deploy["ram_estimate"]["total"] > deploy["bytes"]
+    assert (
+        deploy["eval"]["backend"] == "gguf"
+        and deploy["eval"]["tokens"] == 2048
+        and deploy["eval"]["qa_pairs"] == 4
+    )
     assert (out / "manifest.json").is_file() and (out / "model-Q8_0.gguf").stat().st_size == deploy["bytes"]
 
 
 def test_f32_export_matches_pytorch_and_greedy_32(micro_run: Path, micro_dataset: Path, tmp_path: Path):
     from tools.export.export import ExportRequest, export
 
-    d = export(ExportRequest(model=micro_run, out=tmp_path / "f32", data=micro_dataset)).deploy
+    d = export(
+        ExportRequest(model=micro_run, out=tmp_path / "f32", data=micro_dataset, evaluate=False)
+    ).deploy
     v = d.validation
     assert d.passed
     assert v["logits"]["rel_max_diff"] < LOGIT_TOLERANCE["F32"] and v["logits"]["top1_agreement"] == 1.0

@@ -30,6 +30,13 @@ def register(app: typer.Typer) -> None:
             None, "--data", help="Dataset whose test split feeds the parity checks."
         ),
         validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the parity checks."),
+        evaluate: bool = typer.Option(
+            True, "--eval/--no-eval", help="With --data: evaluate the exported GGUF in llama.cpp."
+        ),
+        max_tokens: int | None = typer.Option(
+            None, "--max-tokens", min=1, help="Score at most N test tokens."
+        ),
+        max_qa: int | None = typer.Option(None, "--max-qa", min=0, help="Use at most N held-out QA pairs."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
         json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
@@ -44,7 +51,16 @@ def register(app: typer.Typer) -> None:
 
         hf_logging.disable_progress_bar()
         req = ExportRequest(
-            model=model, out=out, format=fmt, type=qtype, data=data, validate=validate, overwrite=overwrite
+            model=model,
+            out=out,
+            format=fmt,
+            type=qtype,
+            data=data,
+            validate=validate,
+            evaluate=evaluate,
+            eval_max_tokens=max_tokens,
+            eval_max_qa=max_qa,
+            overwrite=overwrite,
         )
         with rich_progress(transient=True) as progress:
             result = export(req, progress)
@@ -64,6 +80,13 @@ def register(app: typer.Typer) -> None:
                 f"{v['logits']['rel_max_diff']:.2e} (tol {v['logits']['tolerance']:.0e}), tokenization "
                 f"{'ok' if v['tokenization']['passed'] else 'MISMATCH'}, greedy "
                 f"{v['greedy']['matching_prefix']}/{v['greedy']['steps']}",
+                markup=False,
+            )
+        if d.eval:
+            e = d.eval
+            console.print(
+                f"eval ({e.backend}): perplexity {e.perplexity:.3f} on {e.tokens:,} test tokens, task accuracy "
+                f"{'n/a' if e.task_accuracy is None else f'{e.task_accuracy:.3f}'} ({e.qa_pairs} QA pairs)",
                 markup=False,
             )
         if d.ram_estimate:

@@ -7,7 +7,8 @@ per type); ``tier``, ``arch``, ``params``, ``model`` (dimensions); ``tokenizer``
 ``gpt2/gpt-2``, vocab size, sha256 of tokenizer.json); ``ram_estimate`` (kernel runtime bytes: the
 embedded GGUF file + F32 KV cache at full context + F32 activations + tokenizer tables, the
 terms of tools.arch.estimates; GGUF only); ``source`` (checkpoint or quantized directory, method);
-``eval`` (metrics of the exported weights when known: the quantization report's ``after``);
+``eval`` (metrics of the exported file: with ``--data``, tools.eval runs the GGUF in llama.cpp on
+the test split and QA pairs; otherwise a quantized source's report ``after``, else null);
 ``validation`` (tools.export.validate results); ``passed`` (every gating validation passed).
 """
 
@@ -18,7 +19,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from tools.artifacts import FileRef
-from tools.quant.layout import Metrics
+from tools.quant.metrics import Metrics
 
 DEPLOY = "deploy.json"
 

@@ -32,6 +32,7 @@ from tools.export.validate import SAMPLE_TEXTS, GGUFValidation, ONNXValidation, 
 from tools.export.vocab import GGUFVocab, load_vocab
 from tools.progress import ProgressFn, null_progress
 from tools.quant.layout import gguf_file
+from tools.quant.metrics import measure
 from tools.quant.rtn import dequantized_state, model_state, planned_types, typed_state, with_weights
 
 ExportType = Literal["F32", "F16", "Q8_0", "Q4_0"]
@@ -48,8 +49,13 @@ class ExportRequest(BaseModel):
     type: ExportType | None = Field(
         None, description="GGUF of a float checkpoint: F32 (default), F16, Q8_0, Q4_0"
     )
-    data: Path | None = Field(None, description="dataset whose test split feeds the GGUF parity checks")
+    data: Path | None = Field(None, description="dataset: test texts for the parity checks, and evaluation")
     validate_model: bool = Field(True, alias="validate")
+    evaluate: bool = Field(
+        True, description="with data: evaluate the exported GGUF in llama.cpp (deploy.eval)"
+    )
+    eval_max_tokens: int | None = Field(None, gt=0)
+    eval_max_qa: int | None = Field(None, ge=0)
     overwrite: bool = False
 
 
@@ -135,7 +141,11 @@ def _gguf(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: Prog
         if not validation.passed:
             raise CheckFailed(f"{target.name}: validation failed: {_gguf_failure(validation)}")
     types = validation.readback.tensor_types if validation else {}
+    metrics = src.report.after if src.report else None
+    if req.data is not None and req.evaluate:
+        metrics = measure(target, req.data, "gguf", req.eval_max_tokens, req.eval_max_qa)
     return {
+        "eval": metrics,
         "files": [target],
         "quant_type": qtype,
         "tensor_types": types,
@@ -158,6 +168,7 @@ def _onnx(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: Prog
             f"{bad.file}: validation failed: {bad.message or 'onnxruntime differs from PyTorch'}"
         )
     return {
+        "eval": src.report.after if src.report else None,
         "files": [fp32, int8] + sorted(p for p in tmp.iterdir() if p.is_file() and p not in (fp32, int8)),
         "quant_type": "fp32",
         "tensor_types": {},
@@ -210,7 +221,7 @@ def export(req: ExportRequest, progress: ProgressFn | None = None) -> ExportResu
                 "path": str(src.path),
                 "method": src.report.method if src.report else None,
             },
-            eval=src.report.after if src.report else None,
+            eval=made["eval"],
             validation=validation.model_dump(mode="json") if validation else {"skipped": True},
             passed=validation.passed if validation else False,
         )

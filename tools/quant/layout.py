@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from tools.artifacts import read_json
 from tools.errors import InputError
+from tools.quant.metrics import Metrics
 
 KIND = "quantized"
 REPORT = "report.json"
@@ -28,17 +29,6 @@ RULE_THRESHOLD = 0.02
 
 def gguf_file(qtype: str) -> str:
     return f"model-{qtype}.gguf"
-
-
-class Metrics(BaseModel):
-    """Evaluation metrics (tools.eval) of one model on the dataset's test split and QA pairs."""
-
-    perplexity: float
-    bits_per_byte: float | None = None
-    token_accuracy: float | None = None
-    task_accuracy: float | None = None
-    tokens: int = Field(description="test tokens scored")
-    qa_pairs: int = 0
 
 
 class DegradationRule(BaseModel):

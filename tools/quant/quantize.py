@@ -42,10 +42,10 @@ from tools.quant.layout import (
     RULE_THRESHOLD,
     DegradationRule,
     Method,
-    Metrics,
     QuantReport,
     gguf_file,
 )
+from tools.quant.metrics import Metrics, measure
 from tools.quant.rtn import dequantized_state, model_state, rtn_layer, typed_state, with_weights
 
 QuantizeType = Literal["Q8_0", "Q4_0", "Q4_1", "Q5_0"]
@@ -81,30 +81,6 @@ def _check_tokenizer(data: Dataset, step: Path) -> None:
 
     if Tokenizer.from_file(str(step / TOKENIZER)).get_vocab() != data.tokenizer.get_vocab():
         raise InputError(f"{data.path}: made with another tokenizer than the model {step}")
-
-
-def _metrics(req: QuantizeRequest, model: Path, backend: str | None) -> Metrics:
-    from tools.eval import EvalRequest, evaluate
-
-    r = evaluate(
-        EvalRequest(
-            model=str(model),
-            data=str(req.data),
-            backend=backend,
-            max_tokens=req.eval_max_tokens,
-            max_qa=req.eval_max_qa,
-            samples=False,
-            write_report=False,
-        )
-    )
-    return Metrics(
-        perplexity=r.perplexity,
-        bits_per_byte=r.bits_per_byte,
-        token_accuracy=r.next_token_accuracy,
-        task_accuracy=r.task_accuracy,
-        tokens=r.tokens_scored,
-        qa_pairs=r.qa_total,
-    )
 
 
 def _change(before: Metrics, after: Metrics) -> dict[str, float]:
@@ -182,9 +158,10 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
         )
         if req.evaluate:
             progress("evaluate", 0, 2)
-            before = req.baseline or _metrics(req, src.path, "hf")
+            caps = (req.eval_max_tokens, req.eval_max_qa)
+            before = req.baseline or measure(src.path, req.data, "hf", *caps)
             progress("evaluate", 1, 2)
-            after = _metrics(req, tmp, req.eval_backend)
+            after = measure(tmp, req.data, req.eval_backend, *caps)
             progress("evaluate", 2, 2)
             change = _change(before, after)
             rule = DegradationRule(value=change["perplexity"], passed=change["perplexity"] < RULE_THRESHOLD)
