@@ -1,0 +1,222 @@
+"""SLM runtime speed: greedy decode tokens/s of the host build (kernel/build/host/slm-run) against
+llama.cpp (llama-cpp-python, one thread) on the same GGUF files (F32, Q8_0, Q4_0), and inside
+QEMU on each arch (tools.kernel: the kernel image with the model linked in, TCG emulation).
+
+The model is a tiny-tier Llama (about 27M parameters: d_model 512, 8 layers, 8/4 heads, d_ff
+1536, vocab 4096, context 512), random-init and exported with tools.export (speed does not
+depend on the weights' values); its tokenizer comes from a small riscv64 dataset. Pass
+--gguf TYPE=PATH to measure other files. Everything is built once under bench/results/runtime/.
+
+Decode speed = (tokens - 1) forward passes / their time, after a QA prompt, greedy. Host and
+llama.cpp: the best of --repeats runs, as wall-clock tok/s and CPU-time tok/s (slm-run: the
+CPU time of a --tokens run minus a 1-token run; llama.cpp: process time of the decode loop);
+CPU time is far less sensitive to other load on the machine (the load average is recorded).
+Two host builds: "portable" (the kernel's flags: baseline ISA, what runs in QEMU) and "native"
+(-march=native; the numerics are identical, the flags forbid contraction and reassociation).
+QEMU tok/s is timed by the guest's own clock over --qemu-tokens tokens.
+
+    .venv/bin/python bench/runtime.py [--tokens 64] [--repeats 3] [--types F32,Q8_0,Q4_0]
+        [--arches riscv64,aarch64,x86_64] [--qemu-types Q8_0] [--qemu-tokens 16] [--gguf TYPE=PATH]
+
+Prints a table and writes bench/results/runtime.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fixtures_kernel import make_host, random_gguf  # noqa: E402
+from tools.config import ModelSpec  # noqa: E402
+from tools.dataset import A_TOKEN, Q_TOKEN  # noqa: E402
+
+OUT = REPO / "bench" / "results"
+WORK = OUT / "runtime"
+PROMPT = "Which package provides the lspci command on riscv64 Debian?"
+TINY = ModelSpec(
+    tier="tiny",
+    arch="riscv64",
+    vocab_size=4096,
+    d_model=512,
+    n_layers=8,
+    n_heads=8,
+    n_kv_heads=4,
+    d_ff=1536,
+    context=512,
+)
+
+
+def tiny_models(types: list[str]) -> dict[str, Path]:
+    from tools.data.prepare import PrepareRequest, prepare
+
+    data = WORK / "data"
+    if not (data / "tokenizer.json").is_file():
+        prepare(
+            PrepareRequest.build(
+                arch="riscv64",
+                tokenizer="bpe",
+                vocab_size=TINY.vocab_size,
+                out=data,
+                max_bytes=4_000_000,
+                overwrite=True,
+            )
+        )
+    models = {}
+    for t in types:
+        built = WORK / "tiny" / f"gguf-{t}" / f"model-{t}.gguf"  # random_gguf's export layout
+        models[t] = built if built.is_file() else random_gguf(WORK / "tiny", data / "tokenizer.json", TINY, t)
+    return models
+
+
+def child_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def slm_run(binary: Path, model: Path, tokens: int) -> tuple[dict, float]:
+    cpu = child_cpu()
+    r = subprocess.run(
+        [str(binary), str(model), "-p", PROMPT, "-n", str(tokens), "--json"], capture_output=True, check=True
+    )
+    return json.loads(r.stdout.decode("utf-8", errors="replace")), child_cpu() - cpu
+
+
+def bench_host(binary: Path, model: Path, tokens: int, repeats: int) -> dict:
+    wall, cpu = 0.0, 0.0
+    for _ in range(repeats):
+        full, cpu_full = slm_run(binary, model, tokens)
+        _, cpu_one = slm_run(binary, model, 1)
+        stats = full["stats"]
+        assert stats["generated_tokens"] == tokens, "the model stopped early; use another prompt"
+        wall = max(wall, stats["decode_tok_s"])
+        if cpu_full > cpu_one:
+            cpu = max(cpu, (tokens - 1) / (cpu_full - cpu_one))
+    return {"tok_s": round(wall, 1), "cpu_tok_s": round(cpu, 1), "prompt_tokens": stats["prompt_tokens"]}
+
+
+def bench_llama(model: Path, tokens: int, repeats: int, context: int) -> dict:
+    import numpy as np
+    from llama_cpp import Llama, llama_get_logits_ith
+
+    llm = Llama(model_path=str(model), n_ctx=context, n_threads=1, n_threads_batch=1, verbose=False)
+    ids = llm.tokenize(f"{Q_TOKEN}{PROMPT}{A_TOKEN}".encode(), add_bos=True, special=True)
+    vocab = llm.n_vocab()
+
+    def argmax() -> int:
+        return int(np.argmax(np.ctypeslib.as_array(llama_get_logits_ith(llm.ctx, -1), shape=(vocab,))))
+
+    wall, cpu = 0.0, 0.0
+    for _ in range(repeats):
+        llm.reset()
+        llm.eval(ids)
+        token = argmax()
+        t, c = time.perf_counter(), time.process_time()
+        for _ in range(tokens - 1):
+            llm.eval([token])
+            token = argmax()
+        wall = max(wall, (tokens - 1) / (time.perf_counter() - t))
+        cpu = max(cpu, (tokens - 1) / max(time.process_time() - c, 1e-9))
+    llm.close()
+    return {"tok_s": round(wall, 1), "cpu_tok_s": round(cpu, 1), "prompt_tokens": len(ids)}
+
+
+def bench_qemu(arch: str, qtype: str, model: Path, tokens: int) -> dict:
+    from tools.kernel import KernelBootRequest, KernelBuildRequest, boot, build
+    from tools.tiers import Arch
+
+    img = build(KernelBuildRequest(arch=Arch(arch), model=model, out=WORK / f"kernel-{arch}-{qtype}"))
+    ram_mb = 64 + 2 * (model.stat().st_size >> 20)
+    r = boot(
+        KernelBootRequest(
+            arch=Arch(arch), image=img.image, prompts=[PROMPT], max_tokens=tokens, ram_mb=ram_mb
+        )
+    )
+    if not r.ok or not r.answers:
+        return {"error": r.error or "no answer", "ram_mb": ram_mb}
+    a = r.answers[0]
+    return {
+        "tok_s": round(a.tokens_per_s, 2),
+        "tokens": a.tokens,
+        "ram_mb": ram_mb,
+        "boot_s": round(r.seconds, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tokens", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--types", default="F32,Q8_0,Q4_0")
+    ap.add_argument("--arches", default="riscv64,aarch64,x86_64", help="QEMU arches ('' for none)")
+    ap.add_argument("--qemu-types", default="Q8_0")
+    ap.add_argument("--qemu-tokens", type=int, default=16)
+    ap.add_argument(
+        "--gguf", action="append", default=[], metavar="TYPE=PATH", help="measure this file instead"
+    )
+    args = ap.parse_args()
+    types = args.types.split(",")
+    given = dict(g.split("=", 1) for g in args.gguf)
+    models = {t: Path(p) for t, p in given.items()} if given else tiny_models(types)
+    builds = {
+        "portable": make_host("slm-run"),
+        "native": make_host("slm-run", host_dir="build/host-native", cflags="-g -march=native"),
+    }
+    load_before = os.getloadavg()[0]
+    rows = []
+    for qtype, model in models.items():
+        info = json.loads(
+            subprocess.run([str(builds["portable"]), str(model), "--json"], capture_output=True).stdout
+        )
+        row = {
+            "type": qtype,
+            "file": str(model),
+            "params": info["model"]["params"],
+            "file_mb": round(model.stat().st_size / 1e6, 1),
+            "host": {name: bench_host(b, model, args.tokens, args.repeats) for name, b in builds.items()},
+            "llama_cpp": bench_llama(model, args.tokens, args.repeats, info["model"]["context"]),
+            "qemu": {},
+        }
+        if qtype in args.qemu_types.split(","):
+            for arch in filter(None, args.arches.split(",")):
+                row["qemu"][arch] = bench_qemu(arch, qtype, model, args.qemu_tokens)
+        rows.append(row)
+    result = {
+        "tokens": args.tokens,
+        "repeats": args.repeats,
+        "qemu_tokens": args.qemu_tokens,
+        "prompt": PROMPT,
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "cpus": os.cpu_count(),
+        "rows": rows,
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "runtime.json").write_text(json.dumps(result, indent=2) + "\n")
+
+    arches = [a for a in args.arches.split(",") if a]
+    head = f"{'type':5} {'params':>9} {'MB':>6} | {'host':>7} {'native':>7} {'llama.cpp':>9} {'ratio':>6} | cpu tok/s: "
+    head += f"{'host':>7} {'native':>7} {'llama':>7} | " + " ".join(f"{'qemu ' + a:>14}" for a in arches)
+    print(head)
+    for r in rows:
+        h, n, ll = r["host"]["portable"], r["host"]["native"], r["llama_cpp"]
+        q = [r["qemu"].get(a, {}).get("tok_s", "-") for a in arches]
+        print(
+            f"{r['type']:5} {r['params']:>9} {r['file_mb']:>6} | {h['tok_s']:>7} {n['tok_s']:>7} {ll['tok_s']:>9} "
+            f"{n['tok_s'] / ll['tok_s']:>6.2f} | {'':11}{h['cpu_tok_s']:>7} {n['cpu_tok_s']:>7} {ll['cpu_tok_s']:>7} | "
+            + " ".join(f"{v:>14}" for v in q)
+        )
+    print(
+        f"(decode tok/s, greedy, {args.tokens} tokens, best of {args.repeats}; load average {result['load_average']})"
+    )
+
+
+if __name__ == "__main__":
+    main()
