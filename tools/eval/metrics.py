@@ -7,9 +7,10 @@ exactly once, and the model's state is reset at each window boundary (no carried
 
 Task accuracy: each held-out pair is prompted as ``[BOS] + encode(qa_prompt(question))`` and
 decoded greedily until EOS; it is correct when the generated text, stripped of surrounding
-whitespace, equals the stripped answer exactly. Generation stops at EOS or after the answer's token
-count + 8 tokens (a continuation that long can no longer be an exact match, so the cap changes no
-outcome; it only bounds the time).
+whitespace, equals the stripped answer exactly, or when the generated tokens are exactly the
+answer's tokens (for tokenizers whose decoding does not restore spacing, e.g. WordPiece).
+Generation stops at EOS or after the answer's token count + 8 tokens (a continuation that long can
+no longer be an exact match, so the cap changes no outcome; it only bounds the time).
 """
 
 from __future__ import annotations
@@ -99,11 +100,10 @@ class QAResult(BaseModel):
     correct: bool
 
 
-def answer_question(backend: Backend, data: Dataset, question: str, max_new: int) -> str:
+def answer_ids(backend: Backend, data: Dataset, question: str, max_new: int) -> list[int]:
+    """Greedy answer tokens to a QA prompt, without the final EOS."""
     ids = backend.greedy([BOS_ID, *data.encode(qa_prompt(question))], max_new, EOS_ID)
-    if ids and ids[-1] == EOS_ID:
-        ids = ids[:-1]
-    return data.decode(ids)
+    return ids[:-1] if ids and ids[-1] == EOS_ID else ids
 
 
 def task_accuracy(
@@ -111,9 +111,10 @@ def task_accuracy(
 ) -> list[QAResult]:
     results = []
     for n, pair in enumerate(pairs, 1):
-        budget = len(data.encode(pair.answer.strip())) + ANSWER_SLACK
-        output = answer_question(backend, data, pair.question, budget)
-        ok = output.strip() == pair.answer.strip()
+        expected = data.encode(pair.answer.strip())
+        ids = answer_ids(backend, data, pair.question, len(expected) + ANSWER_SLACK)
+        output = data.decode(ids)
+        ok = output.strip() == pair.answer.strip() or ids == expected
         results.append(QAResult(question=pair.question, answer=pair.answer, output=output, correct=ok))
         progress("qa", n, len(pairs), acc=sum(r.correct for r in results) / n)
     return results
@@ -146,4 +147,6 @@ SAMPLE_PROMPTS: dict[str, list[str]] = {
 
 def generation_samples(backend: Backend, data: Dataset, arch: str) -> list[Sample]:
     prompts = SAMPLE_PROMPTS.get(arch, SAMPLE_PROMPTS["riscv64"])
-    return [Sample(prompt=p, output=answer_question(backend, data, p, SAMPLE_MAX_NEW)) for p in prompts]
+    return [
+        Sample(prompt=p, output=data.decode(answer_ids(backend, data, p, SAMPLE_MAX_NEW))) for p in prompts
+    ]
