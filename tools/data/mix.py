@@ -114,7 +114,7 @@ def default_mix(arch: str) -> list[WeightedSource]:
                 LINUX_DOC,
                 _PROSE,
                 f"{_OTHER_ARCH_DOCS}|{_NOT_PROSE}|{docs}",
-                detail="kernel documentation (not arch-specific)",
+                detail="kernel documentation, general",
                 **kdoc,
             ),
             30,
