@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable, Iterator
 from functools import cache
@@ -89,7 +90,7 @@ def kernel_image(tmp_path_factory: pytest.TempPathFactory) -> Callable:
 
     @cache
     def make(arch: str, gguf: Path):
-        out = root / f"{arch}-{gguf.parent.name}-{gguf.stem}"
+        out = root / f"{arch}-{gguf.stem}-{hashlib.sha1(str(gguf).encode()).hexdigest()[:10]}"  # one per file
         return build(KernelBuildRequest(arch=Arch(arch), model=gguf, out=out))
 
     return make

@@ -108,7 +108,7 @@ class KernelBootRequest(BaseModel):
     arch: Arch
     image: Path | None = Field(None, description="kernel image; default kernel/build/<arch>/kernel.img")
     prompts: list[str] = Field(default_factory=list, description="questions, one line each")
-    ram_mb: int | None = Field(None, ge=16, description="-m; default the model's tier RAM, else 128")
+    ram_mb: int | None = Field(None, ge=4, description="-m; default the model's tier RAM, else 128")
     max_tokens: int = Field(64, ge=1, le=1 << 20)
     temperature: float = Field(0.0, ge=0, le=100, description="0 = greedy")
     top_p: float = Field(1.0, gt=0, le=1)
@@ -379,15 +379,25 @@ def _finish(proc: subprocess.Popen[bytes], timed_out: bool) -> int | None:
 
 
 def _verdict(
-    req: KernelBootRequest, t: _Transcript, text: str, exit_code: int | None, sampler: SamplerFacts | None
+    req: KernelBootRequest,
+    t: _Transcript,
+    text: str,
+    exit_code: int | None,
+    sampler: SamplerFacts | None,
+    image_bytes: int,
+    ram_mb: int,
 ) -> str | None:
     """Why the boot is not ok, in one line; None when it is."""
     if t.timed_out:
         return f"timed out after {req.timeout_s:.0f} s"
     if exit_code is None:
-        first = t.stderr.strip().splitlines()[:1]
+        why = t.stderr.strip().splitlines()[:1]
+        if not why and image_bytes >= ram_mb << 20:  # x86's multiboot loader truncates it silently
+            why = [
+                f"the kernel image ({image_bytes / (1 << 20):.1f} MiB) does not fit in {ram_mb} MiB of RAM"
+            ]
         return f"QEMU ended (status {t.status}) without the kernel's exit line" + (
-            f": {first[0]}" if first else ""
+            f": {why[0]}" if why else ""
         )
     if t.status is None or decode_exit(req.arch, t.status) != exit_code:
         return f"QEMU exit status {t.status} does not carry the kernel's exit code {exit_code}"
@@ -439,7 +449,7 @@ def boot(req: KernelBootRequest, progress: ProgressFn | None = None) -> BootResu
     banner, model, arena, sampler = parse_banner(text)
     exits = EXIT.findall(t.raw)
     exit_code = int(exits[-1]) if exits else None
-    error = _verdict(req, t, text, exit_code, sampler)
+    error = _verdict(req, t, text, exit_code, sampler, image.stat().st_size, ram_mb)
     return BootResult(
         arch=req.arch,
         image=image,
