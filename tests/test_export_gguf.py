@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.cli_run import run_cli
+from tools.config import ModelConfig, ModelSpec
 from tools.errors import InputError
 from tools.export.gguf import read_gguf, rope_row_order
 from tools.export.validate import LOGIT_TOLERANCE
@@ -116,3 +118,40 @@ def test_file_holds_ggml_reference_blocks_in_gguf_layout(micro_run: Path, micro_
         np.asarray(tensors["token_embd.weight"].data), quantize(emb, GGMLQuantizationType.Q8_0)
     )
     assert "output.weight" not in tensors  # tied embeddings
+
+
+def test_rows_that_do_not_split_into_blocks_are_bad_input(micro_run: Path, tmp_path: Path):
+    import torch
+    from transformers import LlamaForCausalLM
+
+    from tools.checkpoint import resolve_checkpoint
+    from tools.errors import InputError
+    from tools.export.export import ExportRequest, export
+
+    step = resolve_checkpoint(micro_run)
+    vocab = LlamaForCausalLM.from_pretrained(step).config.vocab_size
+    cfg = ModelConfig(
+        name="odd",
+        model=ModelSpec(
+            tier="micro",
+            arch="riscv64",
+            vocab_size=vocab,
+            d_model=48,
+            n_layers=1,
+            n_heads=2,
+            n_kv_heads=2,
+            d_ff=96,
+            context=64,
+        ),
+    )
+    torch.manual_seed(0)
+    odd = tmp_path / "run" / "step_00000001"
+    LlamaForCausalLM(cfg.to_hf()).save_pretrained(odd)
+    shutil.copy(step / "tokenizer.json", odd / "tokenizer.json")
+    cfg.save(tmp_path / "run" / "config.yaml")
+    with pytest.raises(InputError, match="do not split into 32-value blocks") as e:
+        export(ExportRequest(model=odd, out=tmp_path / "exp", type="Q8_0"))
+    assert "\n" not in str(e.value) and not (tmp_path / "exp").exists()
+    assert export(
+        ExportRequest(model=odd, out=tmp_path / "f16", type="F16")
+    ).deploy.passed  # floats need no blocks

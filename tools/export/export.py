@@ -33,7 +33,14 @@ from tools.export.vocab import GGUFVocab, load_vocab
 from tools.progress import ProgressFn, null_progress
 from tools.quant.layout import gguf_file
 from tools.quant.metrics import measure
-from tools.quant.rtn import dequantized_state, model_state, planned_types, typed_state, with_weights
+from tools.quant.rtn import (
+    dequantized_state,
+    model_state,
+    planned_types,
+    require_blocks,
+    typed_state,
+    with_weights,
+)
 
 ExportType = Literal["F32", "F16", "Q8_0", "Q4_0"]
 EVAL_WINDOW = 128  # tokens in the logit-parity window (capped by the model context)
@@ -105,6 +112,7 @@ def _gguf(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: Prog
         shutil.copyfile(src.gguf, target)
         reference = model
     else:
+        require_blocks(state, qtype)
         typed = typed_state(state, qtype)
         write_gguf(
             target,

@@ -46,7 +46,14 @@ from tools.quant.layout import (
     gguf_file,
 )
 from tools.quant.metrics import Metrics, measure
-from tools.quant.rtn import dequantized_state, model_state, rtn_layer, typed_state, with_weights
+from tools.quant.rtn import (
+    dequantized_state,
+    model_state,
+    require_blocks,
+    rtn_layer,
+    typed_state,
+    with_weights,
+)
 
 QuantizeType = Literal["Q8_0", "Q4_0", "Q4_1", "Q5_0"]
 
@@ -109,6 +116,7 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
     _check_tokenizer(data, src.path)
     model = load_model(src.path)
     original = model_state(model)
+    require_blocks(original, req.type)
     vocab = load_vocab(src.tokenizer, model.config.vocab_size)
     seq_len = min(
         req.calib_seq_len or model.config.max_position_embeddings, model.config.max_position_embeddings

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 
 import torch
 
-from tools.quant.blocks import QUANT_TYPES, QTensor, quantize
+from tools.errors import InputError
+from tools.quant.blocks import QK, QUANT_TYPES, QTensor, quantize
 from tools.quant.calibrate import SITE_OF, InputStats, relative_output_error
 
 FLOAT_TYPES = ("F32", "F16")
@@ -41,6 +42,17 @@ def tensor_type(name: str, tensor: torch.Tensor, target: str) -> str:
     if target in QUANT_TYPES and name in EMBEDDING_NAMES:
         return EMBED_QTYPE
     return target
+
+
+def require_blocks(state: Mapping[str, torch.Tensor], target: str) -> None:
+    """Every tensor the plan puts in a block type must have rows of whole 32-value blocks."""
+    for name, t in state.items():
+        kind = tensor_type(name, t, target)
+        if kind in QUANT_TYPES and t.shape[-1] % QK:
+            raise InputError(
+                f"{name}: rows of {t.shape[-1]} values do not split into {QK}-value blocks, so it cannot be "
+                f"stored as {kind} (the architect keeps every row length a multiple of {QK})"
+            )
 
 
 def typed_state(
