@@ -11,7 +11,7 @@ enum {
 };
 #define LCR_8N1 0x03
 #define LCR_DLAB 0x80
-#define FCR_ENABLE_CLEAR 0x07
+#define FCR_ENABLE 0x01 /* no FIFO reset: it would drop input typed ahead, and QEMU stalls the backend */
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
@@ -22,7 +22,7 @@ void uart16550_init(void)
     uart16550_reg_write(DLL, 3); /* 115200 / 3 = 38400 baud */
     uart16550_reg_write(DLM, 0);
     uart16550_reg_write(LCR, LCR_8N1);
-    uart16550_reg_write(FCR, FCR_ENABLE_CLEAR);
+    uart16550_reg_write(FCR, FCR_ENABLE);
 }
 
 void uart16550_putc(int c)
