@@ -21,6 +21,8 @@ Exit codes (kernel/include/kernel.h): 0 poweroff, 1 model failed to load, 2 no u
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import selectors
@@ -28,6 +30,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -161,6 +164,16 @@ def _model_tier(model: Path) -> str | None:
     return tier if isinstance(tier, str) else None
 
 
+@contextlib.contextmanager
+def _objects_lock(arch: Arch) -> Iterator[None]:
+    """Serialize builds of one arch: every image directory shares its objects (build/obj/<arch>)."""
+    lock = KERNEL_DIR / "build" / "obj" / f".{arch.value}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+
+
 def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> KernelBuildResult:
     progress = progress or null_progress
     _kernel_dir_ok()
@@ -185,7 +198,8 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
     progress("kernel build", 0, 1, arch=req.arch.value)
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=req.timeout_s)
+        with _objects_lock(req.arch):
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=req.timeout_s)
     except subprocess.TimeoutExpired:
         raise CheckFailed(f"kernel build for {req.arch.value} took over {req.timeout_s:.0f} s") from None
     atomic_write_text(log, f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
