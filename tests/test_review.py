@@ -205,7 +205,20 @@ def nan_runs(micro_dataset, tmp_path_factory):
 
 def test_a_rolled_back_nan_counts_as_handled(nan_runs):
     f = finding(review("checkpoint", nan_runs / "rolled_back"), "nan_handled")
-    assert f.passed and f.evidence == {"nan_events": 1, "rollbacks": 1}
+    assert f.passed and f.evidence == {"nan_events": 1, "rollbacks": 1, "resumed": 0}
+
+
+def test_an_aborted_run_resumed_at_a_lower_lr_counts_as_handled(nan_runs, micro_dataset, tmp_path):
+    """What the graph does with the remedy below: resume the aborted run from its last good step."""
+    from tests.fixtures_train import micro_model_config, torch_threads
+    from tools.train import TrainRequest, train
+
+    run = run_copy(nan_runs / "aborted", tmp_path / "resumed")
+    cfg = micro_model_config(512, max_steps=30, warmup_steps=5, checkpoint_interval=10, eval_interval=10)
+    with torch_threads(1):
+        train(TrainRequest(config=cfg, data=micro_dataset, out=run, device="cpu", resume=True, lr_scale=0.5))
+    f = finding(review("checkpoint", run), "nan_handled")
+    assert f.passed and f.evidence == {"nan_events": 1, "rollbacks": 0, "resumed": 1}
 
 
 def test_an_aborted_nan_is_rejected_with_resume_from_the_last_good_step(nan_runs):

@@ -8,8 +8,9 @@ Checks:
 - ``tensors_finite``: every tensor of every kept step directory is finite;
 - ``loss_decreased``: the mean train loss of the last tenth of the records is below that of the
   first tenth;
-- ``nan_handled``: every NaN/Inf event in metrics.jsonl was rolled back (none aborted the run) and
-  no train/val record holds a non-finite loss;
+- ``nan_handled``: every NaN/Inf event in metrics.jsonl was rolled back, or the run it aborted was
+  resumed later from an earlier step (the graph's resume_lower_lr), and no train/val record holds a
+  non-finite loss;
 - ``val_perplexity``: the validation perplexity at the reviewed step is below the tier's threshold
   (tools.tiers.ppl_threshold; the tier comes from the caller, else the run's config.yaml, else the
   parameter count).
@@ -135,18 +136,37 @@ def check_loss_decreased(records: list[dict[str, Any]], steps: list[Path], best:
     return rejected("loss_decreased", "train", why, lower_lr(steps, best, why), **evidence)
 
 
+def resumed_after(records: list[dict[str, Any]], i: int) -> bool:
+    """Whether the run was resumed, after record ``i``, from a step before it: the graph's answer to
+    an aborted run (resume_lower_lr), which handles that abort as a rollback would."""
+    return any(r.get("event") == "resume" and r["step"] < records[i]["step"] for r in records[i + 1 :])
+
+
 def check_nan_handled(records: list[dict[str, Any]], steps: list[Path]) -> Finding:
     events = [r for r in records if r.get("event") == "nan"]
-    unhandled = [r for r in events if r.get("action") != "rollback"]
+    unhandled = [
+        r
+        for i, r in enumerate(records)
+        if r.get("event") == "nan" and r.get("action") != "rollback" and not resumed_after(records, i)
+    ]
     bad_records = [
         r["step"]
         for r in records
         if r.get("event") in ("train", "val")
         and any(isinstance(r.get(k), float) and not math.isfinite(r[k]) for k in ("loss", "val_loss"))
     ]
-    evidence = {"nan_events": len(events), "rollbacks": len(events) - len(unhandled)}
+    rollbacks = sum(r.get("action") == "rollback" for r in events)
+    evidence = {
+        "nan_events": len(events),
+        "rollbacks": rollbacks,
+        "resumed": len(events) - rollbacks - len(unhandled),
+    }
     if not unhandled and not bad_records:
-        said = f"{len(events)} NaN/Inf events, all rolled back" if events else "no NaN/Inf events"
+        said = (
+            f"{len(events)} NaN/Inf events, each rolled back or resumed from an earlier step"
+            if events
+            else "no NaN/Inf events"
+        )
         return passed("nan_handled", "train", said, **evidence)
     at = [r["step"] for r in unhandled] + bad_records
     good = [s for s in steps if step_number(s) < min(at)]
