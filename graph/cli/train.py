@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -12,11 +14,27 @@ from rich.table import Table
 from graph.cli._output import console, emit_json
 from tools.progress import rich_progress
 
+if TYPE_CHECKING:
+    from tools.train import TrainResult
+
 
 class DeviceOpt(str, Enum):
     auto = "auto"
     cpu = "cpu"
     cuda = "cuda"
+
+
+def _report(result: TrainResult, as_json: bool) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    table = Table(title=f"train: {result.run_dir} ({result.status})", show_header=False)
+    for key in ("steps", "tokens_seen", "params", "final_loss", "best_val_ppl", "best_step", "best"):
+        value = getattr(result, key)
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    table.add_row("tokens/s, MFU", f"{result.tokens_per_s:,.0f}, {result.mfu:.1%}")
+    table.add_row("NaN rollbacks", str(len(result.nan_events)))
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -51,16 +69,8 @@ def register(app: typer.Typer) -> None:
         )
         with rich_progress(transient=as_json) as progress:
             result = train(req, progress=progress)
-        if as_json:
-            emit_json(result)
-        else:
-            table = Table(title=f"train: {result.run_dir} ({result.status})", show_header=False)
-            for key in ("steps", "tokens_seen", "params", "final_loss", "best_val_ppl", "best_step", "best"):
-                value = getattr(result, key)
-                table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
-            table.add_row("tokens/s, MFU", f"{result.tokens_per_s:,.0f}, {result.mfu:.1%}")
-            table.add_row("NaN rollbacks", str(len(result.nan_events)))
-            console.print(table)
+        if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 reports
+            _report(result, as_json)
         if result.status == "interrupted":
             print(f"interrupted at step {result.steps}; continue with --resume", file=sys.stderr)
             raise typer.Exit(130)

@@ -11,7 +11,7 @@ Every figure is a pure function of the spec, checked by tests against the instan
 - ``train_memory``: fp32 weights, grads and AdamW moments (4+4+8 bytes a parameter) plus the
   activations autograd saves for backward at a batch and context.
 - ``inference_ram``: what the kernel runtime needs at a weight type: weights in GGUF block
-  layout (1-D norm weights stay F32), an F32 KV cache at full context, F32 activations and the
+  layout as our exporter writes them (``weight_bytes``), an F32 KV cache at full context, F32 activations and the
   tokenizer tables.
 """
 
@@ -28,6 +28,7 @@ WEIGHT_TYPES: tuple[WeightType, ...] = ("F32", "F16", "Q8_0", "Q4_0")
 QUANT_BLOCK = 32  # elements per GGUF Q8_0/Q4_0 block; every matrix row must divide into them
 # bytes per block of QUANT_BLOCK weights: an f16 scale plus 32 int8 or 32 packed int4 values
 _BLOCK_BYTES: dict[WeightType, int] = {"F32": 4 * QUANT_BLOCK, "F16": 2 * QUANT_BLOCK, "Q8_0": 34, "Q4_0": 18}
+EMBED_BLOCK_TYPE: WeightType = "Q8_0"  # the embedding/output type in Q8_0 and Q4_0 exports
 TOKENIZER_BYTES_PER_TOKEN = 48  # piece bytes (~8 on average), score, offsets, merge rank and hash slot
 
 
@@ -83,16 +84,17 @@ def flops_per_token(m: ModelSpec, context: int | None = None) -> float:
 def activation_bytes(m: ModelSpec, batch: int, context: int | None = None, act_bytes: int = 4) -> int:
     """Bytes autograd keeps for backward during one forward pass of ``batch`` x ``context`` tokens.
 
-    Per layer and token: the residual input, both norm inputs/outputs, q/k/v and their rotated
-    copies, the attention output and its projection input, the gate/up outputs, SiLU(gate) and
-    the product; plus per head the attention's log-sum-exp. Per token at the top: the final norm
-    and the logits with their log-softmax (kept in fp32 for the loss).
+    Per layer and token: both RMSNorms keep their input and normalised output in fp32 (HF
+    computes norms in fp32 even under autocast); in the activation dtype: the two norm outputs
+    as matmul inputs, q/k/v and the rotated q/k, the attention output, the gate/up outputs,
+    SiLU(gate) and their product; per head the attention's fp32 log-sum-exp. Per token at the
+    top: the final norm (fp32) and the logits with their fp32 copy and log-softmax.
     """
     t = context or m.context
     q, kv = _attn_width(m)
-    per_layer = (6 * m.d_model + 2 * q + 3 * kv + 4 * m.d_ff) * act_bytes + 4 * m.n_heads
-    top = 2 * m.d_model * act_bytes + 2 * m.vocab_size * 4
-    return batch * t * (m.n_layers * per_layer + top)
+    per_layer = 16 * m.d_model + (2 * m.d_model + 2 * q + 3 * kv + 4 * m.d_ff) * act_bytes + 4 * m.n_heads
+    logits = m.vocab_size * (8 if act_bytes == 4 else act_bytes + 8)
+    return batch * t * (m.n_layers * per_layer + 8 * m.d_model + logits)
 
 
 class TrainMemory(BaseModel):
@@ -117,11 +119,18 @@ def train_memory(m: ModelSpec, batch: int, context: int | None = None, act_bytes
     )
 
 
+def _matrix_bytes(rows: int, cols: int, wtype: WeightType) -> int:
+    return rows * (cols // QUANT_BLOCK) * _BLOCK_BYTES[wtype] + rows * (cols % QUANT_BLOCK) * 4
+
+
 def weight_bytes(m: ModelSpec, wtype: WeightType) -> int:
-    """Bytes of the model's tensors in a GGUF file of ``wtype`` (matrices in blocks, norms F32)."""
-    per_block = _BLOCK_BYTES[wtype]
-    mats = sum(r * (c // QUANT_BLOCK) * per_block + r * (c % QUANT_BLOCK) * 4 for r, c in all_matrices(m))
-    return mats + 4 * norm_params(m)
+    """Bytes of the model's tensors in our GGUF export of ``wtype``, following the exporter's type
+    plan (tools.quant.rtn): norms stay F32; layer matrices take ``wtype``; the token embedding
+    (the output too, tied or not) takes ``EMBED_BLOCK_TYPE`` when ``wtype`` is a block type."""
+    embed_type = EMBED_BLOCK_TYPE if wtype in ("Q8_0", "Q4_0") else wtype
+    n_embed = 1 if m.tie_embeddings else 2
+    layers = sum(_matrix_bytes(r, c, wtype) for r, c in layer_matrices(m)) * m.n_layers
+    return layers + n_embed * _matrix_bytes(m.vocab_size, m.d_model, embed_type) + 4 * norm_params(m)
 
 
 def kv_cache_bytes(m: ModelSpec) -> int:

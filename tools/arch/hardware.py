@@ -44,14 +44,15 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "auton-slm"
 
 
-def cached(name: str, key: str, measure) -> Any:
-    """Return the cached value for ``key`` in cache file ``name``, measuring it once if missing."""
+def cached(name: str, key: str, measure, refresh: bool = False) -> Any:
+    """Return the cached value for ``key`` in cache file ``name``, measuring it once if missing
+    (or again when ``refresh``)."""
     path = cache_dir() / f"{name}.json"
     try:
         table = json.loads(path.read_text())
     except (OSError, ValueError):
         table = {}
-    if key not in table:
+    if refresh or key not in table:
         table[key] = measure()
         try:
             atomic_write_json(path, table)
