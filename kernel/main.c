@@ -193,7 +193,7 @@ static __attribute__((noreturn)) void prompt_loop(slm_model *m, slm_arena *arena
         if (!strncmp(q, "poweroff", 9))
             break;
         if (!strncmp(q, "help", 5)) {
-            kputs("commands: poweroff | set key=value ... (max_tokens, temperature, top_p, seed) | "
+            kputs("commands: poweroff | set key=value ... (max_tokens, temperature, top_p, seed, ids) | "
                   "help; anything else is a question for the model\n");
         } else if (!strncmp(q, "set ", 4)) {
             if (apply_settings(st, line + (q - line) + 4) == 0)

@@ -1,17 +1,16 @@
-/* 16550 UART, polled: no interrupts, 8N1, FIFOs on. QEMU ignores the baud divisor but it is
- * programmed anyway (38400) so the driver is right on real hardware too. */
+/* 16550 UART, polled: no interrupts, 8N1. QEMU ignores the baud divisor but it is programmed
+ * anyway (38400) so the driver is right on real hardware too. The FIFOs stay as the firmware
+ * left them: switching them on or off discards what they hold, which loses input typed ahead. */
 #include "uart16550.h"
 
 enum {
     RBR = 0, THR = 0, DLL = 0, /* receive / transmit holding, divisor latch low (DLAB=1) */
     IER = 1, DLM = 1,          /* interrupt enable, divisor latch high (DLAB=1) */
-    FCR = 2,                   /* FIFO control */
     LCR = 3,                   /* line control */
     LSR = 5,                   /* line status */
 };
 #define LCR_8N1 0x03
 #define LCR_DLAB 0x80
-#define FCR_ENABLE 0x01 /* no FIFO reset: it would drop input typed ahead, and QEMU stalls the backend */
 #define LSR_DATA_READY 0x01
 #define LSR_THR_EMPTY 0x20
 
@@ -22,7 +21,6 @@ void uart16550_init(void)
     uart16550_reg_write(DLL, 3); /* 115200 / 3 = 38400 baud */
     uart16550_reg_write(DLM, 0);
     uart16550_reg_write(LCR, LCR_8N1);
-    uart16550_reg_write(FCR, FCR_ENABLE);
 }
 
 void uart16550_putc(int c)
