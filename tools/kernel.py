@@ -64,7 +64,7 @@ EXIT_CODES = {0: "poweroff", 1: "model failed to load", 2: "no usable memory map
 CROSS = {
     Arch.riscv64: ("riscv64-linux-gnu-", "gcc-riscv64-linux-gnu"),
     Arch.aarch64: ("aarch64-linux-gnu-", "gcc-aarch64-linux-gnu"),
-    Arch.x86_64: ("x86_64-linux-gnu-", "gcc"),
+    Arch.x86_64: ("x86_64-linux-gnu-", "gcc (gcc-x86-64-linux-gnu on other hosts)"),
 }
 QEMU = {
     Arch.riscv64: ("qemu-system-riscv64", "qemu-system-misc", ["-machine", "virt", "-bios", "default"]),
