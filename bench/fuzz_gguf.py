@@ -3,8 +3,8 @@ with ASan and UBSan, kernel/host/fuzz_gguf.c) over slm_load, and a short generat
 mutated model still loads (tokenizer, forward pass, sampler on arbitrary weights).
 
 The seed corpus is a handful of small valid GGUFs (random-init micro Llamas exported with
-tools.export, byte-level BPE and SentencePiece vocabularies of ~300 tokens, F32/F16/Q8_0/Q4_0)
-plus their corrupt variants (tests.fixtures_kernel.corrupt_variants), and a dictionary of GGUF
+tools.export: byte-level BPE at F32/F16/Q8_0/Q4_0, SentencePiece BPE and unigram, the latter
+also with an NFKC precompiled charsmap) plus their corrupt variants (tests.fixtures_kernel.corrupt_variants), and a dictionary of GGUF
 keys and tensor names. Any crash, leak, overflow or undefined behaviour stops the run with an
 artifact; the script then exits 1.
 
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.fixtures_data import write_fixture_corpus  # noqa: E402
-from tests.fixtures_kernel import corrupt_variants, make_host, random_gguf  # noqa: E402
+from tests.fixtures_kernel import corrupt_variants, make_host, random_gguf, with_byte_array  # noqa: E402
 from tools.config import ModelSpec  # noqa: E402
 from tools.data.tokenizer import min_vocab_size, train_tokenizer  # noqa: E402
 
@@ -71,7 +71,28 @@ DICT_WORDS = [
     "<|q|>",
     "<|a|>",
     "<0x0A>",
+    "t5",
+    "llama",
+    "tokenizer.ggml.precompiled_charsmap",
+    "tokenizer.ggml.remove_extra_whitespaces",
 ]
+
+
+def nfkc_charsmap(texts: list[str]) -> bytes:
+    """SentencePiece's precompiled charsmap for NFKC (a double array and its replacements)."""
+    import io
+
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
+
+    model = io.BytesIO()
+    lines = [line for t in texts for line in t.splitlines() if line.strip()]
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(lines), model_writer=model, vocab_size=200, normalization_rule_name="nmt_nfkc"
+    )
+    return sentencepiece_model_pb2.ModelProto.FromString(
+        model.getvalue()
+    ).normalizer_spec.precompiled_charsmap
 
 
 def seed_corpus(root: Path) -> Path:
@@ -89,10 +110,11 @@ def seed_corpus(root: Path) -> Path:
     for kind, extra, vocab, qtypes in (
         ("bpe", {}, min_vocab_size("bpe"), ("F32", "F16", "Q8_0", "Q4_0")),
         ("sentencepiece", {"spm_type": "bpe"}, 512, ("Q8_0",)),
+        ("unigram", {"spm_type": "unigram"}, 512, ("Q8_0",)),
     ):
         tok_dir = root / "build" / f"tok-{kind}"
         tok_dir.mkdir()
-        train_tokenizer(kind, texts, vocab, tok_dir, **extra)
+        train_tokenizer("bpe" if kind == "bpe" else "sentencepiece", texts, vocab, tok_dir, **extra)
         spec = ModelSpec(vocab_size=vocab, **SEED_SPEC)
         for qtype in qtypes:
             gguf = random_gguf(
@@ -102,6 +124,9 @@ def seed_corpus(root: Path) -> Path:
             if kind == "bpe" and qtype == "Q8_0":
                 for name, blob in corrupt_variants(gguf).items():
                     (partial / f"corrupt-{name}.gguf").write_bytes(blob)
+            if kind == "unigram":
+                key = "tokenizer.ggml.precompiled_charsmap"
+                with_byte_array(gguf, key, nfkc_charsmap(texts), partial / "unigram-nfkc.gguf")
     partial.rename(corpus)
     shutil.rmtree(root / "build")
     return corpus

@@ -16,7 +16,8 @@
 - ``corrupt_models``: dict name -> a broken copy of ``micro_gguf["Q8_0"]`` (truncated, bad magic,
   wrong tensor shape, huge length fields, overlapping or misaligned tensors, ...);
   ``CORRUPT_EXPECT[name]`` is a substring of the one-line error every build must print for it.
-  ``corrupt_variants(path)`` makes the same set from any llama GGUF with a gpt2 tokenizer.
+  ``corrupt_variants(path)`` makes the same set from any llama GGUF with a gpt2 tokenizer;
+  ``with_byte_array(path, key, value, out)`` copies a GGUF with one more (uint8 array) entry.
 """
 
 from __future__ import annotations
@@ -226,6 +227,24 @@ def _layout(path: Path) -> tuple[bytes, dict[str, list[int]], dict[str, list[int
     fields = {k: [p.ctypes.data - base for p in f.parts] for k, f in r.fields.items()}
     tensors = {t.name: [p.ctypes.data - base for p in t.field.parts] for t in r.tensors}
     return bytes(r.data), fields, tensors
+
+
+def with_byte_array(gguf: Path, key: str, value: bytes, out: Path) -> Path:
+    """A copy of ``gguf`` with one more metadata entry (a uint8 array). Tensor data offsets are
+    relative to the data section, which only moves to the next alignment boundary."""
+    import struct
+
+    data, fields, tensors = _layout(gguf)
+    kv_end = min(parts[0] for parts in tensors.values())  # tensor infos follow the metadata
+    info_end = max(parts[-1] for parts in tensors.values()) + 8
+    data_start = -(-info_end // 32) * 32
+    k = key.encode()
+    entry = struct.pack("<Q", len(k)) + k + struct.pack("<IIQ", 9, 0, len(value)) + value
+    head = bytearray(data[:kv_end] + entry + data[kv_end:info_end])
+    struct.pack_into("<Q", head, 16, struct.unpack_from("<Q", data, 16)[0] + 1)
+    head += bytes(-len(head) % 32)
+    out.write_bytes(bytes(head) + data[data_start:])
+    return out
 
 
 def corrupt_variants(path: Path) -> dict[str, bytes]:

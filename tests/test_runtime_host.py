@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fixtures_kernel import CORRUPT_EXPECT, PARITY_TYPES, make_host, random_gguf
+from tests.fixtures_kernel import CORRUPT_EXPECT, PARITY_TYPES, make_host, random_gguf, with_byte_array
 from tools.dataset import A_TOKEN, Q_TOKEN
 
 N_TOKENS = 40
@@ -114,43 +114,78 @@ def test_varied_text_matches_llama_cpp(qtype, host_runtime, parity_gguf, llama_r
 
 
 def test_tokenizer_matches_llama_cpp(host_runtime, micro_gguf, llama_reference):
-    model = micro_gguf["F32"]
     cases = [t.encode() for t in TEXTS] + [b"invalid \xff\xfe utf-8 \xc3", b"cut \xf0\x9f\x98"]
+    assert_tokenizer_matches(host_runtime, llama_reference, micro_gguf["F32"], cases)
+
+
+SPM_MODELS = {"bpe": "llama", "unigram": "t5"}  # SentencePiece type -> GGUF tokenizer model
+
+
+@pytest.fixture(scope="module")
+def spm_ggufs(micro_config, tmp_path_factory) -> dict[str, Path]:
+    """SentencePiece type -> a random-init micro model over such a vocabulary: BPE with byte
+    fallback is GGUF's "llama" tokenizer, unigram is "t5" (llama.cpp's UGM)."""
+    from tools.data.prepare import PrepareRequest, prepare
+
+    models = {}
+    for kind in SPM_MODELS:
+        root = tmp_path_factory.mktemp(f"spm-{kind}")
+        data = root / "data"
+        req = PrepareRequest.build(
+            arch="riscv64",
+            tokenizer="sentencepiece",
+            spm_type=kind,
+            vocab_size=512,
+            out=data,
+            max_bytes=200_000,
+        )
+        prepare(req)
+        models[kind] = random_gguf(
+            root / "model", data / "tokenizer.json", micro_config.model, "F32", std=0.3
+        )
+    return models
+
+
+def assert_tokenizer_matches(host_runtime, llama_reference, model: Path, cases: list[bytes]) -> None:
     for raw in cases:
         out = generate(host_runtime, model, raw.decode("utf-8", "surrogateescape"), 0, "--raw")
         assert out["prompt_ids"] == llama_reference.tokenize(model, raw), raw
 
 
-@pytest.fixture(scope="module")
-def spm_gguf(micro_config, tmp_path_factory) -> Path:
-    """A random-init micro model over a SentencePiece (BPE, byte fallback) vocabulary: the
-    "llama" tokenizer in GGUF."""
-    from tools.data.prepare import PrepareRequest, prepare
-
-    root = tmp_path_factory.mktemp("spm")
-    data = root / "data"
-    prepare(
-        PrepareRequest.build(
-            arch="riscv64",
-            tokenizer="sentencepiece",
-            spm_type="bpe",
-            vocab_size=512,
-            out=data,
-            max_bytes=200_000,
-        )
-    )
-    return random_gguf(root / "model", data / "tokenizer.json", micro_config.model, "F32", std=0.3)
-
-
-def test_sentencepiece_model_matches_llama_cpp(host_runtime, spm_gguf, llama_reference, tmp_path):
+@pytest.mark.parametrize("kind", sorted(SPM_MODELS))
+def test_sentencepiece_model_matches_llama_cpp(kind, host_runtime, spm_ggufs, llama_reference, tmp_path):
+    spm_gguf = spm_ggufs[kind]
     info = json.loads(slm(host_runtime, spm_gguf, "--json").stdout)
-    assert info["model"]["tokenizer"] == "llama"
-    for raw in [t.encode() for t in TEXTS] + [b"invalid \xff utf-8"]:
-        out = generate(host_runtime, spm_gguf, raw.decode("utf-8", "surrogateescape"), 0, "--raw")
-        assert out["prompt_ids"] == llama_reference.tokenize(spm_gguf, raw), raw
+    assert info["model"]["tokenizer"] == SPM_MODELS[kind]
+    assert_tokenizer_matches(
+        host_runtime, llama_reference, spm_gguf, [t.encode() for t in TEXTS] + [b"bad \xff utf-8"]
+    )
     results = assert_matches_llama(host_runtime, llama_reference, spm_gguf, tmp_path)
     assert min(n for n, _ in results) >= 32
     assert_logits_close("F32", results)
+
+
+def test_unigram_charsmap_normalization_matches_llama_cpp(host_runtime, spm_ggufs, llama_reference, tmp_path):
+    """SentencePiece's precompiled charsmap (here NFKC's), which the unigram tokenizer applies."""
+    import io
+
+    import sentencepiece as spm
+    from sentencepiece import sentencepiece_model_pb2
+
+    spm_gguf = spm_ggufs["unigram"]
+    model = io.BytesIO()
+    text = (Path(__file__).read_text().splitlines() * 3)[:3000]
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(text), model_writer=model, vocab_size=200, normalization_rule_name="nmt_nfkc"
+    )
+    proto = sentencepiece_model_pb2.ModelProto.FromString(model.getvalue())
+    charsmap = proto.normalizer_spec.precompiled_charsmap
+    assert len(charsmap) > 1000
+    nfkc = with_byte_array(spm_gguf, "tokenizer.ggml.precompiled_charsmap", charsmap, tmp_path / "nfkc.gguf")
+    wide = "ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３ ﬁ ① ™".encode()
+    assert_tokenizer_matches(host_runtime, llama_reference, nfkc, [wide] + [t.encode() for t in TEXTS])
+    plain = generate(host_runtime, spm_gguf, wide.decode(), 0, "--raw")["prompt_ids"]
+    assert generate(host_runtime, nfkc, wide.decode(), 0, "--raw")["prompt_ids"] != plain
 
 
 @pytest.mark.parametrize("name", sorted(CORRUPT_EXPECT))

@@ -18,9 +18,9 @@ size_t rt_strlen(const char *s) {
 }
 
 uint32_t rt_hash(const void *a, size_t na, const void *b, size_t nb) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < na; i++) h = (h ^ ((const uint8_t *)a)[i]) * 16777619u;
-    for (size_t i = 0; i < nb; i++) h = (h ^ ((const uint8_t *)b)[i]) * 16777619u;
+    uint32_t h = RT_HASH_INIT;
+    for (size_t i = 0; i < na; i++) h = rt_hash_step(h, ((const uint8_t *)a)[i]);
+    for (size_t i = 0; i < nb; i++) h = rt_hash_step(h, ((const uint8_t *)b)[i]);
     return h;
 }
 

@@ -28,7 +28,10 @@ void *arena_alloc_temp(slm_arena *a, size_t size);
 void arena_release_temp(slm_arena *a);
 int arena_oom(const slm_arena *a, size_t size, const char *what, char *err, size_t errlen);
 
-/* FNV-1a over two byte ranges (as if concatenated), for the runtime's hash tables. */
+/* FNV-1a over two byte ranges (as if concatenated), for the runtime's hash tables; the same
+ * hash built a byte at a time from RT_HASH_INIT with rt_hash_step. */
+#define RT_HASH_INIT 2166136261u
+static inline uint32_t rt_hash_step(uint32_t h, uint8_t c) { return (h ^ c) * 16777619u; }
 uint32_t rt_hash(const void *a, size_t na, const void *b, size_t nb);
 
 /* Bit casts between floats and their encodings. */

@@ -8,7 +8,7 @@
 # instruction.
 ifndef RUNTIME_SRCS
 RUNTIME_SRCS := $(addprefix runtime/,arena.c bpe.c fmath.c fmt.c gguf.c model.c quant.c rt.c sampler.c \
-	slm.c spm.c unicode.c unicode_table.c vocab.c)
+	slm.c spm.c ugm.c unicode.c unicode_table.c vocab.c)
 RUNTIME_HDRS := $(wildcard runtime/*.h) include/platform.h
 RUNTIME_CFLAGS := -ffreestanding -fno-strict-aliasing -ffp-contract=off -fno-math-errno -Iinclude -Iruntime
 endif

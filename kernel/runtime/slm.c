@@ -44,7 +44,7 @@ int slm_load(slm_model **out, const uint8_t *gguf, size_t len, slm_arena *arena,
 void slm_get_info(const slm_model *m, slm_info *info) {
     info->name = m->name;
     info->quant = m->quant;
-    info->tokenizer = m->vocab.kind == VOCAB_GPT2 ? "gpt2" : "llama";
+    info->tokenizer = m->vocab.kind == VOCAB_GPT2 ? "gpt2" : m->vocab.kind == VOCAB_SPM ? "llama" : "t5";
     info->n_params = m->n_params;
     info->weight_bytes = m->weight_bytes;
     info->kv_bytes = m->kv_bytes;

@@ -65,7 +65,7 @@ typedef struct {
 typedef struct {
     const char *name;      /* general.name, or "" */
     const char *quant;     /* dominant weight type: "F32", "F16", "Q8_0", "Q4_0" */
-    const char *tokenizer; /* "gpt2" (byte-level BPE) or "llama" (SentencePiece) */
+    const char *tokenizer; /* "gpt2" (byte-level BPE), "llama" (SentencePiece BPE), "t5" (unigram) */
     uint64_t n_params;
     uint64_t weight_bytes; /* tensor data, used in place from the GGUF image */
     uint64_t kv_bytes;     /* KV cache, in the arena */

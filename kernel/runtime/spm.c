@@ -7,8 +7,6 @@
 #include "unicode.h"
 #include "vocab.h"
 
-static const uint8_t SPACE[3] = {0xe2, 0x96, 0x81};
-
 /* The token (and its score) that symbols i and next[i] would merge into, or -1. */
 static void pair(vocab *v, int32_t i) {
     tok_scratch *s = &v->s;
@@ -21,12 +19,12 @@ int spm_tokenize(vocab *v, const uint8_t *text, size_t len, int space_prefix, to
     tok_scratch *s = &v->s;
     size_t n = 0;
     if (space_prefix) {
-        rt_memcpy(s->bytes, SPACE, 3);
+        rt_memcpy(s->bytes, SPACE_MARK, 3);
         n = 3;
     }
     for (size_t i = 0; i < len; i++) {
         if (text[i] == ' ') {
-            rt_memcpy(s->bytes + n, SPACE, 3);
+            rt_memcpy(s->bytes + n, SPACE_MARK, 3);
             n += 3;
         } else {
             s->bytes[n++] = text[i];

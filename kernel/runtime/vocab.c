@@ -15,6 +15,14 @@ int32_t vocab_find(const vocab *v, const void *a, size_t na, const void *b, size
     }
 }
 
+int32_t vocab_find_hashed(const vocab *v, uint32_t hash, const void *p, size_t n) {
+    for (uint32_t h = hash & v->index_mask;; h = (h + 1) & v->index_mask) {
+        int32_t id = v->index[h];
+        if (id < 0) return -1;
+        if (v->text[id].len == n && rt_memcmp(v->text[id].ptr, p, n) == 0) return id;
+    }
+}
+
 const char *vocab_piece(const vocab *v, int32_t id, size_t *len) {
     *len = v->piece_off[id + 1] - v->piece_off[id];
     return v->pieces + v->piece_off[id];
@@ -60,9 +68,9 @@ static size_t piece_of(const vocab *v, uint32_t id, char *dst) {
     case TOK_NORMAL: break;
     default: return 0; /* control, unknown, unused, undefined */
     }
-    if (v->kind == VOCAB_SPM) { /* U+2581 (e2 96 81) is a space */
+    if (v->kind != VOCAB_GPT2) { /* SentencePiece: U+2581 is a space */
         for (size_t i = 0; i < s.len; i++) {
-            if (i + 2 < s.len && (uint8_t)s.ptr[i] == 0xe2 && (uint8_t)s.ptr[i + 1] == 0x96 && (uint8_t)s.ptr[i + 2] == 0x81) {
+            if (i + 2 < s.len && rt_memcmp(s.ptr + i, SPACE_MARK, 3) == 0) {
                 n = emit(dst, n, " ", 1);
                 i += 2;
             } else {
@@ -154,7 +162,7 @@ static int load_merges(vocab *v, const gguf_file *g, slm_arena *a, char *err, si
     return 0;
 }
 
-static int load_spm(vocab *v, const gguf_file *g, slm_arena *a, char *err, size_t errlen) {
+static int load_scores(vocab *v, const gguf_file *g, slm_arena *a, char *err, size_t errlen) {
     const gguf_kv *kv;
     int rc = gguf_get_arr(g, "tokenizer.ggml.scores", GV_FLOAT32, &kv, err, errlen);
     if (rc < 0) return rc;
@@ -162,6 +170,12 @@ static int load_spm(vocab *v, const gguf_file *g, slm_arena *a, char *err, size_
         return rt_fail(err, errlen, SLM_E_FORMAT, "tokenizer: %llu scores for %u tokens", (unsigned long long)kv->n, v->n);
     if (!(v->score = arena_alloc(a, (size_t)v->n * sizeof(float)))) return arena_oom(a, (size_t)v->n * 4, "token scores", err, errlen);
     for (uint32_t i = 0; i < v->n; i++) v->score[i] = rc == 1 ? gguf_arr_f32(kv, i) : 0.0f;
+    return 0;
+}
+
+static int load_spm(vocab *v, const gguf_file *g, slm_arena *a, char *err, size_t errlen) {
+    int rc = load_scores(v, g, a, err, errlen);
+    if (rc) return rc;
     v->add_space_prefix = 1;
     if ((rc = gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err, errlen)) < 0) return rc;
     static const char hex[] = "0123456789ABCDEF";
@@ -171,6 +185,36 @@ static int load_spm(vocab *v, const gguf_file *g, slm_arena *a, char *err, size_
         v->byte_token[b] = vocab_find(v, t, 6, 0, 0);
         if (v->byte_token[b] < 0) v->byte_token[b] = vocab_find(v, &c, 1, 0, 0);
     }
+    return 0;
+}
+
+static int load_ugm(vocab *v, const gguf_file *g, slm_arena *a, char *err, size_t errlen) {
+    int rc = load_scores(v, g, a, err, errlen);
+    if (rc) return rc;
+    if (v->unk < 0) return rt_fail(err, errlen, SLM_E_FORMAT, "tokenizer: t5 (unigram) model without an unknown token");
+    v->add_space_prefix = v->remove_extra_ws = 0;
+    if ((rc = gguf_get_bool(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix, err, errlen)) < 0 ||
+        (rc = gguf_get_bool(g, "tokenizer.ggml.remove_extra_whitespaces", &v->remove_extra_ws, err, errlen)) < 0)
+        return rc;
+    float min_score = 3.40282347e38f;
+    for (uint32_t i = 0; i < v->n; i++) {
+        uint8_t t = v->type[i];
+        if (t == TOK_NORMAL && v->score[i] < min_score) min_score = v->score[i];
+        if (t == TOK_NORMAL || t == TOK_USER_DEFINED || t == TOK_UNUSED) v->max_piece = RT_MAX(v->max_piece, (uint32_t)v->text[i].len);
+        if (t == TOK_USER_DEFINED) v->max_user_piece = RT_MAX(v->max_user_piece, (uint32_t)v->text[i].len);
+    }
+    v->unk_score = min_score - 10.0f;
+    const gguf_kv *cm = gguf_find(g, "tokenizer.ggml.precompiled_charsmap");
+    if (!cm) return 0;
+    if (cm->type != GV_ARRAY || (cm->elem_type != GV_UINT8 && cm->elem_type != GV_INT8))
+        return rt_fail(err, errlen, SLM_E_FORMAT, "tokenizer: precompiled_charsmap is not a byte array");
+    uint32_t xcda = cm->val_len >= 4 ? rt_le32(cm->val) : 0;
+    if (cm->val_len < 4 || xcda % 4 || xcda > cm->val_len - 4)
+        return rt_fail(err, errlen, SLM_E_FORMAT, "tokenizer: precompiled_charsmap is malformed");
+    v->charsmap = cm->val;
+    v->charsmap_len = cm->val_len;
+    v->xcda_entries = xcda / 4;
+    v->replacements_at = 4 + xcda;
     return 0;
 }
 
@@ -190,9 +234,10 @@ static int alloc_scratch(vocab *v, slm_arena *a, size_t max_text, char *err, siz
     s->len = arena_alloc(a, ns * sizeof(uint32_t));
     s->rank = arena_alloc(a, ns * sizeof(int32_t));
     s->score = arena_alloc(a, ns * sizeof(float));
+    s->best = v->kind == VOCAB_UGM ? arena_alloc(a, ns * sizeof(double)) : NULL;
     if (!s->frag[0] || !s->frag[1] || !s->cps || !s->words || !s->bytes || !s->id || !s->next || !s->prev || !s->off ||
-        !s->len || !s->rank || !s->score)
-        return arena_oom(a, nf * 24 + ns * 29 + max_text * 8, "the tokenizer scratch", err, errlen);
+        !s->len || !s->rank || !s->score || (v->kind == VOCAB_UGM && !s->best))
+        return arena_oom(a, nf * 24 + ns * 37 + max_text * 8, "the tokenizer scratch", err, errlen);
     return 0;
 }
 
@@ -210,9 +255,11 @@ int vocab_load(vocab *v, const gguf_file *g, slm_arena *a, size_t max_text, char
                            rc == 0 ? 7 : (int)RT_MIN(pre.len, 32), rc == 0 ? "missing" : pre.ptr);
     } else if (rt_str_eq(model, "llama")) {
         v->kind = VOCAB_SPM;
+    } else if (rt_str_eq(model, "t5")) {
+        v->kind = VOCAB_UGM;
     } else {
         return rt_fail(err, errlen, SLM_E_UNSUPPORTED,
-                       "tokenizer: model '%.*s' is not supported (this runtime runs 'gpt2' and 'llama')",
+                       "tokenizer: model '%.*s' is not supported (this runtime runs 'gpt2', 'llama' and 't5')",
                        (int)RT_MIN(model.len, 32), model.ptr);
     }
 
@@ -263,7 +310,10 @@ int vocab_load(vocab *v, const gguf_file *g, slm_arena *a, size_t max_text, char
     for (size_t k = 0; k < sizeof eog_texts / sizeof eog_texts[0]; k++)
         add_eog(v, vocab_find(v, eog_texts[k], rt_strlen(eog_texts[k]), 0, 0));
 
-    if ((rc = v->kind == VOCAB_GPT2 ? load_merges(v, g, a, err, errlen) : load_spm(v, g, a, err, errlen))) return rc;
+    rc = v->kind == VOCAB_GPT2 ? load_merges(v, g, a, err, errlen)
+         : v->kind == VOCAB_SPM ? load_spm(v, g, a, err, errlen)
+                                : load_ugm(v, g, a, err, errlen);
+    if (rc) return rc;
 
     for (uint32_t i = 0; i < v->n; i++) {
         uint8_t t = v->type[i];
@@ -337,8 +387,9 @@ int vocab_tokenize(vocab *v, const char *text, size_t len, int add_bos, int32_t 
             prev_special = 1;
         } else {
             const uint8_t *t = (const uint8_t *)text + cur[f].off;
-            rc = v->kind == VOCAB_GPT2 ? bpe_tokenize(v, t, cur[f].len, &out)
-                                       : spm_tokenize(v, t, cur[f].len, v->add_space_prefix && prev_special, &out);
+            rc = v->kind == VOCAB_GPT2  ? bpe_tokenize(v, t, cur[f].len, &out)
+                 : v->kind == VOCAB_SPM ? spm_tokenize(v, t, cur[f].len, v->add_space_prefix && prev_special, &out)
+                                        : ugm_tokenize(v, t, cur[f].len, &out);
             prev_special = 0;
         }
         if (rc) goto full;
