@@ -19,7 +19,10 @@ def _fmt(v: Any) -> str:
 
 
 class LiveDisplay:
-    """Feed it events (graph/events.py shapes); it redraws a table of stages and a progress line."""
+    """Feed it events (graph/events.py shapes); it redraws a table of stages and a progress line.
+
+    Nothing is drawn before the first event, so a command that stops on bad input prints only
+    its one-line error."""
 
     def __init__(self, console: Console, title: str):
         self.title = title
@@ -29,14 +32,15 @@ class LiveDisplay:
         self.progress = ""
         self.console = console
         self._live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        self._started = False
 
     def __enter__(self) -> LiveDisplay:
-        self._live.__enter__()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._live.update(self._render())
-        self._live.__exit__(*exc)
+        if self._started:
+            self._live.update(self._render())
+            self._live.__exit__(*exc)
 
     def _render(self) -> Group:
         table = Table(title=self.title, expand=False)
@@ -60,6 +64,9 @@ class LiveDisplay:
         return Group(table, Text(self.progress))
 
     def handle(self, ev: dict[str, Any]) -> None:
+        if not self._started:
+            self._live.__enter__()
+            self._started = True
         kind, stage = ev.get("event"), ev.get("stage")
         if kind == "stage_start" and stage in self.rows:
             self.rows[stage].update(state="running", attempt=str(ev["attempt"]), note=ev.get("remedy") or "")
