@@ -172,7 +172,7 @@ def run(seconds: int, jobs: int) -> dict:
         "execs_per_s": stats.get("average_exec_per_sec", 0),
         "coverage_edges": int(cov[-1][0]) if cov else None,
         "corpus_units": int(cov[-1][2]) if cov else None,
-        "seeds": len(seeds),
+        "seeds": len(seeds),  # the seeds plus what earlier runs added to the corpus
         "peak_rss_mb": stats.get("peak_rss_mb"),
         "crashes": found,
         "summary": next((line for line in log.splitlines() if "SUMMARY" in line), None),
@@ -193,7 +193,7 @@ def main() -> None:
         ("executions/s", res["execs_per_s"]),
         ("coverage (edges)", res["coverage_edges"]),
         ("corpus units", res["corpus_units"]),
-        ("seed files", res["seeds"]),
+        ("corpus files", res["seeds"]),
         ("crashes", len(res["crashes"])),
     ]
     for k, v in rows:

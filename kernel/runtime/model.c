@@ -190,8 +190,9 @@ static int alloc_buffers(slm_model *m, slm_arena *a, char *err, size_t errlen) {
         {(void **)&m->x, hp->d_model * 4u},  {(void **)&m->xb, hp->d_model * 4u}, {(void **)&m->xb2, wide * 4u},
         {(void **)&m->q, qdim * 4u},         {(void **)&m->k, kvdim * 4u},        {(void **)&m->v, kvdim * 4u},
         {(void **)&m->att, hp->context * 4u}, {(void **)&m->hb, hp->d_ff * 4u},   {(void **)&m->hb2, hp->d_ff * 4u},
-        {(void **)&m->logits, hp->vocab * 4u}, {(void **)&m->xh, wide * 4u},
-        {(void **)&m->xq, wide * 2u},        {(void **)&m->xd, (wide / QK + 1) * 4u},
+        {(void **)&m->logits, hp->vocab * 4u}, {(void **)&m->qh, hp->head_dim * 4u},
+        {(void **)&m->scratch.xh, wide * 4u}, {(void **)&m->scratch.xq, wide * 2u},
+        {(void **)&m->scratch.xd, (wide / QK + 1) * 4u}, {(void **)&m->scratch.xs, (wide / QK + 1) * 4u},
         {(void **)&m->probs, hp->vocab * 4u}, {(void **)&m->order, hp->vocab * 4u},
         {(void **)&m->tokens, hp->context * 4u},
     };
@@ -262,7 +263,7 @@ static void attention(slm_model *m, uint32_t l, uint32_t pos) {
     const uint16_t *kc = m->k_cache + (size_t)l * hp->context * kvdim;
     const uint16_t *vc = m->v_cache + (size_t)l * hp->context * kvdim;
     float scale = 1.0f / fm_sqrtf((float)hd);
-    float *qh = m->xh; /* the query head rounded through F16 */
+    float *qh = m->qh; /* the query head rounded through F16 */
     for (uint32_t h = 0; h < hp->n_heads; h++) {
         uint32_t kvo = (h / group) * hd;
         for (uint32_t i = 0; i < hd; i++) qh[i] = fp16_to_fp32(fp32_to_fp16(m->q[h * hd + i]));
@@ -285,7 +286,7 @@ void model_forward(slm_model *m, int32_t token, uint32_t pos, int want_logits) {
     for (uint32_t l = 0; l < hp->n_layers; l++) {
         const llama_layer *L = &m->layers[l];
         rmsnorm(m->xb, m->x, L->attn_norm, d, hp->eps);
-        qt_vec_bind(&v, m->xb, d, m->xh, m->xq, m->xd);
+        qt_vec_bind(&v, m->xb, d, &m->scratch);
         qt_matvec(m->q, &L->wq, &v);
         qt_matvec(m->k, &L->wk, &v);
         qt_matvec(m->v, &L->wv, &v);
@@ -295,24 +296,24 @@ void model_forward(slm_model *m, int32_t token, uint32_t pos, int want_logits) {
         qt_to_fp16(m->k_cache + at, m->k, kvdim);
         qt_to_fp16(m->v_cache + at, m->v, kvdim);
         attention(m, l, pos);
-        qt_vec_bind(&v, m->xb2, qdim, m->xh, m->xq, m->xd);
+        qt_vec_bind(&v, m->xb2, qdim, &m->scratch);
         qt_matvec(m->xb, &L->wo, &v);
         for (uint32_t i = 0; i < d; i++) m->x[i] += m->xb[i];
 
         rmsnorm(m->xb, m->x, L->ffn_norm, d, hp->eps);
-        qt_vec_bind(&v, m->xb, d, m->xh, m->xq, m->xd);
+        qt_vec_bind(&v, m->xb, d, &m->scratch);
         qt_matvec(m->hb, &L->gate, &v);
         qt_matvec(m->hb2, &L->up, &v);
         for (uint32_t i = 0; i < hp->d_ff; i++) {
             float g = m->hb[i];
             m->hb[i] = g / (1.0f + fm_expf(-g)) * m->hb2[i];
         }
-        qt_vec_bind(&v, m->hb, hp->d_ff, m->xh, m->xq, m->xd);
+        qt_vec_bind(&v, m->hb, hp->d_ff, &m->scratch);
         qt_matvec(m->xb, &L->down, &v);
         for (uint32_t i = 0; i < d; i++) m->x[i] += m->xb[i];
     }
     if (!want_logits) return;
     rmsnorm(m->xb, m->x, m->output_norm, d, hp->eps);
-    qt_vec_bind(&v, m->xb, d, m->xh, m->xq, m->xd);
+    qt_vec_bind(&v, m->xb, d, &m->scratch);
     qt_matvec(m->logits, &m->output, &v);
 }

@@ -33,8 +33,8 @@ struct slm_model {
     llama_layer *layers;
     uint16_t *k_cache, *v_cache; /* [layer][position][n_kv_heads * head_dim] */
     /* activations */
-    float *x, *xb, *xb2, *q, *k, *v, *att, *hb, *hb2, *logits, *xh, *xd;
-    int16_t *xq;
+    float *x, *xb, *xb2, *q, *k, *v, *att, *hb, *hb2, *logits, *qh;
+    qt_scratch scratch;
     /* sampling and prompts */
     float *probs;
     uint32_t *order;

@@ -60,7 +60,7 @@ static float round_even(float v) {
     return (v + magic) - magic;
 }
 
-static void quantize_q8_0(int16_t *q, float *scales, const float *x, uint32_t n) {
+static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n) {
     for (uint32_t b = 0; b < n / QK; b++) {
         const float *xb = x + b * QK;
         float amax = 0.0f;
@@ -69,20 +69,22 @@ static void quantize_q8_0(int16_t *q, float *scales, const float *x, uint32_t n)
             amax = a > amax ? a : amax;
         }
         float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
-        scales[b] = fp16_to_fp32(fp32_to_fp16(d));
+        s->xd[b] = fp16_to_fp32(fp32_to_fp16(d));
+        int32_t sum = 0;
         for (int j = 0; j < QK; j++) {
             float r = round_even(xb[j] * id);
-            q[b * QK + j] = r >= -128.0f && r <= 127.0f ? (int16_t)r : -128; /* NaN: -128, as x86's cvtps2dq + pack */
+            int16_t q = r >= -128.0f && r <= 127.0f ? (int16_t)r : -128; /* NaN: -128, as x86's cvtps2dq + pack */
+            s->xq[b * QK + j] = q;
+            sum += q;
         }
+        s->xs[b] = sum;
     }
 }
 
-void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, float *xh, int16_t *xq, float *xd) {
+void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, const qt_scratch *s) {
     v->x = x;
     v->n = n;
-    v->xh = xh;
-    v->xq = xq;
-    v->xd = xd;
+    v->s = *s;
     v->have_h = v->have_q = 0;
 }
 
@@ -146,23 +148,27 @@ void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n) {
 
 /* The block's integer dot product is exact however it is summed; the float part follows
  * ggml's reference order: sum += (float)sumi * (d_w * d_x). */
-static float dot_q8_0(const block_q8_0 *w, const int16_t *xq, const float *xd, uint32_t nb) {
+static float dot_q8_0(const block_q8_0 *w, const qt_scratch *x, uint32_t nb) {
     float s = 0.0f;
+    const int16_t *xq = x->xq;
     for (uint32_t b = 0; b < nb; b++, xq += QK) {
         int32_t sumi = 0;
         for (int j = 0; j < QK; j++) sumi += (int16_t)w[b].qs[j] * xq[j];
-        s += (float)sumi * (fp16_to_fp32(w[b].d) * xd[b]);
+        s += (float)sumi * (fp16_to_fp32(w[b].d) * x->xd[b]);
     }
     return s;
 }
 
-static float dot_q4_0(const block_q4_0 *w, const int16_t *xq, const float *xd, uint32_t nb) {
+/* (nib - 8) . x = nib . x - 8 * sum(x): the unsigned nibbles multiply without a subtraction. */
+static float dot_q4_0(const block_q4_0 *w, const qt_scratch *x, uint32_t nb) {
     float s = 0.0f;
+    const int16_t *xq = x->xq;
     for (uint32_t b = 0; b < nb; b++, xq += QK) {
         int32_t sumi = 0;
-        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)((w[b].qs[j] & 0x0f) - 8) * xq[j];
-        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)((w[b].qs[j] >> 4) - 8) * xq[j + QK / 2];
-        s += (float)sumi * (fp16_to_fp32(w[b].d) * xd[b]);
+        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)(w[b].qs[j] & 0x0f) * xq[j];
+        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)(w[b].qs[j] >> 4) * xq[j + QK / 2];
+        sumi -= 8 * x->xs[b];
+        s += (float)sumi * (fp16_to_fp32(w[b].d) * x->xd[b]);
     }
     return s;
 }
@@ -179,24 +185,24 @@ void qt_matvec(float *out, const qt_matrix *w, qt_vec *v) {
         break;
     case QT_F16:
         if (!v->have_h) {
-            for (uint32_t i = 0; i < v->n; i++) v->xh[i] = fp16_to_fp32(fp32_to_fp16(v->x[i]));
+            for (uint32_t i = 0; i < v->n; i++) v->s.xh[i] = fp16_to_fp32(fp32_to_fp16(v->x[i]));
             v->have_h = 1;
         }
         for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-            out[r] = qt_dot_f16((const uint16_t *)row, v->xh, v->n);
+            out[r] = qt_dot_f16((const uint16_t *)row, v->s.xh, v->n);
         break;
     case QT_Q8_0:
     case QT_Q4_0:
         if (!v->have_q) {
-            quantize_q8_0(v->xq, v->xd, v->x, v->n);
+            quantize_q8_0(&v->s, v->x, v->n);
             v->have_q = 1;
         }
         if (w->type == QT_Q8_0)
             for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-                out[r] = dot_q8_0((const block_q8_0 *)row, v->xq, v->xd, v->n / QK);
+                out[r] = dot_q8_0((const block_q8_0 *)row, &v->s, v->n / QK);
         else
             for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-                out[r] = dot_q4_0((const block_q4_0 *)row, v->xq, v->xd, v->n / QK);
+                out[r] = dot_q4_0((const block_q4_0 *)row, &v->s, v->n / QK);
         break;
     default: /* unreachable: slm_load accepts only the types above */
         break;

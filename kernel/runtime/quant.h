@@ -67,20 +67,25 @@ typedef struct {
     size_t row_bytes;
 } qt_matrix;
 
-/* An activation vector prepared for the dot types it meets, in caller-sized buffers. The Q8_0
- * form is kept unpacked, as int16 values and float scales (the fp16 scale, widened), so the
- * integer dot products vectorize well; the values are those of the Q8_0 blocks. */
+/* Scratch for preparing activation vectors of up to n values (qt_scratch_bytes(n) in all). */
+typedef struct {
+    float *xh;   /* x rounded through F16 (n floats) */
+    int16_t *xq; /* x quantized to Q8_0: the n values, unpacked to int16 ... */
+    float *xd;   /* ... the n / 32 block scales (the fp16 scale, widened) ... */
+    int32_t *xs; /* ... and the n / 32 block sums of the values (for Q4_0's -8 offset) */
+} qt_scratch;
+
+/* An activation vector prepared for the dot types it meets. The Q8_0 form is kept unpacked so
+ * the integer dot products vectorize well; its values are those of llama.cpp's Q8_0 blocks. */
 typedef struct {
     const float *x; /* the F32 vector */
-    float *xh;      /* x rounded through F16 (n floats) */
-    int16_t *xq;    /* x quantized to Q8_0: the n values ... */
-    float *xd;      /* ... and the n / 32 block scales */
     uint32_t n;
+    qt_scratch s;
     int have_h, have_q;
 } qt_vec;
 
-/* Bind `x` (n values) to the scratch buffers; conversions happen lazily, once per binding. */
-void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, float *xh, int16_t *xq, float *xd);
+/* Bind `x` (n values) to the scratch; conversions happen lazily, once per binding. */
+void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, const qt_scratch *s);
 
 /* out[r] = W[r,:] . x for rows [0, W->rows). W->cols must equal v->n. */
 void qt_matvec(float *out, const qt_matrix *w, qt_vec *v);
