@@ -5,12 +5,14 @@ Event shapes (all carry ``time`` and ``event``):
 remedy), ``progress`` (stage, task, done, total, and the tool's fields: loss, eta_s, ...),
 ``stage_end`` (stage, attempt, status, error, wall_s), ``verdict`` (a ReviewRecord),
 ``decision`` (a DecisionRecord), ``node`` (node, next), ``warning`` (message), ``report``
-(path, status), ``end`` (status).
+(path, status), ``end`` (status). Progress events are thinned to one a second per task.
 """
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +57,22 @@ def events_from_chunk(mode: str, chunk: Any) -> list[dict[str, Any]]:
             {"event": "node", "node": node, "next": update.get("next_node"), "status": update.get("status")}
         )
     return out
+
+
+def throttled(
+    sink: Callable[[dict[str, Any]], None], min_interval_s: float = 1.0
+) -> Callable[[dict[str, Any]], None]:
+    """``sink`` with progress events of each (stage, task) thinned to one per ``min_interval_s``
+    (the last one of a task, done == total, always passes); every other event passes."""
+    last: dict[tuple[Any, Any], float] = {}
+
+    def emit(ev: dict[str, Any]) -> None:
+        if ev.get("event") == "progress":
+            key, now = (ev.get("stage"), ev.get("task")), time.monotonic()
+            final = ev.get("total") is not None and ev.get("done") == ev.get("total")
+            if not final and now - last.get(key, -min_interval_s) < min_interval_s:
+                return
+            last[key] = now
+        sink(ev)
+
+    return emit

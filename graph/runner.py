@@ -23,7 +23,7 @@ from agents.context import Workspace
 from agents.decide import LLM, connect
 from agents.goal import parse_goal
 from graph.build import build_graph
-from graph.events import EventLog, events_from_chunk
+from graph.events import EventLog, events_from_chunk, throttled
 from graph.fork import fork_update
 from graph.persistence import open_checkpointer
 from graph.state import PipelineState, RunSettings
@@ -116,7 +116,7 @@ class Runs:
         warnings: list[str],
     ) -> RunSummary:
         log = EventLog(self.workspace.runs / thread_id)
-        emit = _fanout(log.write, sink)
+        emit = throttled(_fanout(log.write, sink))
         try:
             emit(event)
             for w in warnings:

@@ -8,6 +8,7 @@ import pytest
 from agents.intake import intake
 from agents.models import ReviewRecord, StageInput, StageRecord
 from agents.policy import remedy_for_failure, rescale_schedule
+from graph.events import throttled
 from graph.fork import fork_update
 from graph.report import costs, criteria, summary_lines
 from graph.routing import REPORT, after_review
@@ -149,3 +150,18 @@ def test_criteria_not_reached_before_the_stage_ran() -> None:
     crits = criteria(state, costs(state))
     assert [c.result for c in crits] == ["not reached"] * 7 + ["pass"]
     assert summary_lines(state)[-1].startswith("success criteria: 1/8 pass")
+
+
+def test_progress_events_are_thinned_but_never_the_last() -> None:
+    got: list[dict] = []
+    emit = throttled(got.append, min_interval_s=60.0)
+    for i in range(1000):
+        emit({"event": "progress", "stage": "data", "task": "encode", "done": i, "total": 999})
+    emit({"event": "progress", "stage": "train", "task": "train", "done": 1, "total": 300})
+    emit({"event": "stage_end", "stage": "data"})
+    assert [(e.get("task"), e.get("done")) for e in got] == [
+        ("encode", 0),
+        ("encode", 999),
+        ("train", 1),
+        (None, None),
+    ]
