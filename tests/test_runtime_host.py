@@ -64,8 +64,9 @@ def generate(
 
 def assert_matches_llama(
     host_runtime, llama_reference, model: Path, tmp_path: Path
-) -> list[tuple[int, float]]:
-    """Greedy parity on each question: (tokens that agree, largest logit difference) for each.
+) -> list[tuple[int, float, bool]]:
+    """Greedy parity on each question: (tokens that agree, largest logit difference, whether
+    the whole output agrees) for each.
 
     Tokens must agree for all N_TOKENS steps, except that the two may part at a near tie: a step
     where llama.cpp's two best logits are closer than the two builds' logits differ there."""
@@ -77,7 +78,8 @@ def assert_matches_llama(
         mine = np.fromfile(tmp_path / "logits.bin", dtype=np.float32).reshape(len(out["output_ids"]), -1)
         pairs = zip(out["output_ids"], ref_ids, strict=False)
         same = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
-        if same is None:
+        whole = same is None
+        if whole:
             assert out["output_ids"] == ref_ids and out["text"] == llama_reference.text(model, ref_ids)
             same = len(ref_ids)
         else:
@@ -85,12 +87,12 @@ def assert_matches_llama(
             assert gap <= 2 * np.abs(mine[same] - ref_logits[same]).max(), (q, same, gap)
         diff = mine[:same] - ref_logits[:same]
         assert (np.linalg.norm(diff, axis=1) <= REL_TOL * np.linalg.norm(ref_logits[:same], axis=1)).all(), q
-        results.append((same, float(np.abs(diff).max())))
+        results.append((same, float(np.abs(diff).max()), whole))
     return results
 
 
-def assert_logits_close(qtype: str, results: list[tuple[int, float]]) -> None:
-    worst = [w for _, w in results]
+def assert_logits_close(qtype: str, results: list[tuple[int, float, bool]]) -> None:
+    worst = [w for _, w, _ in results]
     if qtype in ("F32", "F16"):
         assert max(worst) <= FLOAT_TOL
     else:
@@ -100,14 +102,15 @@ def assert_logits_close(qtype: str, results: list[tuple[int, float]]) -> None:
 @pytest.mark.parametrize("qtype", ["F32", "F16", "Q8_0", "Q4_0"])
 def test_trained_micro_model_matches_llama_cpp(qtype, host_runtime, micro_gguf, llama_reference, tmp_path):
     results = assert_matches_llama(host_runtime, llama_reference, micro_gguf[qtype], tmp_path)
-    assert max(n for n, _ in results) >= 32
+    assert all(whole for _, _, whole in results)
+    assert max(n for n, _, _ in results) >= 32
     assert_logits_close(qtype, results)
 
 
 @pytest.mark.parametrize("qtype", PARITY_TYPES)
 def test_varied_text_matches_llama_cpp(qtype, host_runtime, parity_gguf, llama_reference, tmp_path):
     results = assert_matches_llama(host_runtime, llama_reference, parity_gguf[qtype], tmp_path)
-    assert sum(n >= 32 for n, _ in results) >= 3
+    assert sum(n >= 32 for n, _, _ in results) >= 3
     assert_logits_close(qtype, results)
     out = generate(host_runtime, parity_gguf[qtype], QUESTIONS[0], N_TOKENS)
     assert len(set(out["output_ids"])) >= 10  # varied text, not one repeated token
@@ -161,7 +164,7 @@ def test_sentencepiece_model_matches_llama_cpp(kind, host_runtime, spm_ggufs, ll
         host_runtime, llama_reference, spm_gguf, [t.encode() for t in TEXTS] + [b"bad \xff utf-8"]
     )
     results = assert_matches_llama(host_runtime, llama_reference, spm_gguf, tmp_path)
-    assert min(n for n, _ in results) >= 32
+    assert min(n for n, _, _ in results) >= 32
     assert_logits_close("F32", results)
 
 
