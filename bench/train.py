@@ -4,7 +4,9 @@ Both train the same LlamaForCausalLM (same config, same seed, so the same initia
 the same token sequences in the same order (tools.train.data.TrainWindows), with the same batch,
 precision (bf16 autocast or fp32), AdamW hyperparameters, clipping, warmup + cosine schedule,
 and torch.compile on CUDA only. Throughput is timed over the steady-state steps
-(``--warm``, ``--steps``], after compilation and allocator warm-up, for both alike.
+(``--warm``, ``--steps``], after compilation and allocator warm-up, for both alike; each loop
+runs ``--repeats`` times in ABBA order and its best run counts, so a drifting load on a shared
+machine does not decide the ratio.
 
 MFU = tokens/s x training FLOPs per token (tools.arch.estimates.flops_per_token) / peak, where
 the peak (tools.arch.hardware.peak_flops) is, on CUDA, the card's dense bf16 data-sheet figure
@@ -137,7 +139,7 @@ def run_hf(cfg: ModelConfig, data: Path, device: str, window: Window, work: Path
     return losses[-1] if losses else None
 
 
-def bench_one(config: Path, data: Path, device: str, steps: int, warm: int) -> dict:
+def bench_one(config: Path, data: Path, device: str, steps: int, warm: int, repeats: int) -> dict:
     ds = Dataset(data)
     precision = default_precision(device)
     cfg = bench_config(config, ds, steps, precision)
@@ -151,14 +153,31 @@ def bench_one(config: Path, data: Path, device: str, steps: int, warm: int) -> d
         "precision": precision,
         "steps": steps,
         "timed_steps": steps - warm,
+        "repeats": repeats,
         "peak_flops": peak,
     }
-    with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
-        for name, fn in (("ours", run_ours), ("hf_trainer", run_hf)):
+    loops = {"ours": run_ours, "hf_trainer": run_hf}
+    # ABBA order over the repeats, best run per loop: a drifting machine load hits both alike
+    order = [
+        name
+        for i in range(repeats)
+        for name in (("ours", "hf_trainer") if i % 2 == 0 else ("hf_trainer", "ours"))
+    ]
+    runs: dict[str, list[tuple[float, float | None]]] = {name: [] for name in loops}
+    for i, name in enumerate(order):
+        with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
             window = Window(warm, steps, device)
-            final_loss = fn(cfg, data, device, window, Path(tmp))
-            tps = tokens_per_step * (steps - warm) / window.seconds
-            out[name] = {"tokens_per_s": tps, "mfu": tps * fpt / peak, "final_loss": final_loss}
+            final_loss = loops[name](cfg, data, device, window, Path(tmp))
+        runs[name].append((tokens_per_step * (steps - warm) / window.seconds, final_loss))
+        print(f"  run {i + 1}/{len(order)} {name}: {runs[name][-1][0]:,.0f} tokens/s", file=sys.stderr)
+    for name, results in runs.items():
+        tps, final_loss = max(results, key=lambda r: r[0])
+        out[name] = {
+            "tokens_per_s": tps,
+            "mfu": tps * fpt / peak,
+            "final_loss": final_loss,
+            "all_tokens_per_s": [r[0] for r in results],
+        }
     out["ratio"] = out["ours"]["tokens_per_s"] / out["hf_trainer"]["tokens_per_s"]
     return out
 
@@ -178,10 +197,11 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--warm", type=int, default=10, help="untimed steps (a multiple of 10)")
+    ap.add_argument("--repeats", type=int, default=2, help="runs per loop, in ABBA order; the best counts")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args()
     configs = a.config or [REPO / "SLM/configs/tiny.yaml"]
-    results = [bench_one(c, a.data, a.device, a.steps, a.warm) for c in configs]
+    results = [bench_one(c, a.data, a.device, a.steps, a.warm, a.repeats) for c in configs]
     doc = {
         "device": a.device,
         "device_name": device_name(a.device),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -90,31 +91,48 @@ def test_sigterm_saves_a_checkpoint_and_exits(micro_dataset, tmp_path):
     assert latest.step == interrupted[0]["step"] >= 20
 
 
-def test_ddp_two_processes_on_cpu_match_the_single_process_run(micro_dataset, tmp_path):
-    training = dict(max_steps=30, checkpoint_interval=30, eval_interval=30, batch_size=4)
-    cfg = _config(tmp_path, micro_dataset, "ddp.yaml", **training)
-    run = tmp_path / "ddp"
+@pytest.fixture(scope="module")
+def single_process_losses(micro_dataset, tmp_path_factory) -> dict[int, float]:
+    """Losses of the 30-step run that the 2-process runs must reproduce (global batch 8)."""
+    tmp = tmp_path_factory.mktemp("single")
+    cfg = _config(tmp, micro_dataset, "single.yaml", max_steps=30, checkpoint_interval=30, eval_interval=30)
+    with torch_threads(1):
+        run = train(TrainRequest(config=cfg, data=micro_dataset, out=tmp / "run", device="cpu"))
+    return _train_losses(run.run_dir)
+
+
+@pytest.mark.parametrize("tier", ["micro", "large"])  # DDP; the large tier shards with FSDP
+def test_two_processes_on_cpu_match_the_single_process_run(
+    tier, micro_dataset, single_process_losses, tmp_path
+):
+    cfg = micro_model_config(
+        Dataset(micro_dataset).meta.vocab_size,
+        max_steps=30,
+        checkpoint_interval=30,
+        eval_interval=30,
+        batch_size=4,
+    )
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"tier": tier})})
+    path = cfg.save(tmp_path / "cfg.yaml")
+    run = tmp_path / "run"
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
     done = subprocess.run(
-        [*torchrun, "-m", "graph.cli", *_train_cmd(cfg, micro_dataset, run), "--json"],
+        [*torchrun, "-m", "graph.cli", *_train_cmd(path, micro_dataset, run), "--json"],
         env=ENV,
         capture_output=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert json.loads(done.stdout)["world_size"] == 2  # one report, from rank 0
     state = ckpt.load_trainer_state(ckpt.resolve_checkpoint(run, prefer=ckpt.LATEST))
     assert (state.step, state.world_size, state.data_cursor) == (30, 2, 30 * 8)
     assert "--nproc_per_node=2" in (run / "launch.sh").read_text()
-    # one process with the same global batch (2 x 4 = 8) sees the same sequences
-    single_cfg = _config(tmp_path, micro_dataset, "single.yaml", **{**training, "batch_size": 8})
-    with torch_threads(1):
-        single = train(
-            TrainRequest(config=single_cfg, data=micro_dataset, out=tmp_path / "single", device="cpu")
-        )
-    ddp_losses, single_losses = _train_losses(run), _train_losses(single.run_dir)
-    assert ddp_losses.keys() == single_losses.keys() == {10, 20, 30}
-    for step, loss in single_losses.items():
-        assert ddp_losses[step] == pytest.approx(loss, rel=2e-3)
+    assert ckpt.load_model(run).config.hidden_size == 64  # full (unsharded) weights on disk
+    # 2 processes x 4 sequences see exactly the single process's batches of 8
+    losses = _train_losses(run)
+    assert losses.keys() == single_process_losses.keys() == {10, 20, 30}
+    for step, loss in single_process_losses.items():
+        assert losses[step] == pytest.approx(loss, rel=2e-3)
 
 
 def _cli_exit(monkeypatch, capsys, argv: list[str]) -> tuple[int, str]:

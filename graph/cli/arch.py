@@ -132,7 +132,7 @@ def validate_cmd(
 @arch_app.command("probe")
 def probe_cmd(
     device: DeviceOpt = typer.Option(DeviceOpt.auto, "--device"),
-    again: bool = typer.Option(False, "--again", help="re-measure instead of using the cached figure"),
+    again: bool = typer.Option(False, "--again", help="re-measure instead of using the cached figures"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Measure (once, cached) the training FLOP/s this machine sustains; design uses it."""
@@ -146,7 +146,7 @@ def probe_cmd(
         "device": dev,
         "precision": precision,
         "train_flops_per_s": train_flops_per_s(dev, precision, again=again),
-        "peak_flops": peak_flops(dev, precision),
+        "peak_flops": peak_flops(dev, precision, again=again),
     }
     if as_json:
         emit_json(doc)

@@ -119,8 +119,9 @@ def measure_matmul_flops(device: str, precision: Precision, n: int = 2048, repea
     return 2.0 * n**3 / best
 
 
-def peak_flops(device: str, precision: Precision) -> float:
-    """The FLOP/s that MFU is measured against (see the module docstring)."""
+def peak_flops(device: str, precision: Precision, again: bool = False) -> float:
+    """The FLOP/s that MFU is measured against (see the module docstring); ``again`` re-measures
+    a CPU peak (a figure taken on a busy machine is low)."""
     import torch
 
     if device.startswith("cuda"):
@@ -129,4 +130,4 @@ def peak_flops(device: str, precision: Precision) -> float:
             if pattern in name:
                 return flops
     key = f"{device_fingerprint(device)} | {precision}"
-    return float(cached("matmul_peak", key, lambda: measure_matmul_flops(device, precision)))
+    return float(cached("matmul_peak", key, lambda: measure_matmul_flops(device, precision), refresh=again))
