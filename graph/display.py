@@ -11,7 +11,7 @@ from rich.text import Text
 
 from agents.models import STAGES
 
-SHOWN_FIELDS = ("loss", "val_loss", "ppl", "tokens_per_s", "lr", "eta_s")
+SHOWN_FIELDS = ("loss", "val_loss", "ppl", "tok_s", "tokens_per_s", "lr", "eta_s")
 
 
 def _fmt(v: Any) -> str:
@@ -84,4 +84,13 @@ class LiveDisplay:
             self.progress = f"{stage}: {ev['task']} {done}  {fields}"
         elif kind == "warning":
             self.console.print(f"warning: {ev['message']}")
+        if (
+            not self.console.is_terminal
+            and stage in self.rows
+            and kind in ("stage_start", "stage_end", "verdict")
+        ):
+            row = self.rows[stage]  # a log, not a terminal: one line per change of a stage
+            self.console.print(
+                f"{stage}: {row['state']} (attempt {row['attempt']}) {row['time']} {row['note']}".rstrip()
+            )
         self._live.update(self._render())

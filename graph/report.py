@@ -211,6 +211,8 @@ def summary_lines(state: PipelineState, cost: Costs | None = None) -> list[str]:
         ("evaluate", "perplexity", "test perplexity"),
         ("evaluate", "task_accuracy", "task accuracy"),
         ("quantize", "rel_change", "quantization change"),
+        ("export", "gguf_bytes", "GGUF bytes"),
+        ("integrate", "image_bytes", "kernel image bytes"),
         ("integrate", "tokens_per_s", "tokens/s in QEMU"),
     ):
         v = _metric(state, stage, key)

@@ -3,11 +3,15 @@ failure report, fork edits, the offline remedies for failed stages, and the repo
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from rich.console import Console
 
 from agents.intake import intake
 from agents.models import ReviewRecord, StageInput, StageRecord
 from agents.policy import remedy_for_failure, rescale_schedule
+from graph.display import LiveDisplay
 from graph.events import throttled
 from graph.fork import fork_update
 from graph.report import costs, criteria, summary_lines
@@ -165,3 +169,40 @@ def test_progress_events_are_thinned_but_never_the_last() -> None:
         ("train", 1),
         (None, None),
     ]
+
+
+def test_display_logs_one_line_per_stage_change_when_not_a_terminal() -> None:
+    buf = io.StringIO()
+    with LiveDisplay(Console(file=buf, force_terminal=False, width=100), "run") as display:
+        display.handle(
+            {"event": "stage_start", "stage": "train", "attempt": 2, "remedy": "resume at half the LR"}
+        )
+        display.handle(
+            {"event": "progress", "stage": "train", "task": "train", "done": 5, "total": 10, "loss": 2.5}
+        )
+        display.handle(
+            {
+                "event": "stage_end",
+                "stage": "train",
+                "attempt": 2,
+                "status": "ok",
+                "error": None,
+                "wall_s": 3.2,
+            }
+        )
+        display.handle(
+            {
+                "event": "verdict",
+                "stage": "train",
+                "approved": False,
+                "failures": ["val_perplexity: 80 >= 50"],
+            }
+        )
+    lines = buf.getvalue().splitlines()
+    assert lines[:3] == [
+        "train: running (attempt 2)  resume at half the LR",
+        "train: reviewing (attempt 2) 3s",
+        "train: rejected (attempt 2) 3s val_perplexity: 80 >= 50",
+    ]
+    row = next(line for line in lines if line.startswith("│ train "))  # the final table
+    assert row.split("│")[2:5] == [" rejected ", " 2       ", " 3s   "]
