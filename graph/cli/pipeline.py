@@ -167,16 +167,20 @@ def register(app: typer.Typer) -> None:
         if as_json:
             emit_json([r.model_dump(mode="json") for r in rows])
             return
-        from rich.table import Table
-
-        table = Table(title=f"{thread}: {len(rows)} checkpoints, {max(r.branch for r in rows)} branches")
-        for col in ("branch", "step", "checkpoint", "node", "next", "verdict", "time"):
-            table.add_column(col)
-        for r in rows:
-            table.add_row(
-                str(r.branch), str(r.step), r.checkpoint_id, r.node, ",".join(r.next), r.verdict, r.time
+        branches = max(r.branch for r in rows)
+        console.print(f"{thread}: {len(rows)} checkpoints, {branches} branch{'es' if branches > 1 else ''}")
+        console.print(
+            f"{'branch':>6} {'step':>4}  {'checkpoint':36}  {'node':9}  {'next':9}  {'time':8}  verdict",
+            soft_wrap=True,
+        )
+        for r in rows:  # plain lines: checkpoint ids stay whole, to copy into `replay --checkpoint`
+            console.print(
+                f"{r.branch:>6} {r.step:>4}  {r.checkpoint_id:36}  {r.node:9}  {','.join(r.next):9}  "
+                f"{r.time[11:19]:8}  {r.verdict}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
             )
-        console.print(table)
 
     @app.command("replay")
     def replay_cmd(
