@@ -7,7 +7,11 @@ question answered first (the question is the one-line message).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -44,7 +48,30 @@ def _finish(result: RunSummary, as_json: bool) -> None:
         raise CheckFailed((result.failure or "the run failed").splitlines()[0])
 
 
-def _execute(call, title: str, as_json: bool) -> RunSummary:
+@contextlib.contextmanager
+def _stop_on_signals(thread: str, display) -> Iterator[None]:
+    """Ctrl-C or SIGTERM end the run at once, as a crash would: the graph's last checkpoint (the
+    start of the running stage) and the training run's own checkpoints stay, so `resume` goes on
+    from there. (The stage runs in a worker thread that cannot be interrupted, hence the exit.)"""
+
+    def stop(signum: int, frame: object) -> None:
+        if display is not None:
+            display.__exit__(None, None, None)
+        sys.stderr.write(
+            f"interrupted ({signal.Signals(signum).name}): continue with `auton-slm resume {thread}`\n"
+        )
+        sys.stderr.flush()
+        os._exit(130)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _execute(call, thread: str, as_json: bool) -> RunSummary:
     """Run ``call(sink)`` with the live display on stderr fed by the run's events (not with --json)."""
     from transformers.utils import logging as hf_logging
 
@@ -53,8 +80,9 @@ def _execute(call, title: str, as_json: bool) -> RunSummary:
     hf_logging.disable_progress_bar()  # the live display shows progress; the tools' own bars would garble it
 
     if as_json:
-        return call(lambda ev: None)
-    with LiveDisplay(progress_console, f"auton-slm {title}") as display:
+        with _stop_on_signals(thread, None):
+            return call(lambda ev: None)
+    with LiveDisplay(progress_console, f"auton-slm {thread}") as display, _stop_on_signals(thread, display):
         return call(display.handle)
 
 
@@ -133,11 +161,12 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Run the whole pipeline for GOAL: data, architecture, training, evaluation, quantization, export, kernel."""
-        from graph.runner import open_runs
+        from graph.runner import new_thread_id, open_runs
 
         settings = _settings(llm, llm_strict, profile, budget_minutes, device, inject_nan, until)
+        thread_id = thread or new_thread_id()
         with open_runs(db_url=db) as runs:
-            result = _execute(lambda sink: runs.start(goal, settings, sink, thread), goal, as_json)
+            result = _execute(lambda sink: runs.start(goal, settings, sink, thread_id), thread_id, as_json)
         _finish(result, as_json)
 
     @app.command("resume")
