@@ -50,7 +50,7 @@ def compute_usd_per_hour(device: str) -> float:
     env = os.environ.get("AUTON_COMPUTE_USD_PER_HOUR")
     if env:
         return float(env)
-    return COMPUTE_USD_PER_HOUR["cuda" if device == "cuda" else "cpu"]
+    return COMPUTE_USD_PER_HOUR["cuda" if device.startswith("cuda") else "cpu"]
 
 
 def plan_from_fields(goal: str, fields: GoalFields, profile: Profile = "full") -> Plan:

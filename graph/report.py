@@ -63,7 +63,8 @@ def costs(state: PipelineState) -> Costs:
     wall = max(0.0, (now - datetime.fromisoformat(state.started)).total_seconds())
     llm = sum(c.usd for c in state.costs)
     tokens = sum(c.prompt_tokens + c.completion_tokens for c in state.costs)
-    device = state.plan.device if state.plan else "cpu"
+    train = state.stages.get("train")
+    device = (train.metrics.get("device") if train else None) or (state.plan.device if state.plan else "cpu")
     compute = wall / 3600.0 * compute_usd_per_hour(device)
     return Costs(wall_s=wall, llm_usd=llm, llm_tokens=tokens, compute_usd=compute, total_usd=llm + compute)
 
