@@ -41,9 +41,10 @@ class TrainDecision(BaseModel):
 
 
 def offline_train(inp: StageInput, cfg: ModelConfig) -> TrainDecision:
-    """The config's schedule (the architect already applied the plan's step count), the plan's
-    learning-rate override, and the remedy's parameters over both."""
-    base = TrainDecision(lr=inp.plan.lr or cfg.training.lr, max_steps=cfg.training.max_steps)
+    """The config's schedule, the plan's overrides (a fork's ``lr=...`` or ``max_steps=...``), and
+    the remedy's parameters over both."""
+    plan = inp.plan
+    base = TrainDecision(lr=plan.lr or cfg.training.lr, max_steps=plan.max_steps or cfg.training.max_steps)
     return apply_remedy(base, inp.remedy)  # type: ignore[return-value]
 
 
