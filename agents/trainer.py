@@ -2,8 +2,8 @@
 
 - train: decides learning rate and steps (the architect's config, the plan's overrides, the
   Reviewer's remedy), then runs tools.train.train. The run directory is named by what defines
-  the run (config, data, lr, steps, seed): a crash or a "resume at lower LR" remedy continues
-  the same directory from its latest checkpoint; a fork with another LR gets a new one.
+  the run (model, data, peak LR, batch, seed): a crash, "resume at a lower LR" or "train longer"
+  continue the same directory from its latest checkpoint; a fork with another LR gets a new one.
 - quantize: decides method and type (plan, remedy), runs tools.quant.quantize.
 - export: writes the GGUF the kernel embeds (tools.export.export, validated against llama.cpp).
 """
@@ -89,7 +89,17 @@ def train(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         update={"training": cfg.training.model_copy(update={"lr": d.lr, "max_steps": d.max_steps})}
     )
     data = inp.output("data", "dataset")
-    identity = {"config": cfg.model_dump(mode="json"), "data": data}
+    # the run is what the model, data, peak LR and batch define; its length is not part of it, so
+    # "train longer" and "resume at a lower LR" continue the same run from its latest checkpoint
+    t = cfg.training
+    identity = {
+        "model": cfg.model.model_dump(mode="json"),
+        "data": data,
+        "lr": t.lr,
+        "batch": t.batch_size,
+        "grad_accum": t.grad_accum,
+        "seed": t.seed,
+    }
     out = ctx.workspace.checkpoints / f"{inp.thread_id}-{request_key(identity)}"
     resume = bool(ckpt.step_dirs(out))
     request = TrainRequest(
