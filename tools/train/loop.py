@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -39,6 +40,20 @@ CONFIG = "config.yaml"
 
 class TrainingDiverged(CheckFailed):
     """NaN/Inf kept coming back after the allowed number of rollbacks."""
+
+
+@dataclass
+class Interval:
+    """Sums over the optimizer steps since a point: for logging and throughput."""
+
+    loss: float = 0.0
+    norm: float = 0.0
+    steps: int = 0
+    seconds: float = 0.0
+
+    def add(self, loss: float, norm: float, seconds: float) -> None:
+        self.loss, self.norm = self.loss + loss, self.norm + norm
+        self.steps, self.seconds = self.steps + 1, self.seconds + seconds
 
 
 def train(req: TrainRequest, progress: ProgressFn | None = None) -> TrainResult:
@@ -201,9 +216,9 @@ class _Run:
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.spec.grad_clip)
         if hasattr(norm, "full_tensor"):  # FSDP returns a DTensor
             norm = norm.full_tensor()
-        mean_loss = total.item() / accum
-        bad = not (math.isfinite(mean_loss) and math.isfinite(norm.item()))
-        loss_sum, norm_sum, bad_any = self.d.sum([mean_loss if not bad else 0.0, norm.item(), float(bad)])
+        mean_loss, norm_value = total.item() / accum, norm.item()
+        bad = not (math.isfinite(mean_loss) and math.isfinite(norm_value))
+        loss_sum, norm_sum, bad_any = self.d.sum([0.0 if bad else mean_loss, norm_value, float(bad)])
         if bad_any:
             return math.nan, math.nan, False
         return loss_sum / self.d.world, norm_sum / self.d.world, True
@@ -247,7 +262,9 @@ class _Run:
         total, count = self.d.sum([total, count])
         return total / count
 
-    def _validate_and_save(self, save: bool) -> tuple[float, bool]:
+    def _validate_and_save(self, save: bool) -> None:
+        """Validation loss at this step; a checkpoint saved with it becomes ``best`` when its
+        loss is the lowest so far."""
         val = self._validate()
         best = self.state.best_val_loss is None or val < self.state.best_val_loss
         if best:
@@ -255,7 +272,6 @@ class _Run:
         self.log.write("val", self.state.step, val_loss=val, val_ppl=ppl(val), best=best)
         if save:
             self._save(is_best=best)
-        return val, best
 
     # -- the run ---------------------------------------------------------------------------
     def _start(self) -> None:
@@ -281,8 +297,9 @@ class _Run:
         t_start = time.perf_counter()
         self._start()
         spec = self.spec
-        interval = {"loss": 0.0, "norm": 0.0, "n": 0, "time": 0.0}
-        train_time, trained_tokens, last, loss = 0.0, 0, None, None
+        interval, total = Interval(), Interval()
+        last: dict | None = None
+        loss: float | None = None
         status = "completed"
         while self.state.step < spec.max_steps:
             if self._stop_requested():
@@ -294,7 +311,7 @@ class _Run:
             loss, norm, finite = self._step(step)
             if not finite:
                 self._rollback(step)
-                interval = {"loss": 0.0, "norm": 0.0, "n": 0, "time": 0.0}
+                interval = Interval()
                 continue
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
@@ -304,26 +321,25 @@ class _Run:
             st = self.state
             st.step, st.data_cursor = step, st.data_cursor + self.seqs_per_step
             st.tokens_seen += self.tokens_per_step
-            train_time, trained_tokens = train_time + dt, trained_tokens + self.tokens_per_step
-            for k, v in (("loss", loss), ("norm", norm), ("n", 1), ("time", dt)):
-                interval[k] += v
+            interval.add(loss, norm, dt)
+            total.add(loss, norm, dt)
             if step % self.req.log_interval == 0 or step == spec.max_steps:
                 last = self._log_train(step, interval)
-                interval = {"loss": 0.0, "norm": 0.0, "n": 0, "time": 0.0}
+                interval = Interval()
             save = step % spec.checkpoint_interval == 0 or step == spec.max_steps
             if save or step % spec.eval_interval == 0:
                 self._validate_and_save(save)
         if status == "interrupted":
             self._finish_interrupted()
-        return self._result(status, last, loss, t_start, train_time, trained_tokens)
+        return self._result(status, last, loss, t_start, total)
 
     def _stop_requested(self) -> bool:
         return bool(self.d.sum([float(bool(self.stop))])[0])
 
-    def _log_train(self, step: int, interval: dict) -> dict:
-        n = interval["n"]
-        loss = interval["loss"] / n
-        tps = self.tokens_per_step * n / interval["time"]
+    def _log_train(self, step: int, interval: Interval) -> dict:
+        n = interval.steps
+        loss = interval.loss / n
+        tps = self.tokens_per_step * n / interval.seconds
         mfu = tps * self.flops_per_token / (self.peak * self.d.world)
         rec = self.log.write(
             "train",
@@ -331,14 +347,14 @@ class _Run:
             loss=loss,
             ppl=ppl(loss),
             lr=self.optimizer.param_groups[0]["lr"],
-            grad_norm=interval["norm"] / n,
+            grad_norm=interval.norm / n,
             tokens_seen=self.state.tokens_seen,
             tokens_per_s=tps,
             mfu=mfu,
             epoch=self.windows.epoch_of(self.state.data_cursor),
         )
         if self.d.is_main:
-            eta = (self.spec.max_steps - step) * interval["time"] / n
+            eta = (self.spec.max_steps - step) * interval.seconds / n
             self.progress("train", step, self.spec.max_steps, loss=loss, tok_s=tps, mfu=mfu, eta_s=eta)
         return rec
 
@@ -357,11 +373,10 @@ class _Run:
         last: dict | None,
         last_loss: float | None,
         t_start: float,
-        train_time: float,
-        tokens: int,
+        total: Interval,
     ) -> TrainResult:
         st = self.state
-        tps = tokens / train_time if train_time else 0.0
+        tps = self.tokens_per_step * total.steps / total.seconds if total.seconds else 0.0
         mfu = tps * self.flops_per_token / (self.peak * self.d.world)
         wall = time.perf_counter() - t_start
         result = TrainResult(
