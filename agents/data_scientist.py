@@ -63,10 +63,9 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         "max_bytes": d.max_bytes,
         "seed": inp.plan.seed,
     }
-    out = (
-        ctx.workspace.datasets
-        / f"{inp.thread_id}-{inp.plan.arch.value}-{d.tokenizer}{d.vocab_size}-{request_key(params)}"
-    )
+    # named by its request only: every run that asks for the same corpus shares it (a second
+    # run preparing it at the same moment fails its attempt, and the retry finds it ready)
+    out = ctx.workspace.datasets / f"{inp.plan.arch.value}-{d.tokenizer}{d.vocab_size}-{request_key(params)}"
     reused = (out / MANIFEST).is_file()
     if not reused:
         prepare(PrepareRequest.build(out=Path(out), **params), ctx.progress)
