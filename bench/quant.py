@@ -5,7 +5,9 @@ the dataset's train split) and tools.eval scores the result on the same test tok
 pairs as the float model (evaluated once, reused as every row's baseline). Columns: test
 perplexity and its relative change vs F32 (the < 2% rule's metric), task accuracy (exact match)
 and its change in points, bits per byte, GGUF weight bytes and their share of the F32 weights,
-seconds to quantize (calibration + quantization, no evaluation), and the rule verdict.
+seconds to quantize (calibration statistics + quantization; RTN needs no calibration, so its time is
+the rounding alone; no evaluation), the rule verdict and the mean relative output error of the
+linears on the calibration data (report.json's layer_error).
 
     .venv/bin/python bench/quant.py --data SLM/datasets/processed/riscv64-bpe4k --model SLM/models/checkpoints/<tiny run>
     .venv/bin/python bench/quant.py --data SLM/datasets/processed/riscv64-bpe4k --train-steps 300  # trains tiny.yaml first

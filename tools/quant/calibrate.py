@@ -13,6 +13,7 @@ error of a weight change ``E`` is ``trace(E H E^T)`` (``output_error``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -63,9 +64,9 @@ class InputStats:
         return cls(torch.zeros(width, width, dtype=torch.float64), torch.zeros(width, dtype=torch.float64))
 
     def add(self, x: torch.Tensor) -> None:
-        x = x.reshape(-1, x.shape[-1]).to(torch.float64)
-        self.xtx += x.T @ x
-        self.abs_sum += x.abs().sum(0)
+        x = x.reshape(-1, x.shape[-1]).to(torch.float32)  # one batch in float32, batches summed in float64
+        self.xtx += (x.T @ x).to(torch.float64)
+        self.abs_sum += x.abs().sum(0).to(torch.float64)
         self.n += x.shape[0]
 
     @property
@@ -126,22 +127,34 @@ def layer_stats(model, index: int, windows: torch.Tensor) -> dict[str, InputStat
 LayerQuantizer = Callable[[object, dict[str, InputStats]], dict[str, tuple[QTensor, float]]]
 
 
+@dataclass
+class SequentialResult:
+    done: dict[str, QTensor]  # HF name -> quantized weight
+    errors: dict[str, float]  # HF name -> relative output error on the calibration data
+    stats_seconds: float  # collecting the calibration statistics
+    quantize_seconds: float  # the quantizer itself
+
+
 def sequential(
     model, windows: torch.Tensor, quantize_layer: LayerQuantizer, progress: ProgressFn = null_progress
-):
-    """Quantize the decoder layers in order; returns (QTensors, relative output errors) by HF name.
+) -> SequentialResult:
+    """Quantize the decoder layers in order.
 
     ``quantize_layer(layer, stats)`` quantizes the linears of one layer, writes their dequantized
     weights into the layer (so the next layer's statistics see them) and returns
     ``{module path: (QTensor, relative output error)}``.
     """
     layers = model.model.layers
-    done: dict[str, QTensor] = {}
-    errors: dict[str, float] = {}
+    out = SequentialResult({}, {}, 0.0, 0.0)
     for i, layer in enumerate(layers):
         progress("quantize", i, len(layers))
-        for path, (qt, err) in quantize_layer(layer, layer_stats(model, i, windows)).items():
-            done[f"model.layers.{i}.{path}.weight"] = qt
-            errors[f"model.layers.{i}.{path}.weight"] = err
+        t0 = time.perf_counter()
+        stats = layer_stats(model, i, windows)
+        t1 = time.perf_counter()
+        for path, (qt, err) in quantize_layer(layer, stats).items():
+            out.done[f"model.layers.{i}.{path}.weight"] = qt
+            out.errors[f"model.layers.{i}.{path}.weight"] = err
+        out.stats_seconds += t1 - t0
+        out.quantize_seconds += time.perf_counter() - t1
     progress("quantize", len(layers), len(layers))
-    return done, errors
+    return out

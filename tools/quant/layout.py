@@ -58,7 +58,10 @@ class QuantReport(BaseModel):
     gguf_bytes: int = Field(description="size of model-<TYPE>.gguf")
     weight_bytes: int = Field(description="tensor data in the GGUF")
     float_weight_bytes: int = Field(description="the same tensors at F32")
-    quantize_seconds: float = Field(description="calibration + quantization, without evaluation")
+    quantize_seconds: float = Field(
+        description="calibration statistics + quantization (RTN: quantization only, it needs no calibration; "
+        "its statistics pass feeds only layer_error), without evaluation"
+    )
     layer_error: dict[str, float] = Field(
         default_factory=dict,
         description="relative output error ||X(W-Wq)^T|| / ||XW^T|| per linear on calibration data",

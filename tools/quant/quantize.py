@@ -123,11 +123,13 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
     )
     windows = calibration_windows(data, req.calib_sequences, seq_len, req.seed)
 
-    t0 = time.perf_counter()
-    done, errors = sequential(model, windows, _layer_quantizer(req), progress)
+    run = sequential(model, windows, _layer_quantizer(req), progress)
     state = model_state(model)  # AWQ changed the norms; linears now hold their dequantized weights
-    typed = typed_state(state, req.type, done)
-    seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    typed = typed_state(state, req.type, run.done)  # the rest of the plan: RTN embedding, F32 norms
+    seconds = time.perf_counter() - t0 + run.quantize_seconds
+    if req.method != "rtn":  # GPTQ and AWQ need the calibration statistics; RTN uses them only for the report
+        seconds += run.stats_seconds
 
     with staging_dir(req.out, overwrite=req.overwrite) as tmp:
         gguf = write_gguf(
@@ -161,7 +163,7 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
             weight_bytes=sum(t.nbytes if isinstance(t, QTensor) else t.numel() * 4 for t in typed.values()),
             float_weight_bytes=sum(t.numel() * 4 for t in original.values()),
             quantize_seconds=seconds,
-            layer_error=errors,
+            layer_error=run.errors,
             eval_backend=req.eval_backend,
         )
         if req.evaluate:
