@@ -43,18 +43,21 @@ static void print_quoted(const char *s)
     kputs("\"");
 }
 
-/* A decimal number such as "0.8" or "12" (no exponent), for the sampler settings. */
+/* A decimal number such as "0.8" or "12" (no exponent), for the sampler settings.
+ * The digits are gathered as an integer and divided once in double precision, so the result
+ * rounds like the host build's strtod ("0.9" is the float nearest 0.9, not 0.90000004). */
 static int parse_float(const char *s, float *out)
 {
-    float v = 0, scale = 1;
+    uint64_t mant = 0;
+    double scale = 1;
     int digits = 0, frac = 0;
     for (; *s; s++) {
         if (*s == '.' && !frac) {
             frac = 1;
-        } else if (*s >= '0' && *s <= '9') {
+        } else if (*s >= '0' && *s <= '9' && digits < 18) {
+            mant = mant * 10 + (uint64_t)(*s - '0');
             if (frac)
-                scale /= 10;
-            v = frac ? v + (float)(*s - '0') * scale : v * 10 + (float)(*s - '0');
+                scale *= 10;
             digits++;
         } else {
             return -1;
@@ -62,7 +65,7 @@ static int parse_float(const char *s, float *out)
     }
     if (!digits)
         return -1;
-    *out = v;
+    *out = (float)((double)mant / scale);
     return 0;
 }
 
