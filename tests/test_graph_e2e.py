@@ -141,13 +141,15 @@ def test_nan_first_attempt_is_routed_back_and_passes(tmp_path: Path) -> None:
     assert trains[1].params["lr_scale"] == 0.5 and trains[1].metrics["resumed"]
 
 
-def test_kill_mid_stage_then_resume_skips_completed_stages(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_kill_mid_stage_then_resume_skips_completed_stages(tmp_path: Path, sig: signal.Signals) -> None:
     env = {**os.environ, "AUTON_SLM_DIR": str(tmp_path), "AUTON_PROFILE": "micro"}
     proc = subprocess.Popen(
         [*CLI, "run", GOAL, "--thread", "kill", "--until", "evaluate", "--json"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         start_new_session=True,
     )
     events = tmp_path / "runs" / "kill"
@@ -159,9 +161,15 @@ def test_kill_mid_stage_then_resume_skips_completed_stages(tmp_path: Path) -> No
                 break
             assert proc.poll() is None, "the run ended before it could be killed"
             time.sleep(0.5)
-        os.killpg(proc.pid, signal.SIGKILL)
+        if sig == signal.SIGKILL:
+            os.killpg(proc.pid, sig)  # the whole process group, as a crash or the OOM killer would
+        else:
+            proc.send_signal(sig)
     finally:
-        proc.wait()
+        _, err = proc.communicate()
+    if sig == signal.SIGINT:  # Ctrl-C: exit 130 at once with a one-line hint
+        assert proc.returncode == 130
+        assert err.strip().splitlines()[-1] == "interrupted (SIGINT): continue with `auton-slm resume kill`"
     assert stage_starts(tmp_path, "kill") == Counter({"data": 1, "architect": 1, "train": 1})
     out = run_json(tmp_path, "resume", "kill")
     assert out["status"] == "done"
