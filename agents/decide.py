@@ -23,7 +23,6 @@ from agents.providers import Provider, ProviderError, ProviderName, cost_usd, ma
 from tools.errors import InputError
 
 T = TypeVar("T", bound=BaseModel)
-Guard = Callable[[T], "str | None"]
 FENCE_RX = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
 

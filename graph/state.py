@@ -76,10 +76,6 @@ class PipelineState(BaseModel):
     def attempt(self, stage: Stage) -> int:
         return self.attempts.get(stage, 0)
 
-    def output(self, stage: Stage, name: str) -> str:
-        """The path an approved earlier stage produced (the graph only moves on after approval)."""
-        return self.stages[stage].outputs[name]
-
 
 def dump(**fields: Any) -> dict[str, Any]:
     """A node's update as plain JSON values (pydantic models and lists of them dumped)."""
