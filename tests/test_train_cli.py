@@ -33,17 +33,18 @@ def _train_cmd(config: Path, data: Path, out: Path, *extra: str) -> list[str]:
     return argv + list(extra)
 
 
-def _start_and_wait_for(argv: list[str], ready: Path, timeout: float = 180.0) -> subprocess.Popen:
+def _start_and_wait_for(argv: list[str], run: Path, step: int, timeout: float = 180.0) -> subprocess.Popen:
+    """Start training and return once its ``latest`` checkpoint has reached ``step``."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "graph.cli", *argv], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + timeout
-    while not ready.is_dir():
+    while (latest := ckpt.pointer_target(run, ckpt.LATEST)) is None or latest.name < ckpt.step_dir_name(step):
         if proc.poll() is not None:
             pytest.fail(f"training exited early ({proc.returncode}): {proc.stderr.read().decode()[-500:]}")
         if time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"{ready} did not appear within {timeout}s")
+            pytest.fail(f"no checkpoint of step {step} within {timeout}s")
         time.sleep(0.05)
     return proc
 
@@ -55,7 +56,7 @@ def _train_losses(run: Path) -> dict[int, float]:
 def test_kill9_then_resume_reproduces_the_uninterrupted_run(micro_dataset, tmp_path):
     cfg = _config(tmp_path, micro_dataset, max_steps=150, checkpoint_interval=20, eval_interval=20)
     killed = tmp_path / "killed"
-    proc = _start_and_wait_for(_train_cmd(cfg, micro_dataset, killed), killed / ckpt.step_dir_name(40))
+    proc = _start_and_wait_for(_train_cmd(cfg, micro_dataset, killed), killed, 40)
     proc.kill()
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
@@ -80,7 +81,7 @@ def test_kill9_then_resume_reproduces_the_uninterrupted_run(micro_dataset, tmp_p
 def test_sigterm_saves_a_checkpoint_and_exits(micro_dataset, tmp_path):
     cfg = _config(tmp_path, micro_dataset, max_steps=5000, checkpoint_interval=20, eval_interval=1000)
     run = tmp_path / "run"
-    proc = _start_and_wait_for(_train_cmd(cfg, micro_dataset, run), run / ckpt.step_dir_name(20))
+    proc = _start_and_wait_for(_train_cmd(cfg, micro_dataset, run), run, 20)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err.decode()
