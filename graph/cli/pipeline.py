@@ -57,6 +57,7 @@ def _stop_on_signals(thread: str, display) -> Iterator[None]:
     def stop(signum: int, frame: object) -> None:
         if display is not None:
             display.__exit__(None, None, None)
+            sys.stderr.write("\n")  # the live view leaves the cursor after its last line
         sys.stderr.write(
             f"interrupted ({signal.Signals(signum).name}): continue with `auton-slm resume {thread}`\n"
         )
