@@ -1,5 +1,6 @@
 """Shared pytest fixtures of the train stage.
 
+- ``measurement_cache`` (autouse): AUTON_SLM_CACHE points at a session temp dir.
 - ``micro_config``: a micro-tier ModelConfig (d_model 64, 2 layers, 4 heads / 2 KV heads,
   d_ff 192, context 128, batch 8) whose vocabulary is ``micro_dataset``'s.
 - ``micro_run``: the run directory of ``micro_config`` trained on ``micro_dataset`` for 300 steps
@@ -51,6 +52,16 @@ def micro_model_config(vocab_size: int, **training) -> ModelConfig:
         ),
         training=TrainSpec(**spec),
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def measurement_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Tests measure the probe and matmul peak into their own cache (AUTON_SLM_CACHE), never into
+    the user's: a figure taken while the suite loads the machine would mislead later designs."""
+    path = tmp_path_factory.mktemp("auton-slm-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AUTON_SLM_CACHE", str(path))
+        yield path
 
 
 @contextlib.contextmanager
