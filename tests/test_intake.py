@@ -106,3 +106,10 @@ def test_unclear_goals_get_a_question(goal: str, asks: str) -> None:
 def test_empty_goal(goal: str) -> None:
     with pytest.raises(InputError, match="the goal is empty"):
         parse_goal(goal)
+
+
+def test_command_line_overrides_win_over_the_goal() -> None:
+    plan = intake(
+        "train a tiny riscv model in 20 min", llm=None, overrides={"budget_minutes": 45, "device": "cpu"}
+    ).plan
+    assert (plan.budget_minutes, plan.train_minutes, plan.device) == (45.0, 33.0, "cpu")
