@@ -35,6 +35,12 @@ extern char _kernel_start[], _kernel_end[];
 extern const uint8_t auton_model_start[], auton_model_end[];
 extern const char auton_model_sha256[];
 
+/* A free-running counter's ticks at `hz` to microseconds, without overflowing the product. */
+static inline uint64_t ticks_to_us(uint64_t ticks, uint64_t hz)
+{
+    return ticks / hz * 1000000 + ticks % hz * 1000000 / hz;
+}
+
 __attribute__((noreturn)) void kmain(const struct boot_info *bi);
 
 /* Print "auton: exit code=N" and end QEMU with that code (plat_exit). */

@@ -72,9 +72,9 @@ int plat_getc(void)
 
 uint64_t plat_time_us(void)
 {
-    uint64_t t, hz = timer_hz();
+    uint64_t t;
     __asm__ volatile("isb\nmrs %0, cntvct_el0" : "=r"(t));
-    return t / hz * 1000000 + t % hz * 1000000 / hz;
+    return ticks_to_us(t, timer_hz());
 }
 
 void plat_exit(int code)

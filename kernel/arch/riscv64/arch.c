@@ -67,8 +67,7 @@ int plat_getc(void)
 
 uint64_t plat_time_us(void)
 {
-    uint64_t t = rdtime();
-    return t / timebase_hz * 1000000 + t % timebase_hz * 1000000 / timebase_hz;
+    return ticks_to_us(rdtime(), timebase_hz);
 }
 
 void plat_exit(int code)

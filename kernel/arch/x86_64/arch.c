@@ -103,8 +103,7 @@ int plat_getc(void)
 
 uint64_t plat_time_us(void)
 {
-    uint64_t t = rdtsc();
-    return t / tsc_hz * 1000000 + t % tsc_hz * 1000000 / tsc_hz;
+    return ticks_to_us(rdtsc(), tsc_hz);
 }
 
 void plat_exit(int code)
