@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import BaseModel
 from rich.console import Console
+
+# Options that several commands share, spelled once.
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output directory.")]
+MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens", min=1, help="Score at most N test tokens (default: all).")
+]
+MaxQA = Annotated[
+    int | None, typer.Option("--max-qa", min=0, help="Use at most N held-out QA pairs (default: all).")
+]
 
 console = Console()  # human-readable results (stdout)
 progress_console = Console(stderr=True)  # progress bars and live displays: stdout stays clean for --json

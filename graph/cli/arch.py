@@ -9,7 +9,7 @@ from typing import get_args
 import typer
 from rich.table import Table
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import JsonFlag, console, emit_json
 from graph.cli.train import DeviceOpt
 from tools.arch.estimates import WEIGHT_TYPES
 from tools.config import ModelConfig, TierField
@@ -40,7 +40,7 @@ def design_cmd(
     ),
     name: str | None = typer.Option(None, "--name"),
     out: Path | None = typer.Option(None, "--out", help="write the config YAML here"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonFlag = False,
 ) -> None:
     """Propose a config inside the tier that the budget trains on this machine's measured throughput."""
     from tools.arch import DesignRequest, design
@@ -71,7 +71,7 @@ def estimate_cmd(
     batch: int | None = typer.Option(
         None, "--batch", min=1, help="micro-batch for training memory (default: config's)"
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonFlag = False,
 ) -> None:
     """Parameters, training FLOPs per token, training memory, kernel-runtime RAM per weight type."""
     from tools.arch.estimates import flops_per_token, inference_ram_all, param_count, train_memory
@@ -109,7 +109,7 @@ def validate_cmd(
     quant: QuantOpt | None = typer.Option(
         None, "--quant", help="the weight type it ships with (default: Q4_0)"
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonFlag = False,
 ) -> None:
     """Check shape rules, GGUF block alignment and the tier's parameter/RAM bounds (exit 1 on failure)."""
     from tools.arch import validate
@@ -133,7 +133,7 @@ def validate_cmd(
 def probe_cmd(
     device: DeviceOpt = typer.Option(DeviceOpt.auto, "--device"),
     again: bool = typer.Option(False, "--again", help="re-measure instead of using the cached figures"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: JsonFlag = False,
 ) -> None:
     """Measure (once, cached) the training FLOP/s this machine sustains; design uses it."""
     from tools.arch.design import resolve_device

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import JsonFlag, Overwrite, console, emit_json
 from tools.progress import rich_progress
 from tools.tiers import Arch
 
@@ -52,8 +52,8 @@ def register(app: typer.Typer) -> None:
         name: str | None = typer.Option(
             None, "--name", help="dataset name (default: the --out directory name)"
         ),
-        overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing dataset"),
-        as_json: bool = typer.Option(False, "--json", help="print the result as one JSON document"),
+        overwrite: Overwrite = False,
+        as_json: JsonFlag = False,
     ) -> None:
         """Collect, clean and dedup the corpus, make QA pairs, train the tokenizer, write the splits."""
         from tools.data.prepare import PrepareRequest, prepare

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from graph.cli._output import console, emit_json, quiet_transformers
+from graph.cli._output import JsonFlag, MaxQA, MaxTokens, console, emit_json, quiet_transformers
 from tools.errors import CheckFailed, InputError
 from tools.eval import Comparison, EvalReport, EvalRequest, compare, evaluate
 from tools.progress import rich_progress
@@ -46,12 +46,8 @@ def register(app: typer.Typer) -> None:
             ..., "--model", help="Run/step dir, quantized dir or .gguf file; repeat to compare."
         ),
         data: Path = typer.Option(..., "--data", help="Prepared dataset directory."),
-        max_tokens: int | None = typer.Option(
-            None, "--max-tokens", min=1, help="Score at most N test tokens (default: all)."
-        ),
-        max_qa: int | None = typer.Option(
-            None, "--max-qa", min=0, help="Use at most N held-out QA pairs (default: all)."
-        ),
+        max_tokens: MaxTokens = None,
+        max_qa: MaxQA = None,
         backend: str | None = typer.Option(
             None, "--backend", help="Force 'hf' or 'gguf' (default: from the path)."
         ),
@@ -62,7 +58,7 @@ def register(app: typer.Typer) -> None:
         report: bool = typer.Option(
             True, "--report/--no-report", help="Write report.json/.md next to each model."
         ),
-        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        json_out: JsonFlag = False,
     ) -> None:
         """Perplexity, bits per byte, next-token and task accuracy on the test split; pick the best model."""
         if backend not in (None, "hf", "gguf"):

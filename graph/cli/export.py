@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import JsonFlag, MaxQA, MaxTokens, Overwrite, console, emit_json, quiet_transformers
 from tools.errors import InputError
 from tools.progress import rich_progress
 
@@ -33,23 +33,19 @@ def register(app: typer.Typer) -> None:
         evaluate: bool = typer.Option(
             True, "--eval/--no-eval", help="With --data: evaluate the exported GGUF in llama.cpp."
         ),
-        max_tokens: int | None = typer.Option(
-            None, "--max-tokens", min=1, help="Score at most N test tokens."
-        ),
-        max_qa: int | None = typer.Option(None, "--max-qa", min=0, help="Use at most N held-out QA pairs."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
-        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        max_tokens: MaxTokens = None,
+        max_qa: MaxQA = None,
+        overwrite: Overwrite = False,
+        json_out: JsonFlag = False,
     ) -> None:
         """Export to GGUF (llama.cpp, the AUTON kernel) or ONNX, validate it, write deploy.json."""
         if fmt not in FORMATS:
             raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         if qtype is not None and qtype not in TYPES:
             raise InputError(f"--type must be one of {', '.join(TYPES)}, not {qtype!r}")
-        from transformers.utils import logging as hf_logging
-
         from tools.export.export import ExportRequest, export
 
-        hf_logging.disable_progress_bar()
+        quiet_transformers()
         req = ExportRequest(
             model=model,
             out=out,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import JsonFlag, console, emit_json
 from tools.errors import CheckFailed, InputError
 from tools.progress import rich_progress
 from tools.tiers import Arch
@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         model: Path = typer.Option(..., "--model", help="GGUF file to embed."),
         out: Path | None = typer.Option(None, "--out", help="Image directory (default kernel/build/<arch>)."),
         jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="Parallel make jobs."),
-        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        json_out: JsonFlag = False,
     ) -> None:
         """Copy the GGUF into the kernel workspace and build the bootable image."""
         from tools.kernel import KernelBuildRequest, build
@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         interactive: bool = typer.Option(
             False, "--interactive", "-i", help="Attach QEMU's serial console to this terminal (Ctrl-C quits)."
         ),
-        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        json_out: JsonFlag = False,
     ) -> None:
         """Boot the kernel headless under QEMU, ask each --prompt on its serial console, power off.
 

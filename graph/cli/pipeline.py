@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from graph.cli._output import console, emit_json, progress_console
+from graph.cli._output import JsonFlag, console, emit_json, progress_console, quiet_transformers
 from tools.errors import CheckFailed, InputError
 
 if TYPE_CHECKING:  # the graph, LangGraph and the tools load only when a pipeline command runs
@@ -74,11 +74,9 @@ def _stop_on_signals(thread: str, display) -> Iterator[None]:
 
 def _execute(call, thread: str, as_json: bool) -> RunSummary:
     """Run ``call(sink)`` with the live display on stderr fed by the run's events (not with --json)."""
-    from transformers.utils import logging as hf_logging
-
     from graph.display import LiveDisplay
 
-    hf_logging.disable_progress_bar()  # the live display shows progress; the tools' own bars would garble it
+    quiet_transformers()  # the live display shows progress; the tools' own bars would garble it
 
     if as_json:
         with _stop_on_signals(thread, None):
@@ -102,7 +100,7 @@ def register(app: typer.Typer) -> None:
             None, "--budget-minutes", help="Wall-time budget of the run."
         ),
         device: str | None = typer.Option(None, "--device", help="auto, cpu or cuda."),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        as_json: JsonFlag = False,
     ) -> None:
         """Print the plan for GOAL (tier, arch, tokenizer, quantization, budgets, the architect's config) without running anything."""
         from agents.architect import preview_config
@@ -159,7 +157,7 @@ def register(app: typer.Typer) -> None:
             hidden=True,
             help="Fault injection: NaN at these steps of the first training attempt.",
         ),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        as_json: JsonFlag = False,
     ) -> None:
         """Run the whole pipeline for GOAL: data, architecture, training, evaluation, quantization, export, kernel."""
         from graph.runner import new_thread_id, open_runs
@@ -174,7 +172,7 @@ def register(app: typer.Typer) -> None:
     def resume_cmd(
         thread: str = typer.Argument(..., help="Thread id printed by `run`."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        as_json: JsonFlag = False,
     ) -> None:
         """Continue THREAD from its last checkpoint (completed stages are not redone)."""
         from graph.runner import open_runs
@@ -187,7 +185,7 @@ def register(app: typer.Typer) -> None:
     def history_cmd(
         thread: str = typer.Argument(..., help="Thread id."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        as_json: JsonFlag = False,
     ) -> None:
         """List THREAD's checkpoints: branch, step, node, next stage, verdict, time."""
         from graph.runner import open_runs
@@ -220,7 +218,7 @@ def register(app: typer.Typer) -> None:
             [], "--fork", help="Edit the state first: KEY=VALUE, e.g. plan.lr=3e-4 (repeatable)."
         ),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        as_json: JsonFlag = False,
     ) -> None:
         """Re-run THREAD from a past checkpoint, or from an edited copy of it (--fork): a new branch."""
         from graph.runner import open_runs
@@ -233,7 +231,7 @@ def register(app: typer.Typer) -> None:
     def report_cmd(
         thread: str = typer.Argument(..., help="Thread id."),
         db: str | None = typer.Option(None, "--db", help=DB_HELP),
-        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        as_json: JsonFlag = False,
     ) -> None:
         """Write THREAD's report (Markdown + plots) from its latest state and print the summary."""
         from graph.report import summary_lines, write_report

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import JsonFlag, MaxQA, MaxTokens, Overwrite, console, emit_json, quiet_transformers
 from tools.errors import InputError
 from tools.progress import rich_progress
 
@@ -27,12 +27,10 @@ def register(app: typer.Typer) -> None:
         calib_sequences: int = typer.Option(64, "--calib-sequences", min=1, help="Calibration windows."),
         evaluate: bool = typer.Option(True, "--eval/--no-eval", help="Evaluate before/after (report.json)."),
         eval_backend: str = typer.Option("hf", "--eval-backend", help="hf (dequantized weights) or gguf."),
-        max_tokens: int | None = typer.Option(
-            None, "--max-tokens", min=1, help="Score at most N test tokens."
-        ),
-        max_qa: int | None = typer.Option(None, "--max-qa", min=0, help="Use at most N held-out QA pairs."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output directory."),
-        json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        max_tokens: MaxTokens = None,
+        max_qa: MaxQA = None,
+        overwrite: Overwrite = False,
+        json_out: JsonFlag = False,
     ) -> None:
         """Quantize into GGUF blocks (RTN, GPTQ or AWQ), evaluate, and check SPEC.md's < 2% rule."""
         if method not in METHODS:
@@ -41,11 +39,9 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--type must be one of {', '.join(TYPES)}, not {qtype!r}")
         if eval_backend not in ("hf", "gguf"):
             raise InputError(f"--eval-backend must be hf or gguf, not {eval_backend!r}")
-        from transformers.utils import logging as hf_logging
-
         from tools.quant.quantize import QuantizeRequest, quantize
 
-        hf_logging.disable_progress_bar()
+        quiet_transformers()
         req = QuantizeRequest(
             model=model,
             method=method,

@@ -10,7 +10,7 @@ from typing import Any
 
 import typer
 
-from graph.cli._output import console, emit_json, quiet_transformers
+from graph.cli._output import JsonFlag, console, emit_json, quiet_transformers
 from tools.errors import CheckFailed
 from tools.verdict import Verdict
 
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(
             True, "--dry-run/--no-dry-run", help="launch: train 2 steps into a temp dir."
         ),
-        json_out: bool = typer.Option(False, "--json", help="Print the verdict as one JSON document."),
+        json_out: JsonFlag = False,
     ) -> None:
         """Deterministic checks of a stage's artifact: approve, or reject with a remedy (exit 1)."""
         from tools.review import review

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from graph.cli._output import console, emit_json
+from graph.cli._output import JsonFlag, console, emit_json
 from tools.progress import rich_progress
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
         compile: bool | None = typer.Option(
             None, "--compile/--no-compile", help="torch.compile (default: CUDA)"
         ),
-        as_json: bool = typer.Option(False, "--json", help="print the result as one JSON document"),
+        as_json: JsonFlag = False,
         inject_nan_at_step: list[int] = typer.Option([], "--inject-nan-at-step", hidden=True),
     ) -> None:
         """Train a Llama model from a config on a prepared dataset, with checkpoints and metrics."""
