@@ -23,6 +23,39 @@ from tools.dataset import Dataset
 MICRO_STEPS = 300
 
 
+def micro_spec(**overrides) -> ModelSpec:
+    """The micro-tier shape of the tests (d_model 64, 2 layers, 4 heads / 2 KV heads, d_ff 192,
+    context 128, vocab 512 on riscv64); ``overrides`` replace any field."""
+    shape: dict = dict(
+        tier="micro",
+        arch="riscv64",
+        vocab_size=512,
+        d_model=64,
+        n_layers=2,
+        n_heads=4,
+        n_kv_heads=2,
+        d_ff=192,
+        context=128,
+    )
+    return ModelSpec(**(shape | overrides))
+
+
+def save_untrained(cfg: ModelConfig, tokenizer_json: Path, run: Path) -> Path:
+    """A run directory holding ``cfg``'s randomly initialised model (seed 0) as step 1, with the
+    tokenizer and config.yaml beside it, the layout the export and eval tools read."""
+    import shutil
+
+    import torch
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(0)
+    step = run / "step_00000001"
+    LlamaForCausalLM(cfg.to_hf()).save_pretrained(step)
+    shutil.copy(tokenizer_json, step / "tokenizer.json")
+    cfg.save(run / "config.yaml")
+    return step
+
+
 def micro_model_config(vocab_size: int, **training) -> ModelConfig:
     spec = dict(
         batch_size=8,
@@ -39,17 +72,7 @@ def micro_model_config(vocab_size: int, **training) -> ModelConfig:
     spec.update(training)
     return ModelConfig(
         name="micro",
-        model=ModelSpec(
-            tier="micro",
-            arch="riscv64",
-            vocab_size=vocab_size,
-            d_model=64,
-            n_layers=2,
-            n_heads=4,
-            n_kv_heads=2,
-            d_ff=192,
-            context=128,
-        ),
+        model=micro_spec(vocab_size=vocab_size),
         training=TrainSpec(**spec),
     )
 

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
+from tests.fixtures_train import micro_spec
 from tools.artifacts import atomic_write_json, read_manifest, sha256_file, staging_dir, write_manifest
-from tools.config import ModelConfig, ModelSpec
+from tools.config import ModelConfig
 from tools.errors import InputError
 
 
@@ -41,17 +42,7 @@ def test_manifest_hashes_outputs(tmp_path):
 def test_config_yaml_round_trip_and_errors(tmp_path):
     cfg = ModelConfig(
         name="m",
-        model=ModelSpec(
-            tier="micro",
-            arch="riscv64",
-            vocab_size=512,
-            d_model=64,
-            n_layers=2,
-            n_heads=4,
-            n_kv_heads=2,
-            d_ff=192,
-            context=128,
-        ),
+        model=micro_spec(),
     )
     path = cfg.save(tmp_path / "m.yaml")
     assert ModelConfig.load(path) == cfg

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.cli_run import run_cli
-from tools.config import ModelConfig, ModelSpec
+from tests.fixtures_train import micro_spec, save_untrained
+from tools.config import ModelConfig
 from tools.errors import InputError
 from tools.export.gguf import read_gguf, rope_row_order
 from tools.export.validate import LOGIT_TOLERANCE
@@ -121,7 +121,6 @@ def test_file_holds_ggml_reference_blocks_in_gguf_layout(micro_run: Path, micro_
 
 
 def test_rows_that_do_not_split_into_blocks_are_bad_input(micro_run: Path, tmp_path: Path):
-    import torch
     from transformers import LlamaForCausalLM
 
     from tools.checkpoint import resolve_checkpoint
@@ -132,23 +131,9 @@ def test_rows_that_do_not_split_into_blocks_are_bad_input(micro_run: Path, tmp_p
     vocab = LlamaForCausalLM.from_pretrained(step).config.vocab_size
     cfg = ModelConfig(
         name="odd",
-        model=ModelSpec(
-            tier="micro",
-            arch="riscv64",
-            vocab_size=vocab,
-            d_model=48,
-            n_layers=1,
-            n_heads=2,
-            n_kv_heads=2,
-            d_ff=96,
-            context=64,
-        ),
+        model=micro_spec(vocab_size=vocab, d_model=48, n_layers=1, n_heads=2, d_ff=96, context=64),
     )
-    torch.manual_seed(0)
-    odd = tmp_path / "run" / "step_00000001"
-    LlamaForCausalLM(cfg.to_hf()).save_pretrained(odd)
-    shutil.copy(step / "tokenizer.json", odd / "tokenizer.json")
-    cfg.save(tmp_path / "run" / "config.yaml")
+    odd = save_untrained(cfg, step / "tokenizer.json", tmp_path / "run")
     with pytest.raises(InputError, match="do not split into 32-value blocks") as e:
         export(ExportRequest(model=odd, out=tmp_path / "exp", type="Q8_0"))
     assert "\n" not in str(e.value) and not (tmp_path / "exp").exists()

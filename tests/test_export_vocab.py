@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tools.config import ModelConfig, ModelSpec
+from tests.fixtures_train import micro_spec, save_untrained
+from tools.config import ModelConfig
 from tools.dataset import qa_prompt
 
 WORDS = (
@@ -24,8 +24,6 @@ def _texts(n: int) -> list[str]:
 
 @pytest.mark.parametrize(("spm_type", "model"), [("unigram", "t5"), ("bpe", "llama")])
 def test_sentencepiece_export_tokenizes_like_tokenizer_json(tmp_path: Path, spm_type: str, model: str):
-    import torch
-    from transformers import LlamaForCausalLM
 
     from tools.data.tokenizer import train_tokenizer
     from tools.export.export import ExportRequest, export
@@ -35,23 +33,9 @@ def test_sentencepiece_export_tokenizes_like_tokenizer_json(tmp_path: Path, spm_
     tok = train_tokenizer("sentencepiece", _texts(400), 320, tok_dir, spm_type=spm_type)
     cfg = ModelConfig(
         name="spm",
-        model=ModelSpec(
-            tier="micro",
-            arch="riscv64",
-            vocab_size=320,
-            d_model=64,
-            n_layers=1,
-            n_heads=2,
-            n_kv_heads=2,
-            d_ff=128,
-            context=64,
-        ),
+        model=micro_spec(vocab_size=320, n_layers=1, n_heads=2, d_ff=128, context=64),
     )
-    torch.manual_seed(0)
-    step = tmp_path / "run" / "step_00000001"
-    LlamaForCausalLM(cfg.to_hf()).save_pretrained(step)
-    shutil.copy(tok_dir / "tokenizer.json", step / "tokenizer.json")
-    cfg.save(tmp_path / "run" / "config.yaml")
+    step = save_untrained(cfg, tok_dir / "tokenizer.json", tmp_path / "run")
 
     d = export(ExportRequest(model=step, out=tmp_path / "exp")).deploy
     v = d.validation["tokenization"]
