@@ -32,43 +32,15 @@ class Tier(BaseModel):
 
 MB = 1 << 20
 
+# name, parameter bounds, RAM bounds (MB), validation perplexity threshold, use case (SPEC.md)
+_ROWS = (
+    (TierName.tiny, 10_000_000, 50_000_000, 64, 128, 50.0, "Embedded systems"),
+    (TierName.small, 50_000_000, 150_000_000, 128, 256, 50.0, "Resource-constrained"),
+    (TierName.medium, 150_000_000, 500_000_000, 256, 512, 20.0, "General-purpose"),
+    (TierName.large, 500_000_000, 1_000_000_000, 512, 2048, 20.0, "High-end systems"),
+)
 TIERS: dict[TierName, Tier] = {
-    TierName.tiny: Tier(
-        name=TierName.tiny,
-        min_params=10_000_000,
-        max_params=50_000_000,
-        ram_min_mb=64,
-        ram_max_mb=128,
-        ppl_threshold=50.0,
-        use_case="Embedded systems",
-    ),
-    TierName.small: Tier(
-        name=TierName.small,
-        min_params=50_000_000,
-        max_params=150_000_000,
-        ram_min_mb=128,
-        ram_max_mb=256,
-        ppl_threshold=50.0,
-        use_case="Resource-constrained",
-    ),
-    TierName.medium: Tier(
-        name=TierName.medium,
-        min_params=150_000_000,
-        max_params=500_000_000,
-        ram_min_mb=256,
-        ram_max_mb=512,
-        ppl_threshold=20.0,
-        use_case="General-purpose",
-    ),
-    TierName.large: Tier(
-        name=TierName.large,
-        min_params=500_000_000,
-        max_params=1_000_000_000,
-        ram_min_mb=512,
-        ram_max_mb=2048,
-        ppl_threshold=20.0,
-        use_case="High-end systems",
-    ),
+    row[0]: Tier(**dict(zip(Tier.model_fields, row, strict=True))) for row in _ROWS
 }
 
 
