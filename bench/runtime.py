@@ -87,7 +87,7 @@ def slm_run(binary: Path, model: Path, tokens: int) -> tuple[dict, float]:
     r = subprocess.run(
         [str(binary), str(model), "-p", PROMPT, "-n", str(tokens), "--json"], capture_output=True, check=True
     )
-    return json.loads(r.stdout.decode("utf-8", errors="replace")), child_cpu() - cpu
+    return json.loads(r.stdout), child_cpu() - cpu
 
 
 def bench_host(binary: Path, model: Path, tokens: int, repeats: int) -> dict:

@@ -88,16 +88,51 @@ static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
     o->len += len;
 }
 
+/* The codepoint at t[*pos], advancing *pos, decoded as Python's errors="replace" (and WHATWG) do:
+ * an invalid or cut sequence (generation can stop inside a character) is one U+FFFD for its
+ * longest valid prefix; overlong forms and surrogates are invalid. */
+static uint32_t utf8_or_replacement(const uint8_t *t, size_t n, size_t *pos) {
+    size_t i = *pos;
+    uint8_t c = t[i++], lo = 0x80, hi = 0xbf;
+    uint32_t cp;
+    int need;
+    if (c < 0x80) {
+        *pos = i;
+        return c;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        need = 1, cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2, cp = c & 0x0f, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3, cp = c & 0x07, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        *pos = i;
+        return 0xfffd;
+    }
+    for (; need; need--, lo = 0x80, hi = 0xbf) {
+        if (i >= n || t[i] < lo || t[i] > hi) {
+            *pos = i;
+            return 0xfffd;
+        }
+        cp = cp << 6 | (t[i++] & 0x3f);
+    }
+    *pos = i;
+    return cp;
+}
+
+/* A JSON string in pure ASCII: non-ASCII as \u escapes (surrogate pairs above U+FFFF). */
 static void json_string(const char *s, size_t n) {
     putchar('"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp = utf8_or_replacement((const uint8_t *)s, n, &i);
+        if (cp == '"' || cp == '\\')
+            printf("\\%c", (int)cp);
+        else if (cp < 0x20 || (cp >= 0x80 && cp < 0x10000))
+            printf("\\u%04x", (unsigned)cp);
+        else if (cp < 0x80)
+            putchar((int)cp);
         else
-            putchar(c);
+            printf("\\u%04x\\u%04x", (unsigned)(0xd800 + ((cp - 0x10000) >> 10)), (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
     }
     putchar('"');
 }
