@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -218,10 +220,21 @@ def test_design_probe_is_measured_once_and_cached(tmp_path, monkeypatch):
         return 2e11
 
     monkeypatch.setattr(probe, "measure_train_flops", fake_measure)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.1, 0.1))
     a = design(DesignRequest(tier="tiny", arch="riscv64", vocab_size=4096, train_minutes=10, device="cpu"))
     b = design(DesignRequest(tier="tiny", arch="riscv64", vocab_size=4096, train_minutes=10, device="cpu"))
     assert len(calls) == 1 and (tmp_path / "train_probe.json").is_file()
     assert a == b and a.estimates.train_flops_per_s == 2e11
+
+
+def test_probe_on_a_busy_machine_is_used_but_not_cached(tmp_path, monkeypatch):
+    from tools.arch import probe
+
+    monkeypatch.setenv("AUTON_SLM_CACHE", str(tmp_path))
+    monkeypatch.setattr(probe, "measure_train_flops", lambda device, precision: 3e10)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.7, 1.0, 0.5))
+    assert probe.train_flops_per_s("cpu") == 3e10
+    assert not (tmp_path / "train_probe.json").exists()
 
 
 def test_probe_measures_a_real_training_step():

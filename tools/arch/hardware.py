@@ -44,16 +44,28 @@ def cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "auton-slm"
 
 
-def cached(name: str, key: str, measure, refresh: bool = False) -> Any:
+# A CPU figure measured while other work holds more than half a core (1-minute load average)
+# is used once but not cached: it would understate this machine in every later design.
+BUSY_LOAD = 0.5
+
+
+def cpu_busy(device: str) -> bool:
+    return not device.startswith("cuda") and os.getloadavg()[0] > BUSY_LOAD
+
+
+def cached(name: str, key: str, measure, refresh: bool = False, keep: bool = True) -> Any:
     """Return the cached value for ``key`` in cache file ``name``, measuring it once if missing
-    (or again when ``refresh``)."""
+    (or again when ``refresh``); a measurement is stored only when ``keep``."""
     path = cache_dir() / f"{name}.json"
     try:
         table = json.loads(path.read_text())
     except (OSError, ValueError):
         table = {}
     if refresh or key not in table:
-        table[key] = measure()
+        value = measure()
+        if not keep:
+            return value
+        table[key] = value
         try:
             atomic_write_json(path, table)
         except OSError:
@@ -130,4 +142,5 @@ def peak_flops(device: str, precision: Precision, again: bool = False) -> float:
             if pattern in name:
                 return flops
     key = f"{device_fingerprint(device)} | {precision}"
-    return float(cached("matmul_peak", key, lambda: measure_matmul_flops(device, precision), refresh=again))
+    measure = lambda: measure_matmul_flops(device, precision)  # noqa: E731
+    return float(cached("matmul_peak", key, measure, refresh=again, keep=not cpu_busy(device)))
