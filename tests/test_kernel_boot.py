@@ -55,7 +55,8 @@ def _need(arch: str) -> None:
         t for t in (CROSS[Arch(arch)][0] + "gcc", QEMU[Arch(arch)][0], "make") if shutil.which(t) is None
     ]
     if missing:
-        pytest.skip(f"not installed: {', '.join(missing)} (make bootstrap installs them as root)")
+        # a failure, not a skip: `make test` installs them, so a missing tool is a broken bootstrap
+        pytest.fail(f"not installed: {', '.join(missing)} (make bootstrap installs them as root)")
 
 
 @pytest.mark.slow
