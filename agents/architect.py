@@ -13,7 +13,7 @@ from agents.context import AgentContext, request_key
 from agents.decide import decide, outcome
 from agents.models import Plan, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy, rescale_schedule
-from tools.arch.design import DesignRequest, design
+from tools.arch.design import DesignRequest, budget_warning, design
 from tools.arch.estimates import flops_per_token, param_count, with_estimates
 from tools.arch.validate import validate
 from tools.artifacts import REPO_ROOT
@@ -145,4 +145,5 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         },
         params=decided.value.model_dump(),
     )
-    return outcome(record, decided)
+    warning = budget_warning(cfg)
+    return outcome(record, decided).model_copy(update={"warnings": [warning] if warning else []})

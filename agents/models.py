@@ -124,3 +124,4 @@ class StageOutcome(BaseModel):
     record: StageRecord
     decisions: list[DecisionRecord] = Field(default_factory=list)
     costs: list[CostEntry] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

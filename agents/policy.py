@@ -155,7 +155,9 @@ def rescale_schedule(t: TrainSpec, steps: int) -> TrainSpec:
     return t.model_copy(
         update={
             "max_steps": steps,
-            "warmup_steps": min(max(1, steps // 20), t.warmup_steps * steps // max(t.max_steps, 1)) if steps > 1 else 0,
+            "warmup_steps": min(max(1, steps // 20), t.warmup_steps * steps // max(t.max_steps, 1))
+            if steps > 1
+            else 0,
             "checkpoint_interval": interval,
             "eval_interval": interval,
         }

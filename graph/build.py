@@ -129,6 +129,7 @@ def _stage_node(stage: Stage, run: StageRunner, llm: LLM | None, workspace: Work
             attempts={stage: inp.attempt},
             decisions=result.decisions,
             costs=result.costs,
+            warnings=result.warnings,
             last_node=stage,
             next_node=REVIEW,
         )

@@ -12,7 +12,8 @@ from transformers import LlamaForCausalLM
 from tests.fixtures_train import torch_threads
 from tools.arch import DesignRequest, design, validate
 from tools.arch import estimates as est
-from tools.arch.design import ARCH_PROFILES, candidates
+from tools.arch.design import ARCH_PROFILES, budget_warning, candidates
+from tools.artifacts import REPO_ROOT
 from tools.config import ModelConfig, ModelSpec, TrainSpec
 from tools.tiers import MB, TIERS, TierName
 
@@ -207,6 +208,17 @@ def test_design_turns_budget_into_tokens_and_size():
         DesignRequest(tier="micro", arch="x86_64", vocab_size=512, train_minutes=1, flops_per_s=1e10)
     )
     assert (micro.model.d_model, micro.model.n_layers, micro.model.context) == (64, 2, 128)
+
+
+def test_a_budget_far_too_small_for_the_tier_is_called_out():
+    small = design(
+        DesignRequest(
+            tier="small", arch="aarch64", vocab_size=8192, train_minutes=95, device="cpu", flops_per_s=3e10
+        )
+    )
+    warning = budget_warning(small)
+    assert warning is not None and "95 minutes of training on cpu" in warning and "--device cuda" in warning
+    assert budget_warning(ModelConfig.load(REPO_ROOT / "SLM/configs/tiny.yaml")) is None  # 0.55 tokens/param passes
 
 
 def test_design_probe_is_measured_once_and_cached(tmp_path, monkeypatch):

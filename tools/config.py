@@ -54,7 +54,8 @@ class TrainSpec(BaseModel):
     beta2: float = 0.95
     grad_clip: float = Field(1.0, gt=0)
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="bf16 autocast (fp32 master weights) or fp32; auto: bf16 where the hardware has it"
+        "auto",
+        description="bf16 autocast (fp32 master weights) or fp32; auto: bf16 where the hardware has it",
     )
     seed: int = 1337
     checkpoint_interval: int = Field(200, gt=0)

@@ -106,6 +106,7 @@ def register(app: typer.Typer) -> None:
         from agents.architect import preview_config
         from agents.decide import connect
         from agents.intake import intake
+        from tools.arch.design import budget_warning
 
         settings = _settings(llm, llm_strict, profile, budget_minutes, device)
         lm, warnings = connect(settings.llm, settings.llm_strict)
@@ -113,13 +114,14 @@ def register(app: typer.Typer) -> None:
             progress_console.print(f"warning: {w}")
         got = intake(goal, lm, settings.profile, {"budget_minutes": budget_minutes, "device": device})
         config = preview_config(got.plan)
+        short = budget_warning(config)
         if as_json:
             emit_json(
                 {
                     "plan": got.plan.model_dump(mode="json"),
                     "config": config.model_dump(mode="json"),
                     "decision": got.decision.model_dump(mode="json"),
-                    "warnings": warnings,
+                    "warnings": warnings + ([short] if short else []),
                 }
             )
             return
@@ -128,6 +130,8 @@ def register(app: typer.Typer) -> None:
                 console.print(f"{k}: {v}")
         for a in got.plan.assumptions:
             console.print(f"assumed: {a}")
+        if short:
+            console.print(f"warning: {short}", markup=False)
         console.print(f"decided by: {got.decision.source} ({got.decision.reason})")
         console.print("config:")
         console.print(config.to_yaml().rstrip())

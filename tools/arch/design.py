@@ -208,3 +208,21 @@ def design(req: DesignRequest) -> ModelConfig:
         candidates=len(specs),
     )
     return cfg.model_copy(update={"estimates": est.model_copy(update=extra)})
+
+
+# Below this many training tokens per parameter no tier's perplexity gate is within reach (the
+# committed tiny config passes at about 0.5, Chinchilla's optimum is about 20).
+UNDERTRAINED_TOKENS_PER_PARAM = 0.1
+
+
+def budget_warning(cfg: ModelConfig) -> str | None:
+    """A sentence when ``cfg``'s design budget buys far too few tokens to train it, else None."""
+    est = cfg.estimates.model_dump() if cfg.estimates else {}
+    ratio = est.get("tokens_per_param")
+    if ratio is None or ratio >= UNDERTRAINED_TOKENS_PER_PARAM:
+        return None
+    return (
+        f"{est['train_minutes']:g} minutes of training on {est['device']} buy {est['tokens_budget']:,} tokens "
+        f"for {est['params'] / 1e6:.1f}M parameters ({ratio:g} per parameter): far too few to pass the "
+        "perplexity gate; give more time (--budget-minutes) or a GPU (--device cuda)"
+    )
