@@ -14,8 +14,9 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from tools.artifacts import atomic_write_json
 
@@ -49,21 +50,21 @@ def cache_dir() -> Path:
 BUSY_LOAD = 0.5
 
 
-def cpu_busy(device: str) -> bool:
-    return not device.startswith("cuda") and os.getloadavg()[0] > BUSY_LOAD
-
-
-def cached(name: str, key: str, measure, refresh: bool = False, keep: bool = True) -> Any:
-    """Return the cached value for ``key`` in cache file ``name``, measuring it once if missing
-    (or again when ``refresh``); a measurement is stored only when ``keep``."""
+def measured(
+    name: str, device: str, precision: Precision, measure: Callable[[], float], refresh: bool = False
+) -> float:
+    """The figure ``name`` for this device and precision from cache file ``name``, measuring it once
+    if missing (or again when ``refresh``); a CPU figure measured on a busy machine is not stored."""
+    key = f"{device_fingerprint(device)} | {precision}"
+    busy = not device.startswith("cuda") and os.getloadavg()[0] > BUSY_LOAD  # before measuring loads it
     path = cache_dir() / f"{name}.json"
     try:
         table = json.loads(path.read_text())
     except (OSError, ValueError):
         table = {}
     if refresh or key not in table:
-        value = measure()
-        if not keep:
+        value = float(measure())
+        if busy:
             return value
         table[key] = value
         try:
@@ -141,6 +142,4 @@ def peak_flops(device: str, precision: Precision, again: bool = False) -> float:
         for pattern, flops in GPU_BF16_PEAK:
             if pattern in name:
                 return flops
-    key = f"{device_fingerprint(device)} | {precision}"
-    measure = lambda: measure_matmul_flops(device, precision)  # noqa: E731
-    return float(cached("matmul_peak", key, measure, refresh=again, keep=not cpu_busy(device)))
+    return measured("matmul_peak", device, precision, lambda: measure_matmul_flops(device, precision), again)

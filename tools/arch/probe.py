@@ -4,7 +4,7 @@ A fixed probe model runs a few full steps (forward, backward, AdamW) in the prec
 trainer would use; FLOP/s = tokens/s x training FLOPs per token (tools.arch.estimates). The
 design step divides it by a candidate's FLOPs per token to predict that candidate's tokens/s.
 The fastest of the timed steps counts, and the figure is cached per device fingerprint and
-precision (tools.arch.hardware.cached) unless other work loaded the CPU when it ran (that figure
+precision (tools.arch.hardware.measured) unless other work loaded the CPU when it ran (that figure
 is used once, not kept); ``auton-slm arch probe --again`` re-measures (tests use their own cache
 directory).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 
 from tools.arch.estimates import flops_per_token
-from tools.arch.hardware import Precision, cached, cpu_busy, default_precision, device_fingerprint
+from tools.arch.hardware import Precision, default_precision, measured
 from tools.config import ModelSpec
 
 # CPU: the smallest tiny-tier shape at its batch (16 x 256): what a CPU budget trains, so the
@@ -79,6 +79,4 @@ def measure_train_flops(
 def train_flops_per_s(device: str, precision: Precision | None = None, again: bool = False) -> float:
     """Cached sustained training FLOP/s (measured once per device fingerprint and precision)."""
     precision = precision or default_precision(device)
-    key = f"{device_fingerprint(device)} | {precision}"
-    measure = lambda: measure_train_flops(device, precision)  # noqa: E731
-    return float(cached("train_probe", key, measure, refresh=again, keep=not cpu_busy(device)))
+    return measured("train_probe", device, precision, lambda: measure_train_flops(device, precision), again)
