@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from agents.goal import GoalFields, Question
 from agents.models import Plan, Profile, StageInput, StageRecord, TierChoice
+from tools.arch.design import schedule_interval
 from tools.config import TrainSpec
 from tools.tiers import Arch
 from tools.verdict import Remedy
@@ -151,7 +152,7 @@ def remedy_for_failure(record: StageRecord, inp: StageInput) -> Remedy:
 def rescale_schedule(t: TrainSpec, steps: int) -> TrainSpec:
     """``t`` stretched or shrunk to ``steps`` optimizer steps: warmup stays the same share of the
     run (at most 5%), evaluation and checkpoints stay ~10 per run."""
-    interval = max(10, -(-steps // 10 // 10) * 10)
+    interval = schedule_interval(steps)
     return t.model_copy(
         update={
             "max_steps": steps,

@@ -128,6 +128,8 @@ def test_failed_training_resumes_at_half_the_lr_each_time() -> None:
 def test_rescale_schedule_keeps_warmup_below_the_steps() -> None:
     t = rescale_schedule(TrainSpec(warmup_steps=300, max_steps=6000, checkpoint_interval=600), 300)
     assert (t.max_steps, t.warmup_steps, t.checkpoint_interval, t.eval_interval) == (300, 15, 30, 30)
+    short = rescale_schedule(TrainSpec(warmup_steps=300, max_steps=6000, checkpoint_interval=600), 2)
+    assert (short.max_steps, short.checkpoint_interval, short.eval_interval) == (2, 2, 2)  # not past the end
 
 
 def test_fork_edits_are_validated() -> None:

@@ -154,12 +154,17 @@ def micro_batch(spec: ModelSpec, seqs: int, memory: int) -> int:
     return b
 
 
+def schedule_interval(steps: int) -> int:
+    """Steps between evaluations and checkpoints: ~10 per run, a multiple of 10, never past the run's end."""
+    return min(steps, max(10, round_up(steps / 10, 10)))
+
+
 def training_for(spec: ModelSpec, tokens: float, tier: str, device: str) -> TrainSpec:
     seqs = max(1, TIER_TOKENS_PER_STEP[tier] // spec.context)
     batch = micro_batch(spec, seqs, int(MEMORY_FRACTION * device_memory(device)))
     steps = max(1, int(tokens // (seqs * spec.context)))
     lr = 3e-3 if tier == "micro" else float(f"{LR_WIDTH / spec.d_model:.3g}")
-    interval = max(10, round_up(steps / 10, 10))
+    interval = schedule_interval(steps)
     return TrainSpec(
         batch_size=batch,
         grad_accum=seqs // batch,
