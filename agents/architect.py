@@ -146,4 +146,4 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         params=decided.value.model_dump(),
     )
     warning = budget_warning(cfg)
-    return outcome(record, decided).model_copy(update={"warnings": [warning] if warning else []})
+    return outcome(record, decided, warnings=[warning] if warning else None)

@@ -133,10 +133,12 @@ def decide(
     return Decided(proposed, record("llm", proposed, "LLM answer passed the guards"), cost)
 
 
-def outcome(record: StageRecord, *decided: Decided) -> StageOutcome:
-    """A stage's outcome: its record with the decisions that shaped it and their LLM costs."""
+def outcome(record: StageRecord, *decided: Decided, warnings: list[str] | None = None) -> StageOutcome:
+    """A stage's outcome: its record with the decisions that shaped it, their LLM costs, and any
+    warnings for the user."""
     return StageOutcome(
         record=record,
         decisions=[d.record for d in decided],
         costs=[d.cost for d in decided if d.cost is not None],
+        warnings=warnings or [],
     )

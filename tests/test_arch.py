@@ -218,7 +218,11 @@ def test_a_budget_far_too_small_for_the_tier_is_called_out():
     )
     warning = budget_warning(small)
     assert warning is not None and "95 minutes of training on cpu" in warning and "--device cuda" in warning
-    assert budget_warning(ModelConfig.load(REPO_ROOT / "SLM/configs/tiny.yaml")) is None  # 0.55 tokens/param passes
+    tiny = ModelConfig.load(REPO_ROOT / "SLM/configs/tiny.yaml")
+    assert budget_warning(tiny) is None  # 0.55 tokens/param passes
+    # a step count fixed after design is judged by the schedule, not the design's budget
+    short = tiny.model_copy(update={"training": tiny.training.model_copy(update={"max_steps": 10})})
+    assert "10 steps train 40,960 tokens for 11.3M parameters" in (budget_warning(short) or "")
 
 
 def test_design_probe_is_measured_once_and_cached(tmp_path, monkeypatch):

@@ -126,6 +126,29 @@ def test_replay_and_fork_each_make_a_branch(pipeline: tuple[Path, dict]) -> None
     assert stage_starts(ws, "e2e")["integrate"] == 2  # the replay re-ran integrate only
 
 
+def test_architect_warns_when_the_schedule_is_far_too_short(pipeline: tuple[Path, dict]) -> None:
+    # runs after the replay/fork test (it counts branches): this fork is one more branch
+    ws, _ = pipeline
+    at_architect = next(h for h in history(ws, "e2e") if h["next"] == ["architect"] and h["branch"] == 1)
+    fork = run_json(
+        ws,
+        "replay",
+        "e2e",
+        "--checkpoint",
+        at_architect["checkpoint_id"],
+        "--fork",
+        "plan.max_steps=2",
+        "--fork",
+        "settings.until=architect",
+    )
+    assert fork["status"] == "done"
+    with open_runs(Workspace(ws)) as runs:
+        warnings = runs.state("e2e").warnings
+    assert any("2 steps train" in w and "far too few" in w for w in warnings), warnings
+    events = [e for e in read_events(ws / "runs" / "e2e") if e["event"] == "warning"]
+    assert any("2 steps train" in e["message"] for e in events)
+
+
 def test_nan_first_attempt_is_routed_back_and_passes(tmp_path: Path) -> None:
     out = run_json(tmp_path, "run", GOAL, "--thread", "nan", "--until", "train", "--inject-nan", "5,6,7,8")
     assert out["status"] == "done"

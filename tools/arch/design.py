@@ -221,13 +221,17 @@ UNDERTRAINED_TOKENS_PER_PARAM = 0.1
 
 
 def budget_warning(cfg: ModelConfig) -> str | None:
-    """A sentence when ``cfg``'s design budget buys far too few tokens to train it, else None."""
-    est = cfg.estimates.model_dump() if cfg.estimates else {}
-    ratio = est.get("tokens_per_param")
-    if ratio is None or ratio >= UNDERTRAINED_TOKENS_PER_PARAM:
+    """A sentence when ``cfg``'s schedule trains far too few tokens for its size, else None. The
+    tokens come from the schedule itself, so a step count fixed after design is judged too."""
+    t = cfg.training
+    tokens = t.max_steps * t.batch_size * t.grad_accum * cfg.model.context
+    params = param_count(cfg.model)
+    if tokens >= UNDERTRAINED_TOKENS_PER_PARAM * params:
         return None
+    est = cfg.estimates.model_dump() if cfg.estimates else {}
+    budget = f"{est['train_minutes']:g} minutes of training on {est['device']}: " if "device" in est else ""
     return (
-        f"{est['train_minutes']:g} minutes of training on {est['device']} buy {est['tokens_budget']:,} tokens "
-        f"for {est['params'] / 1e6:.1f}M parameters ({ratio:g} per parameter): far too few to pass the "
-        "perplexity gate; give more time (--budget-minutes) or a GPU (--device cuda)"
+        f"{budget}{t.max_steps:,} steps train {tokens:,} tokens for {params / 1e6:.1f}M parameters "
+        f"({tokens / params:.2g} per parameter): far too few to pass the perplexity gate; give more "
+        "time (--budget-minutes) or a GPU (--device cuda)"
     )
