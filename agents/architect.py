@@ -1,4 +1,5 @@
-"""ModelArchitect: sizes the model and its training run to the tier and the time budget.
+"""The architect stage (ModelArchitect): sizes the model and its training run to the tier and the
+time budget, and hands on the config YAML.
 
 The offline decision is tools.arch.design's config (tier bounds, GGUF block alignment, steps from
 the throughput measured on this machine). An LLM may reshape it; its answer must stay a valid
@@ -7,11 +8,15 @@ Llama shape inside the tier's parameter and RAM bounds (tools.arch.validate), an
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import ClassVar
+
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext, request_key
+from agents.data import DataArtifacts
 from agents.decide import decide, outcome
-from agents.models import Plan, StageInput, StageOutcome, StageRecord
+from agents.models import Artifacts, Plan, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy, rescale_schedule
 from tools.arch.design import DesignRequest, budget_warning, design
 from tools.arch.estimates import flops_per_token, param_count, with_estimates
@@ -19,10 +24,16 @@ from tools.arch.validate import validate
 from tools.artifacts import REPO_ROOT
 from tools.config import ModelConfig
 from tools.dataset import Dataset
+from tools.verdict import Stage
 
 COMPUTE_SLACK = 1.25
 COMMITTED_CONFIGS = REPO_ROOT / "SLM" / "configs"
 NOMINAL_FLOPS = 1e12
+
+
+class ArchitectArtifacts(Artifacts):
+    stage: ClassVar[Stage] = "architect"
+    config: Path = Field(description="the ModelConfig YAML (SLM/configs/runs/<name>.yaml)")
 
 
 class ArchDecision(BaseModel):
@@ -112,7 +123,7 @@ def guard(answer: ArchDecision, base: ModelConfig, quant: str) -> str | None:
 
 
 def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
-    data = Dataset(inp.output("data", "dataset"))
+    data = Dataset(inp.artifacts(DataArtifacts).dataset)
     base = preview_config(inp.plan, data.meta.vocab_size)
     want = apply_remedy(as_decision(base), inp.remedy)
     decided = decide(
@@ -137,7 +148,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         stage="architect",
         attempt=inp.attempt,
         status="ok",
-        outputs={"config": str(path)},
+        outputs=ArchitectArtifacts(config=path).outputs(),
         metrics={
             "params": param_count(cfg.model),
             "train_flops": train_flops(cfg),
@@ -147,3 +158,8 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     )
     warning = budget_warning(cfg)
     return outcome(record, decided, warnings=[warning] if warning else None)
+
+
+def review_context(inp: StageInput) -> dict[str, object]:
+    """The config review checks vocabulary and context against the dataset."""
+    return {"data": inp.artifacts(DataArtifacts).dataset}

@@ -8,23 +8,35 @@ never share a build directory), with boot.json (the BootResult) beside boot.log.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
+from agents.data import DataArtifacts
 from agents.decide import decide, outcome
+from agents.export import ExportArtifacts
 from agents.guards import first_objection, in_range
-from agents.models import StageInput, StageOutcome, StageRecord
+from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy
 from tools.artifacts import atomic_write_json
 from tools.dataset import Dataset
 from tools.kernel import BootResult, KernelBootRequest, KernelBuildRequest, boot, build
+from tools.verdict import Stage
 
 CANDIDATES = 5
 MAX_ANSWER_TOKENS = 48
 BOOT_JSON = "boot.json"
 MB = 1 << 20
 WORD_RX = re.compile(r"[a-z0-9]{3,}")
+
+
+class IntegrateArtifacts(Artifacts):
+    stage: ClassVar[Stage] = "integrate"
+    image: Path = Field(description="the kernel image with the model linked in")
+    boot: Path = Field(description="boot.json: the BootResult of the QEMU run")
+    boot_log: Path = Field(description="the serial console transcript")
 
 
 class IntegrateDecision(BaseModel):
@@ -67,7 +79,7 @@ def relevance(answer: str, reference: str) -> tuple[bool, str]:
 
 
 def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
-    dataset = inp.output("data", "dataset")
+    dataset = str(inp.artifacts(DataArtifacts).dataset)
     pairs = candidates(dataset)
     questions = [q for q, _ in pairs]
     want = offline_decision(inp, questions)
@@ -90,7 +102,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     d = decided.value
     out = ctx.workspace.runs / inp.thread_id / "kernel" / inp.plan.arch.value
     built = build(
-        KernelBuildRequest(arch=inp.plan.arch, model=inp.output("export", "gguf"), out=out), ctx.progress
+        KernelBuildRequest(arch=inp.plan.arch, model=inp.artifacts(ExportArtifacts).gguf, out=out), ctx.progress
     )
     result: BootResult = boot(
         KernelBootRequest(
@@ -110,7 +122,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         stage="integrate",
         attempt=inp.attempt,
         status="ok",
-        outputs={"image": str(built.image), "boot": str(out / BOOT_JSON), "boot_log": str(result.log)},
+        outputs=IntegrateArtifacts(image=built.image, boot=out / BOOT_JSON, boot_log=result.log).outputs(),
         metrics={
             "ok": result.ok,
             "booted": result.boot is not None,

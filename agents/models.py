@@ -6,12 +6,14 @@
 - ``CostEntry``: the token usage and price of one LLM call (the run's cost ledger).
 - ``StageRecord``: one execution of a stage: its artifacts, metrics, parameters, and error.
 - ``ReviewRecord``: the Reviewer's verdict on one stage execution, reduced to what routing needs.
+- ``Artifacts``: the typed references to the files a stage hands on (each stage module defines
+  its own; the stage table in agents/stages.py names them).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -25,7 +27,6 @@ QuantMethod = Literal["rtn", "gptq", "awq"]
 Profile = Literal["full", "micro"]
 DecisionSource = Literal["llm", "offline", "fallback"]
 
-STAGES: tuple[Stage, ...] = ("data", "architect", "train", "evaluate", "quantize", "export", "integrate")
 # budgets SPEC.md fixes: every run must cost less than this (success criterion 8)
 SPEC_BUDGET_USD = 25.0
 
@@ -104,6 +105,22 @@ class ReviewRecord(BaseModel):
     time: str = Field(default_factory=now_iso)
 
 
+class Artifacts(BaseModel):
+    """What one stage hands on to the later ones: paths, typed per stage.
+
+    A subclass sets ``stage`` and declares one field per artifact; ``StageRecord.outputs`` stores
+    them as plain strings (the checkpointed state is JSON), ``StageInput.artifacts`` reads them back.
+    """
+
+    stage: ClassVar[Stage]
+
+    def outputs(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.model_dump().items() if v is not None}
+
+
+A = TypeVar("A", bound=Artifacts)
+
+
 class StageInput(BaseModel):
     """What an agent needs to run one stage: the plan, upstream artifacts, and any remedy to apply."""
 
@@ -116,8 +133,9 @@ class StageInput(BaseModel):
     remedy: Remedy | None = Field(None, description="the Reviewer's remedy for this stage, to apply now")
     inject_nan_at_steps: list[int] = Field(default_factory=list)
 
-    def output(self, stage: Stage, name: str) -> str:
-        return self.upstream[stage].outputs[name]
+    def artifacts(self, kind: type[A]) -> A:
+        """The artifacts of the stage that made ``kind`` (its latest execution)."""
+        return kind.model_validate(self.upstream[kind.stage].outputs)
 
 
 class StageOutcome(BaseModel):

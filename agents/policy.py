@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from agents.goal import GoalFields, Question
-from agents.models import Plan, Profile, StageInput, StageRecord, TierChoice
+from agents.models import Plan, Profile, StageRecord, TierChoice
 from tools.arch.design import schedule_interval
 from tools.config import TrainSpec
 from tools.tiers import Arch
@@ -124,28 +124,8 @@ def apply_remedy(decision: BaseModel, remedy: Remedy | None) -> BaseModel:
     return type(decision).model_validate({**decision.model_dump(), **update})
 
 
-def remedy_for_failure(record: StageRecord, inp: StageInput) -> Remedy:
-    """The offline remedy when a stage's tool failed outright (no artifact to review).
-
-    A diverged training run resumes from its last good checkpoint at half the learning rate; a
-    data stage that found too little text doubles its corpus budget; anything else runs again.
-    """
-    if record.stage == "train":
-        scale = float(record.params.get("lr_scale", 1.0)) * 0.5
-        return Remedy(
-            stage="train",
-            action="resume_lower_lr",
-            params={"lr_scale": scale},
-            text=f"resume from the last good checkpoint with the learning rate scaled by {scale:g}",
-        )
-    max_bytes = record.params.get("max_bytes", inp.plan.data_max_bytes)
-    if record.stage == "data" and max_bytes is not None:
-        return Remedy(
-            stage="data",
-            action="more_data",
-            params={"max_bytes": 2 * max_bytes},
-            text=f"prepare again with twice the corpus budget ({2 * max_bytes} bytes)",
-        )
+def rerun(record: StageRecord) -> Remedy:
+    """The remedy when a stage's tool failed and nothing better is known: run it again."""
     return Remedy(stage=record.stage, action="rerun", text=f"run {record.stage} again")
 
 

@@ -3,7 +3,8 @@
 The verdict is deterministic (tools.review); the Reviewer's decision is which of the verdict's
 remedies to apply, with a note. The trust rule holds here too: an LLM may not approve what the
 checks rejected, nor reject what they approved, nor invent a remedy the verdict does not offer.
-A stage whose tool failed outright is rejected with the offline policy's remedy for that failure.
+A stage whose tool failed outright is rejected with its stage's remedy for that failure (the
+stage table, agents/stages.py).
 """
 
 from __future__ import annotations
@@ -15,19 +16,8 @@ from pydantic import BaseModel, Field
 from agents.context import AgentContext
 from agents.decide import LLM, decide
 from agents.models import CostEntry, DecisionRecord, ReviewRecord, StageInput, StageRecord
-from agents.policy import remedy_for_failure
+from agents.stages import SPECS
 from tools.verdict import Finding, Remedy, Verdict
-
-# what tools.review checks after each stage, and which of the stage's outputs it reads
-REVIEW_KIND: dict[str, tuple[str, str]] = {
-    "data": ("dataset", "dataset"),
-    "architect": ("config", "config"),
-    "train": ("checkpoint", "run"),
-    "evaluate": ("evaluation", "report"),
-    "quantize": ("quantized", "quantized"),
-    "export": ("export", "export"),
-    "integrate": ("boot", "boot"),
-}
 
 
 class ReviewDecision(BaseModel):
@@ -46,14 +36,13 @@ class ReviewOutcome:
 
 
 def failed_stage_verdict(record: StageRecord, inp: StageInput) -> Verdict:
-    remedy = remedy_for_failure(record, inp)
     finding = Finding(
         check="stage_completed",
         passed=False,
         severity="error",
         message=record.error or "the stage failed",
         stage=record.stage,
-        remedy=remedy,
+        remedy=SPECS[record.stage].on_failure(record, inp),
     )
     return Verdict.from_findings("stage", record.outputs.get("run", record.stage), [finding])
 
@@ -63,18 +52,9 @@ def verdict_for(record: StageRecord, inp: StageInput) -> Verdict:
         return failed_stage_verdict(record, inp)
     from tools.review import review as run_review
 
-    kind, output = REVIEW_KIND[record.stage]
-    return run_review(kind, record.outputs[output], **review_context(record, inp))
-
-
-def review_context(record: StageRecord, inp: StageInput) -> dict[str, object]:
-    """What each review kind needs besides the artifact path."""
-    up = inp.upstream
-    if record.stage == "architect":
-        return {"data": up["data"].outputs["dataset"]}
-    if record.stage == "train":
-        return {"tier": inp.plan.tier}
-    return {}
+    spec = SPECS[record.stage]
+    artifacts = spec.artifacts.model_validate(record.outputs)
+    return run_review(spec.review, spec.reviewed(artifacts), **spec.context(inp))
 
 
 def offline_decision(verdict: Verdict) -> ReviewDecision:

@@ -1,4 +1,5 @@
-"""The LangGraph wiring of DESIGN.md's flow.
+"""The LangGraph wiring of the pipeline (docs/pipeline.md): intake, then each stage of the stage
+table (agents/stages.py) followed by the review node, then the report::
 
     intake -> data -> review -> architect -> review -> train -> review -> evaluate -> review
     -> quantize -> review -> export -> review -> integrate -> review -> report
@@ -19,29 +20,21 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
-from agents import architect, data_scientist, evaluator, integrator, reviewer, trainer
+from agents import reviewer
 from agents.context import AgentContext, Workspace
 from agents.decide import LLM
 from agents.goal import Question
 from agents.intake import intake
-from agents.models import STAGES, StageInput, StageOutcome, StageRecord, now_iso
+from agents.models import StageInput, StageOutcome, StageRecord, now_iso
+from agents.stages import PIPELINE
 from graph.report import write_report
 from graph.routing import REPORT, after_review
 from graph.state import PipelineState, dump
 from tools.errors import AutonError
-from tools.verdict import Stage
+from tools.verdict import STAGES, Stage
 
 REVIEW = "review"
 StageRunner = Callable[[StageInput, AgentContext], StageOutcome]
-STAGE_AGENTS: dict[Stage, StageRunner] = {
-    "data": data_scientist.run,
-    "architect": architect.run,
-    "train": trainer.train,
-    "evaluate": evaluator.run,
-    "quantize": trainer.quantize,
-    "export": trainer.export,
-    "integrate": integrator.run,
-}
 NODES = ("intake", *STAGES, REVIEW, REPORT)
 
 
@@ -172,8 +165,8 @@ def build_graph(llm: LLM | None, workspace: Workspace) -> StateGraph:
     """The uncompiled graph; compile it with a checkpointer (graph/persistence.py)."""
     g = StateGraph(PipelineState)
     g.add_node("intake", _intake_node(llm))
-    for stage, run in STAGE_AGENTS.items():
-        g.add_node(stage, _stage_node(stage, run, llm, workspace))
+    for spec in PIPELINE:
+        g.add_node(spec.name, _stage_node(spec.name, spec.run, llm, workspace))
     g.add_node(REVIEW, _review_node(llm, workspace))
     g.add_node(REPORT, _report_node(workspace))
     g.add_edge(START, "intake")

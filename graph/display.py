@@ -9,7 +9,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from agents.models import STAGES
+from tools.verdict import STAGES
 
 SHOWN_FIELDS = ("loss", "val_loss", "ppl", "tok_s", "tokens_per_s", "lr", "eta_s")
 

@@ -18,11 +18,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents.models import SPEC_BUDGET_USD, STAGES
+from agents.models import SPEC_BUDGET_USD
 from agents.policy import compute_usd_per_hour
 from graph.state import PipelineState
 from tools.artifacts import atomic_write_text
 from tools.checkpoint import METRICS
+from tools.verdict import STAGES
 
 REPORT_MD = "report.md"
 

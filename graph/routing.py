@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.models import STAGES, ReviewRecord
+from agents.models import ReviewRecord
 from graph.state import PipelineState, dump
-from tools.verdict import Remedy
+from tools.verdict import STAGES, Remedy
 
 REPORT = "report"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from agents import data_scientist, evaluator
+from agents import data, evaluate
 from agents.decide import LLM, connect, decide, parse_answer
 from agents.intake import intake
 from agents.models import StageInput, StageRecord
 from agents.providers import LocalProvider, OpenAIProvider
 from agents.reviewer import ReviewDecision, judge
-from agents.trainer import TrainDecision, offline_train, train_guard
+from agents.train import TrainDecision, offline_train, train_guard
 from tests.fixtures_train import micro_model_config
 from tools.errors import InputError
 from tools.verdict import Finding, Remedy, Verdict
@@ -133,7 +133,7 @@ def test_trainer_follows_the_remedy(smollm2: LLM) -> None:
     assert got.value == want  # the recorded answer (lr 0.5, 1 step, remedy ignored) was overruled
     assert got.record.source == "fallback"
     assert got.record.reason == "guard rejected LLM answer: lr=0.5 is outside [1e-05, 0.01]"
-    assert got.record.proposed == {"lr": 0.5, "max_steps": 1, "lr_scale": 1.0}
+    assert got.record.proposed == {"lr": 0.5, "max_steps": 1, "lr_scale": None}
 
 
 def test_unreachable_endpoint_falls_back_or_fails_strict(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,22 +180,22 @@ def test_fenced_answer_parses() -> None:
 def test_data_scientist_answer_that_passes_the_guards_is_used(smollm2: LLM) -> None:
     plan = intake("train a tiny riscv model", None).plan
     inp = StageInput(stage="data", attempt=1, thread_id="t", plan=plan)
-    want = data_scientist.offline_decision(inp)
+    want = data.offline_decision(inp)
     got = decide(
         "data_scientist",
         "data",
         1,
-        data_scientist.DataDecision,
+        data.DataDecision,
         {"plan": plan.model_dump(mode="json"), "remedy": None},
         lambda: want,
-        lambda a: data_scientist.guard(a, want),
+        lambda a: data.guard(a, want),
         smollm2,
     )
     assert (got.record.source, got.record.reason) == ("llm", "LLM answer passed the guards")
     assert (got.value.tokenizer, got.value.vocab_size) == ("bpe", 4096)
     assert (
         got.value.max_bytes is None
-        or data_scientist.MIN_BYTES <= got.value.max_bytes <= data_scientist.MAX_BYTES
+        or data.MIN_BYTES <= got.value.max_bytes <= data.MAX_BYTES
     )
     assert got.record.choice == got.value.model_dump(mode="json") and got.record.proposed is None
 
@@ -203,15 +203,15 @@ def test_data_scientist_answer_that_passes_the_guards_is_used(smollm2: LLM) -> N
 @pytest.mark.vcr
 def test_evaluator_token_budget_is_guarded(smollm2: LLM) -> None:
     plan = intake("train a tiny riscv model", None).plan
-    want = evaluator.offline_decision(StageInput(stage="evaluate", attempt=1, thread_id="t", plan=plan))
+    want = evaluate.offline_decision(StageInput(stage="evaluate", attempt=1, thread_id="t", plan=plan))
     got = decide(
         "evaluator",
         "evaluate",
         1,
-        evaluator.EvalDecision,
+        evaluate.EvalDecision,
         {"plan": plan.model_dump(mode="json"), "train": {"steps": 1520, "best_val_ppl": 31.2}},
         lambda: want,
-        lambda a: evaluator.guard(a, want),
+        lambda a: evaluate.guard(a, want),
         smollm2,
     )
     assert got.value == want

@@ -10,7 +10,8 @@ from rich.console import Console
 
 from agents.intake import intake
 from agents.models import ReviewRecord, StageInput, StageRecord
-from agents.policy import remedy_for_failure, rescale_schedule
+from agents.policy import rescale_schedule
+from agents.stages import SPECS
 from graph.display import LiveDisplay
 from graph.events import throttled
 from graph.fork import fork_update
@@ -109,20 +110,33 @@ def test_overall_bound_ends_the_run() -> None:
     assert update["status"] == "failed" and "executed 3 stages (max 3)" in update["failure"]
 
 
-def test_failed_training_resumes_at_half_the_lr_each_time() -> None:
+def test_failed_training_resumes_at_half_the_lr_each_time(tmp_path) -> None:
+    """The remedy halves the LR scale the run's newest checkpoint holds (tools.train.divergence)."""
+    from tools.checkpoint import TRAINER_STATE, WEIGHTS, TrainerState, step_dir_name
+
     state = _state()
     inp = StageInput(stage="train", attempt=1, thread_id="t", plan=state.plan)
-    first = StageRecord(stage="train", attempt=1, status="failed", error="NaN", params={"lr_scale": 1.0})
-    second = first.model_copy(update={"attempt": 2, "params": {"lr_scale": 0.5}})
-    assert remedy_for_failure(first, inp).params == {"lr_scale": 0.5}
-    assert remedy_for_failure(second, inp).params == {"lr_scale": 0.25}
+    run = tmp_path / "run"
+    failed = StageRecord(stage="train", attempt=1, status="failed", error="NaN", outputs={"run": str(run)})
+    remedy = SPECS["train"].on_failure
+    assert remedy(failed, inp).params == {"lr_scale": 0.5, "from_step": 0}  # no checkpoint yet
+    for step, scale in ((10, 1.0), (20, 0.5)):
+        d = run / step_dir_name(step)
+        d.mkdir(parents=True)
+        (d / WEIGHTS).write_bytes(b"")
+        (d / TRAINER_STATE).write_text(
+            TrainerState(step=step, tokens_seen=0, data_cursor=0, lr_scale=scale).model_dump_json()
+        )
+    assert remedy(failed, inp).params == {"lr_scale": 0.25, "from_step": 20}
     data = StageRecord(
         stage="data", attempt=1, status="failed", error="corpus too small", params={"max_bytes": 1000}
     )
-    assert remedy_for_failure(data, inp).model_dump(include={"action", "params"}) == {
+    assert SPECS["data"].on_failure(data, inp).model_dump(include={"action", "params"}) == {
         "action": "more_data",
         "params": {"max_bytes": 2000},
     }
+    other = StageRecord(stage="export", attempt=1, status="failed", error="disk full")
+    assert SPECS["export"].on_failure(other, inp).action == "rerun"
 
 
 def test_rescale_schedule_keeps_warmup_below_the_steps() -> None:

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from agents.context import Workspace
-from agents.models import STAGES
 from graph.cli import main
 from graph.events import read_events
 from graph.runner import open_runs
+from tools.verdict import STAGES
 
 GOAL = "train a tiny riscv model"
 CLI = [sys.executable, "-m", "graph.cli"]

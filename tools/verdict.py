@@ -20,11 +20,13 @@ parameters named after the fields the stage's decision takes (the graph applies 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
+# the pipeline's stages in their order (the stage table, agents/stages.py, runs them)
 Stage = Literal["data", "architect", "train", "evaluate", "quantize", "export", "integrate"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
 Severity = Literal["info", "warning", "error"]
 Action = Literal[
     "rerun",

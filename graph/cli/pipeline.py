@@ -268,7 +268,7 @@ def _settings(
         raise InputError(f"--profile {profile!r}: expected full or micro")
     if device is not None and device not in ("auto", "cpu", "cuda"):
         raise InputError(f"--device {device!r}: expected auto, cpu or cuda")
-    from agents.models import STAGES
+    from tools.verdict import STAGES
 
     if until is not None and until not in STAGES:
         raise InputError(f"--until {until!r}: expected one of {', '.join(STAGES)}")

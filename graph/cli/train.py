@@ -46,7 +46,9 @@ def register(app: typer.Typer) -> None:
         resume: bool = typer.Option(False, "--resume", help="continue from the run's latest checkpoint"),
         max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="override training.max_steps"),
         device: DeviceOpt = typer.Option(DeviceOpt.auto, "--device"),
-        lr_scale: float = typer.Option(1.0, "--lr-scale", min=1e-6, help="multiply the LR schedule"),
+        lr_scale: float | None = typer.Option(
+            None, "--lr-scale", min=1e-6, help="LR scale to run at (default: the checkpoint's own, 1.0 new)"
+        ),
         compile: bool | None = typer.Option(
             None, "--compile/--no-compile", help="torch.compile (default: CUDA)"
         ),

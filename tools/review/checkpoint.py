@@ -43,11 +43,11 @@ from tools.config import ModelConfig
 from tools.errors import InputError
 from tools.review.findings import passed, rejected, remedy, rerun
 from tools.tiers import ppl_threshold, tier_for_params
+from tools.train.divergence import lowered
 from tools.train.metrics import read_metrics
 from tools.verdict import Finding, Remedy, Verdict
 
 STILL_IMPROVING = 0.01
-LR_BACKOFF = 0.5
 CONFIG = "config.yaml"
 
 
@@ -66,7 +66,7 @@ def lr_scale(step_dir: Path) -> float:
 
 
 def lower_lr(steps: list[Path], from_step: int, why: str) -> Remedy:
-    scale = lr_scale(steps[-1]) * LR_BACKOFF if steps else LR_BACKOFF
+    scale = lowered(lr_scale(steps[-1]) if steps else 1.0)
     return remedy(
         "train",
         "resume_lower_lr",
@@ -74,6 +74,13 @@ def lower_lr(steps: list[Path], from_step: int, why: str) -> Remedy:
         lr_scale=scale,
         from_step=from_step,
     )
+
+
+def resume_after_divergence(run_dir: Path, why: str) -> Remedy:
+    """The remedy for a run that diverged past its rollbacks and stopped: resume from its newest
+    step at a lowered LR scale."""
+    steps = step_dirs(run_dir)
+    return lower_lr(steps, step_number(steps[-1]) if steps else 0, why)
 
 
 def check_pointers(run_dir: Path) -> Finding:

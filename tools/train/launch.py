@@ -23,7 +23,7 @@ LAUNCH = "launch.sh"
 def train_argv(req: TrainRequest, config_path: Path) -> list[str]:
     argv = ["train", "--config", str(config_path.resolve()), "--data", str(req.data.resolve())]
     argv += ["--out", str(req.out.resolve()), "--device", req.device]
-    if req.lr_scale != 1.0:
+    if req.lr_scale is not None:
         argv += ["--lr-scale", repr(req.lr_scale)]
     if req.compile is not None:
         argv.append("--compile" if req.compile else "--no-compile")

@@ -29,6 +29,7 @@ from tools.errors import CheckFailed, InputError
 from tools.progress import ProgressFn, null_progress
 from tools.train import distributed, rng
 from tools.train.data import TrainWindows, gather, val_batches
+from tools.train.divergence import lowered
 from tools.train.launch import write_launch_script
 from tools.train.metrics import MetricsLog, ppl
 from tools.train.optim import build_optimizer, lr_at, set_lr
@@ -234,7 +235,7 @@ class _Run:
                 f"loss or gradients became NaN/Inf at step {step} after {self.state.rollbacks} rollbacks "
                 f"(limit {self.req.max_rollbacks}, LR scale now {self.state.lr_scale:g}){where}"
             )
-        lr_scale = self.state.lr_scale * self.req.rollback_lr_factor
+        lr_scale = lowered(self.state.lr_scale)
         rollbacks = self.state.rollbacks + 1
         self.state = self._load(latest)
         self.state.lr_scale, self.state.rollbacks = lr_scale, rollbacks
@@ -284,9 +285,12 @@ class _Run:
             max_steps=self.spec.max_steps,
             peak_flops=self.peak,
         )
-        if self.req.resume:
-            start = ckpt.resolve_checkpoint(self.run_dir, prefer=ckpt.LATEST)
+        start = ckpt.resolve_checkpoint(self.run_dir, prefer=ckpt.LATEST) if self.req.resume else None
+        if start is not None:
             self.state = self._load(start)
+        if self.req.lr_scale is not None:  # absolute: replaces the checkpoint's scale
+            self.state.lr_scale = self.req.lr_scale
+        if start is not None:
             self.log.truncate_after(self.state.step)
             self.log.write("resume", self.state.step, checkpoint=start.name, **head)
         else:
@@ -306,7 +310,7 @@ class _Run:
                 status = "interrupted"
                 break
             step = self.state.step + 1
-            set_lr(self.optimizer, lr_at(step - 1, spec) * self.state.lr_scale * self.req.lr_scale)
+            set_lr(self.optimizer, lr_at(step - 1, spec) * self.state.lr_scale)
             t0 = time.perf_counter()
             loss, norm, finite = self._step(step)
             if not finite:

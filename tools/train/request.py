@@ -19,11 +19,13 @@ class TrainRequest(BaseModel):
     resume: bool = Field(False, description="continue from the run directory's `latest` checkpoint")
     max_steps: int | None = Field(None, gt=0, description="override training.max_steps (the schedule length)")
     device: DeviceChoice = "auto"
-    lr_scale: float = Field(
-        1.0, gt=0, description="multiplies the schedule, e.g. 0.5 to resume at half the LR"
+    lr_scale: float | None = Field(
+        None,
+        gt=0,
+        description="the LR scale to run at (tools.train.divergence), e.g. 0.5 to resume at half the "
+        "LR; None keeps the checkpoint's own scale (1.0 for a new run)",
     )
     max_rollbacks: int = Field(3, ge=0, description="NaN/Inf rollbacks allowed before the run fails")
-    rollback_lr_factor: float = Field(0.5, gt=0, lt=1, description="LR multiplier applied at each rollback")
     compile: bool | None = Field(None, description="torch.compile the model (default: on CUDA only)")
     log_interval: int = Field(10, gt=0, description="steps between train records in metrics.jsonl")
     inject_nan_at_steps: list[int] = Field(

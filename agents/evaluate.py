@@ -1,21 +1,32 @@
-"""Evaluator: decides how much of the test split and how many QA pairs to score, which checkpoint
-pointer to evaluate, and runs tools.eval.evaluate on the trained run (report next to the run)."""
+"""The evaluate stage (Evaluator): decides how much of the test split and how many QA pairs to
+score and which checkpoint pointer to evaluate, then runs tools.eval.evaluate on the trained run.
+Hands on the report directory and the checkpoint it scored (which quantize starts from)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext
+from agents.data import DataArtifacts
 from agents.decide import decide, outcome
 from agents.guards import first_objection, in_range
-from agents.models import StageInput, StageOutcome, StageRecord
+from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy
+from agents.train import TrainArtifacts
 from tools.eval import EvalRequest, evaluate
+from tools.verdict import Stage
 
 MIN_TOKENS = 1024
 MAX_TOKENS = 4_000_000
+
+
+class EvaluateArtifacts(Artifacts):
+    stage: ClassVar[Stage] = "evaluate"
+    report: Path = Field(description="the evaluation report directory (tools.eval.report)")
+    model: Path = Field(description="the checkpoint step directory that was scored")
 
 
 class EvalDecision(BaseModel):
@@ -52,11 +63,11 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         llm=ctx.llm,
     )
     d = decided.value
-    run_dir = inp.output("train", "run")
+    run_dir = str(inp.artifacts(TrainArtifacts).run)
     rep = evaluate(
         EvalRequest(
             model=run_dir,
-            data=inp.output("data", "dataset"),
+            data=str(inp.artifacts(DataArtifacts).dataset),
             prefer=d.checkpoint,
             max_tokens=d.max_tokens,
             max_qa=d.max_qa,
@@ -67,7 +78,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         stage="evaluate",
         attempt=inp.attempt,
         status="ok",
-        outputs={"report": str(rep.report_dir), "model": rep.resolved},
+        outputs=EvaluateArtifacts(report=rep.report_dir, model=rep.resolved).outputs(),
         metrics={
             "perplexity": rep.perplexity,
             "ppl_threshold": rep.ppl_threshold,

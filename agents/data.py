@@ -1,22 +1,31 @@
-"""DataScientist: decides the corpus budget and tokenizer, then runs tools.data.prepare."""
+"""The data stage (DataScientist): decides the corpus budget and tokenizer, then runs
+tools.data.prepare. Hands on the dataset directory; a run that found too little text prepares
+again with twice the corpus budget."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
 from agents.context import AgentContext, request_key
 from agents.decide import decide, outcome
 from agents.guards import first_objection, in_range
-from agents.models import StageInput, StageOutcome, StageRecord, TokenizerChoice
-from agents.policy import apply_remedy
+from agents.models import Artifacts, StageInput, StageOutcome, StageRecord, TokenizerChoice
+from agents.policy import apply_remedy, rerun
 from tools.artifacts import MANIFEST
 from tools.data.prepare import PrepareRequest, prepare
 from tools.dataset import Dataset
+from tools.verdict import Remedy, Stage
 
 MIN_BYTES = 256 << 10
 MAX_BYTES = 1 << 30
+
+
+class DataArtifacts(Artifacts):
+    stage: ClassVar[Stage] = "data"
+    dataset: Path = Field(description="the prepared dataset directory (tools.dataset)")
 
 
 class DataDecision(BaseModel):
@@ -82,8 +91,21 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         stage="data",
         attempt=inp.attempt,
         status="ok",
-        outputs={"dataset": str(out)},
+        outputs=DataArtifacts(dataset=out).outputs(),
         metrics=metrics,
         params=params,
     )
     return outcome(record, decided)
+
+
+def on_failure(record: StageRecord, inp: StageInput) -> Remedy:
+    """A prepare that failed (too little text after cleaning) tries twice the corpus budget."""
+    max_bytes = record.params.get("max_bytes", inp.plan.data_max_bytes)
+    if max_bytes is None:
+        return rerun(record)
+    return Remedy(
+        stage="data",
+        action="more_data",
+        params={"max_bytes": 2 * max_bytes},
+        text=f"prepare again with twice the corpus budget ({2 * max_bytes} bytes)",
+    )
