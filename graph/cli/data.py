@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from graph.cli._output import JsonFlag, Overwrite, console, emit_json
+from graph.cli.task import add_task_command
 from tools.progress import rich_progress
 from tools.tiers import Arch
 
@@ -29,6 +30,7 @@ def register(app: typer.Typer) -> None:
         help="Data preparation: corpus, cleaning, tokenizer, splits, QA pairs.", no_args_is_help=True
     )
     app.add_typer(data_app, name="data")
+    add_task_command(data_app)
 
     @data_app.command("prepare")
     def prepare_cmd(

@@ -1,0 +1,146 @@
+"""One-sentence answers read off a command's output, and the check that an answer is grounded.
+
+An answer is built from a sentence frame whose own words are fixed (:data:`FRAMES`) and values
+copied from the output: names, addresses, drivers, packages, numbers. :func:`grounded` checks
+exactly that of any answer (a model's too): every word that is not a frame word must be a word
+of the output. ``facts`` are the values the question asked for; an answer that holds them all
+and is grounded is correct (:func:`correct`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tools.task.grammar import DEVICE_CLASSES, Command
+from tools.task.index import KnowledgeIndex
+from tools.task.machines import Machine
+from tools.task.render import mib, uptime_text
+
+REFUSAL = "Sorry, I can only look up this machine's devices, drivers, memory, model and packages."
+FRAMES = (
+    "This machine has {n} devices.",
+    "The {cls} device is {name} at {addr}.",
+    "There are {n} {cls} devices, at {addrs}.",
+    "No {cls} devices were found.",
+    "The device at {addr} is {name}, driven by {driver}.",
+    "The device at {addr} is {name} and no driver matches it.",
+    "{addr} uses the {driver} driver.",
+    "No driver matches {addr}.",
+    "The {cls} devices use {drivers}.",
+    "No driver matches the {cls} devices.",
+    "This machine has {n} CPUs, model {model}.",
+    "This machine has {n} CPUs with ISA {isa}.",
+    "The machine has {total} of memory and {free} free.",
+    "The system has been {uptime}.",
+    "The model is {name} with {params} parameters in {quant}.",
+    "The {cmd} command is in the {pkgs} package.",
+    "No package ships {cmd}.",
+    "{cmd}: {desc}.",
+    "There is no manual entry for {cmd}.",
+    "Package {pkg}: {desc}.",
+    "There is no package {pkg}.",
+    "{n} packages match, for example {names}.",
+    "No package matches {words}.",
+    REFUSAL,
+)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+,'-]*[A-Za-z0-9]|[A-Za-z0-9]")
+FRAME_WORDS = frozenset(
+    w.lower() for f in FRAMES for w in _WORD.findall(re.sub(r"\{\w+\}", " ", f))
+) | frozenset(DEVICE_CLASSES) | {"and", "mib"}
+
+
+def words(text: str) -> list[str]:
+    """Words of a text: runs of letters and digits with inner ``_.:@/+,'-`` (``00:02.0``,
+    ``virtio_net``, ``bind9-dnsutils``, ``2048.0``); surrounding punctuation is not part of one."""
+    return _WORD.findall(text)
+
+
+def grounded(answer: str, output: str) -> bool:
+    """Every word of ``answer`` that is not a frame word occurs as a word of ``output``."""
+    have = set(words(output))
+    have |= {p for w in have for p in re.split(r"[,/]", w) if p}
+    return all(w.lower() in FRAME_WORDS or w in have for w in words(answer))
+
+
+def correct(answer: str, output: str, facts: list[str]) -> bool:
+    return grounded(answer, output) and all(f in answer for f in facts)
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def answer(cmd: Command, machine: Machine, index: KnowledgeIndex) -> tuple[str, list[str]]:
+    """(the answer sentence, the facts it must hold) for ``cmd`` run on ``machine``."""
+    i, a = cmd.intent, cmd.args
+    if i == "none":
+        return REFUSAL, []
+    if i == "devices":
+        cls = a[0] if a else "all"
+        found = machine.of_kind(cls)
+        if not found:
+            return f"No {cls} devices were found.", ["No"]
+        if cls == "all":
+            return f"This machine has {len(found)} devices.", [str(len(found))]
+        if len(found) == 1:
+            d = found[0]
+            return f"The {cls} device is {d.name} at {d.addr}.", [d.name, d.addr]
+        addrs = [d.addr for d in found]
+        return f"There are {len(found)} {cls} devices, at {_join(addrs)}.", [str(len(found)), *addrs]
+    if i == "device":
+        d = machine.device(a[0])
+        assert d is not None, "the decoder only completes present addresses"
+        name = d.name
+        if d.driver == "-":
+            return f"The device at {d.addr} is {name} and no driver matches it.", [name]
+        return f"The device at {d.addr} is {name}, driven by {d.driver}.", [name, d.driver]
+    if i == "driver":
+        target = a[0]
+        if target in DEVICE_CLASSES:
+            found = machine.of_kind(target)
+            if not found:
+                return f"No {target} devices were found.", ["No"]
+            drivers = sorted({d.driver for d in found if d.driver != "-"})
+            if not drivers:
+                return f"No driver matches the {target} devices.", ["No"]
+            return f"The {target} devices use {_join(drivers)}.", drivers
+        d = machine.device(target)
+        assert d is not None, "the decoder only completes present addresses"
+        if d.driver == "-":
+            return f"No driver matches {d.addr}.", ["No"]
+        return f"{d.addr} uses the {d.driver} driver.", [d.driver]
+    if i == "cpu":
+        c = machine.cpu
+        if c.model == "riscv-virtio":
+            return f"This machine has {c.count} CPUs with ISA {c.isa}.", [str(c.count)]
+        return f"This machine has {c.count} CPUs, model {c.model}.", [str(c.count), c.model]
+    if i == "memory":
+        m = machine.memory
+        total, free = mib(m.total), mib(m.free)
+        return f"The machine has {total} of memory and {free} free.", [total, free]
+    if i == "uptime":
+        up = uptime_text(machine.uptime_us)
+        return f"The system has been {up}.", [up]
+    if i == "model":
+        m = machine.model
+        return f"The model is {m.name} with {m.params} parameters in {m.quant}.", [m.name, str(m.params)]
+    if i == "provides":
+        pkgs = index.commands.get(a[0], [])
+        if not pkgs:
+            return f"No package ships {a[0]}.", ["No"]
+        return f"The {a[0]} command is in the {_join(pkgs)} package.", pkgs
+    if i == "whatis":
+        entries = index.whatis.get(a[0], [])
+        if not entries:
+            return f"There is no manual entry for {a[0]}.", ["no"]
+        desc = entries[0].description
+        return f"{a[0]}: {desc}.", [desc]
+    if i == "pkg_show":
+        desc = index.packages.get(a[0])
+        if desc is None:
+            return f"There is no package {a[0]}.", ["no"]
+        return f"Package {a[0]}: {desc}.", [desc]
+    hits = index.search(list(a))
+    if not hits:
+        return f"No package matches {' '.join(a)}.", ["No"]
+    return f"{len(hits)} packages match, for example {_join(hits[:2])}.", [str(len(hits)), hits[0]]

@@ -1,0 +1,141 @@
+"""The valid completions of a model's command line on one machine, as a character automaton.
+
+The constrained decoder (tools/tune/constrain.py, and the kernel's C decoder after it) walks
+this automaton: from the start, a character is allowed only if some valid command continues
+with it, and the command may end only at a terminal state. What is valid: the intents of
+tools/task/grammar.py; device addresses present on the machine; the device classes; command
+names and package names from the knowledge index; and for ``pkg search`` free lowercase words
+separated by single spaces. Each state knows ``dist``, the fewest characters to a terminal
+state, so a decoder with a token budget can refuse a step it could not finish.
+
+:func:`export` writes the automaton as plain data (states with their edges) for the kernel.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
+from tools.task.grammar import DEVICE_CLASSES, NO_ARGS, SEARCH_WORD_CHARS
+from tools.task.index import KnowledgeIndex
+from tools.task.machines import Machine
+
+_ids = itertools.count()
+
+
+class State:
+    __slots__ = ("dist", "edges", "fixed", "terminal", "uid")
+
+    def __init__(self, terminal: bool = False):
+        self.edges: dict[str, State] = {}
+        self.terminal = terminal
+        self.dist = 0 if terminal else -1
+        self.fixed = False  # dist final (set_distances ran over it): shared sub-automata are not revisited
+        self.uid = next(_ids)
+
+    def walk(self, text: str) -> State | None:
+        s: State | None = self
+        for ch in text:
+            s = s.edges.get(ch) if s is not None else None
+        return s
+
+
+def trie(words: Iterable[str], root: State | None = None) -> State:
+    """A trie of ``words`` (each ends at a terminal state), added to ``root`` if given."""
+    root = root or State()
+    for w in words:
+        s = root
+        for ch in w:
+            s = s.edges.setdefault(ch, State())
+        s.terminal = True
+    return root
+
+
+def free_words() -> State:
+    """One or more words of SEARCH_WORD_CHARS separated by single spaces."""
+    start, word, space = State(), State(terminal=True), State()
+    for ch in SEARCH_WORD_CHARS:
+        start.edges[ch] = word
+        word.edges[ch] = word
+        space.edges[ch] = word
+    word.edges[" "] = space
+    return start
+
+
+def attach(root: State, prefix: str, sub: State) -> None:
+    """Make ``prefix`` (a path from ``root``, created as needed) lead into ``sub``."""
+    s = root
+    for ch in prefix[:-1]:
+        s = s.edges.setdefault(ch, State())
+    s.edges[prefix[-1]] = sub
+
+
+def set_distances(root: State) -> None:
+    """``dist`` of every state reachable from ``root``: fewest characters to a terminal state
+    (a fixed point, since free words loop)."""
+    seen, stack, order = set(), [root], []
+    while stack:
+        s = stack.pop()
+        if s.uid in seen or s.fixed:
+            continue
+        seen.add(s.uid)
+        order.append(s)
+        stack.extend(s.edges.values())
+    changed = True
+    while changed:
+        changed = False
+        for s in reversed(order):
+            best = 0 if s.terminal else min((t.dist + 1 for t in s.edges.values() if t.dist >= 0), default=-1)
+            if best >= 0 and (s.dist < 0 or best < s.dist):
+                s.dist, changed = best, True
+    for s in order:
+        s.fixed = True
+
+
+class IndexStates:
+    """The machine-independent sub-automata (command and package names), built once per index."""
+
+    def __init__(self, index: KnowledgeIndex):
+        self.commands = trie(index.command_names)
+        self.packages = trie(index.packages)
+        self.words = free_words()
+        self.classes = trie(DEVICE_CLASSES)
+        for s in (self.commands, self.packages, self.words, self.classes):
+            set_distances(s)
+
+
+def completions(machine: Machine, shared: IndexStates) -> State:
+    """The start state of every valid command line on ``machine``."""
+    root = trie(("devices", *NO_ARGS))
+    addrs = [d.addr for d in machine.devices]
+    attach(root, "devices ", shared.classes)
+    attach(root, "device ", trie(addrs))
+    attach(root, "driver ", trie([*addrs, *DEVICE_CLASSES]))
+    attach(root, "provides ", shared.commands)
+    attach(root, "whatis ", shared.commands)
+    attach(root, "pkg show ", shared.packages)
+    attach(root, "pkg search ", shared.words)
+    set_distances(root)
+    return root
+
+
+def export(root: State) -> dict[str, Any]:
+    """The automaton as data: ``states[i] = {"terminal": bool, "dist": n, "edges": {char: j}}``,
+    state 0 the start."""
+    index: dict[int, int] = {}
+    order: list[State] = []
+    stack = [root]
+    while stack:
+        s = stack.pop()
+        if s.uid in index:
+            continue
+        index[s.uid] = len(order)
+        order.append(s)
+        stack.extend(reversed(list(s.edges.values())))
+    return {
+        "states": [
+            {"terminal": s.terminal, "dist": s.dist, "edges": {ch: index[t.uid] for ch, t in s.edges.items()}}
+            for s in order
+        ]
+    }

@@ -1,0 +1,101 @@
+"""The package and command knowledge the console's ``provides``, ``whatis`` and ``pkg``
+commands answer from, as the task data sees it.
+
+Read from the Debian data on the build machine (tools.data.debian): the archive's package
+names and one-line descriptions (apt lists), command -> package from the installed packages'
+file lists, and whatis lines from those commands' man pages. The seam: once tools/kb/ builds
+the kernel's own tables (the archive's Contents index, every package), :func:`load_index`
+is the one place to read them instead, so the task data shows what the kernel will print.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from tools.data.debian import DebianIndex, command_fact
+from tools.data.sources import read_bytes
+from tools.errors import InputError
+
+MAN_ROOT = Path("/usr/share/man")
+WORD = re.compile(r"[a-z0-9]+")
+
+
+class WhatisEntry(BaseModel):
+    section: str
+    description: str
+
+
+class KnowledgeIndex(BaseModel):
+    packages: dict[str, str]  # name -> one-line description
+    commands: dict[str, list[str]]  # command -> packages that ship it
+    whatis: dict[str, list[WhatisEntry]]
+
+    @cached_property
+    def shipped_by(self) -> dict[str, list[str]]:
+        """package -> the commands it ships."""
+        out: dict[str, list[str]] = {}
+        for cmd, pkgs in sorted(self.commands.items()):
+            for p in pkgs:
+                out.setdefault(p, []).append(cmd)
+        return out
+
+    @cached_property
+    def command_names(self) -> list[str]:
+        """Every command name the index knows (for ``provides`` and ``whatis``)."""
+        return sorted(set(self.commands) | set(self.whatis))
+
+    @cached_property
+    def _words(self) -> dict[str, set[str]]:
+        return {n: set(WORD.findall(f"{n} {d}".lower())) for n, d in self.packages.items()}
+
+    def search(self, words: list[str]) -> list[str]:
+        """Packages whose name and description hold every word, by name."""
+        want = [w.lower() for w in words]
+        return [n for n in sorted(self.packages) if all(w in self._words[n] for w in want)]
+
+
+def _man_pages() -> dict[str, tuple[str, Path]]:
+    """command -> (section, its man page), sections 1 then 8."""
+    out: dict[str, tuple[str, Path]] = {}
+    for section in ("8", "1"):
+        d = MAN_ROOT / f"man{section}"
+        for name in sorted(os.listdir(d)) if d.is_dir() else []:
+            if name.split(".")[1:2] == [section]:
+                out[name.split(".")[0]] = (section, d / name)
+    return out
+
+
+def _whatis(command: str, pages: dict[str, tuple[str, Path]]) -> list[WhatisEntry]:
+    if command not in pages:
+        return []
+    section, path = pages[command]
+    raw, _ = read_bytes(path)
+    fact = command_fact(path, raw.decode("utf-8", errors="replace"))
+    return [WhatisEntry(section=section, description=fact.answer)] if fact else []
+
+
+def load_index(seed: int = 0, max_packages: int = 6000) -> KnowledgeIndex:
+    """The index from this machine's Debian data: every installed archive package plus a
+    seeded sample of the archive up to ``max_packages``, their commands and whatis lines."""
+    deb = DebianIndex()
+    available = deb.available
+    if not available:
+        raise InputError("apt-cache knows no packages (run apt-get update): the task data needs the archive index")
+    installed = sorted(deb.installed)
+    others = sorted(set(available) - set(installed))
+    random.Random(seed).shuffle(others)
+    names = installed + others[: max(0, max_packages - len(installed))]
+    packages = {n: available[n][1] for n in sorted(names)}
+    commands: dict[str, list[str]] = {}
+    for pkg in installed:
+        for cmd in deb.commands(pkg):
+            commands.setdefault(cmd, []).append(pkg)
+    pages = _man_pages()
+    whatis = {c: entries for c in sorted(commands) if (entries := _whatis(c, pages))}
+    return KnowledgeIndex(packages=packages, commands=commands, whatis=whatis)
