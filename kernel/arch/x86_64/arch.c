@@ -1,7 +1,10 @@
 /* x86_64 on QEMU's pc machine: COM1 (16550 at port 0x3f8), the TSC calibrated against PIT
  * channel 2 for plat_time_us, QEMU's isa-debug-exit device (port 0xf4) for the exit code, an
  * IDT that turns CPU exceptions into a report, PIT channel 0 ticks to sleep while the console
- * has no input, and the multiboot info for RAM and the command line. */
+ * has no input, the multiboot info for RAM and the command line, and discovery: PCI through
+ * the configuration ports 0xCF8/0xCFC, CPUID, the multiboot memory map. */
+#include "fmt.h"
+#include "hw.h"
 #include "kernel.h"
 #include "platform.h"
 #include "uart16550.h"
@@ -23,6 +26,8 @@
 #define MB_FLAG_MMAP (1u << 6)
 #define MB_MEMORY_AVAILABLE 1
 #define IDENTITY_MAPPED (4ull << 30) /* entry.S maps the first 4 GiB */
+#define PCI_CONFIG_ADDRESS 0xcf8
+#define PCI_CONFIG_DATA 0xcfc
 
 struct multiboot_info {
     uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -61,6 +66,18 @@ static inline uint8_t inb(uint16_t port)
 static inline void outb(uint16_t port, uint8_t v)
 {
     __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+    uint32_t v;
+    __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
 }
 
 static inline uint64_t rdtsc(void)
@@ -197,6 +214,82 @@ void x86_trap(uint64_t vector, const uint64_t *frame)
     kpanic_trap("x86_64 exception (vector | error code << 32, rip, cr2)", vector | err << 32, rip, cr2);
 }
 
+/* Configuration mechanism #1: the first 256 bytes of each function's space. */
+static int pci_select(unsigned bus, unsigned dev, unsigned fn, unsigned off)
+{
+    if (bus > 255 || dev > 31 || fn > 7 || off > 0xfc)
+        return -1;
+    outl(PCI_CONFIG_ADDRESS, 0x80000000u | bus << 16 | dev << 11 | fn << 8 | (off & 0xfc));
+    return 0;
+}
+
+uint32_t plat_pci_read32(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn, unsigned off)
+{
+    (void)h;
+    return pci_select(bus, dev, fn, off) == 0 ? inl(PCI_CONFIG_DATA) : 0xffffffff;
+}
+
+void plat_pci_write32(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn, unsigned off, uint32_t v)
+{
+    (void)h;
+    if (pci_select(bus, dev, fn, off) == 0)
+        outl(PCI_CONFIG_DATA, v);
+}
+
+static void cpuid(uint32_t leaf, uint32_t r[4])
+{
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
+}
+
+/* Vendor, brand string and features (CPUID leaves 0, 1, 0x80000002-4). */
+static void cpu_ids(void)
+{
+    static const struct {
+        uint8_t reg, bit; /* reg 2: ecx, 3: edx of leaf 1 */
+        const char *name;
+    } features[] = {
+        {3, 0, "fpu"},     {3, 4, "tsc"},      {3, 5, "msr"},     {3, 9, "apic"},    {3, 15, "cmov"},
+        {3, 23, "mmx"},    {3, 25, "sse"},     {3, 26, "sse2"},   {3, 28, "ht"},     {2, 0, "sse3"},
+        {2, 1, "pclmulqdq"}, {2, 9, "ssse3"},  {2, 12, "fma"},    {2, 13, "cx16"},   {2, 19, "sse4_1"},
+        {2, 20, "sse4_2"}, {2, 21, "x2apic"},  {2, 22, "movbe"},  {2, 23, "popcnt"}, {2, 25, "aes"},
+        {2, 26, "xsave"},  {2, 28, "avx"},     {2, 29, "f16c"},   {2, 30, "rdrand"}, {2, 31, "hypervisor"},
+    };
+    uint32_t r[4], max;
+    cpuid(0, r);
+    max = r[0];
+    memcpy(hw_cpu.vendor, &r[1], 4);
+    memcpy(hw_cpu.vendor + 4, &r[3], 4);
+    memcpy(hw_cpu.vendor + 8, &r[2], 4);
+    hw_cpu.vendor[12] = '\0';
+    hw_cpu.count = 1;
+    size_t n = slm_snprintf(hw_cpu.isa, sizeof hw_cpu.isa, "x86-64");
+    if (max >= 1) {
+        cpuid(1, r);
+        if ((r[3] >> 28) & 1 && ((r[1] >> 16) & 0xff) > 1)
+            hw_cpu.count = (int)((r[1] >> 16) & 0xff); /* logical processors in the package */
+        for (size_t i = 0; i < sizeof features / sizeof features[0] && n < sizeof hw_cpu.isa; i++)
+            if ((r[features[i].reg] >> features[i].bit) & 1)
+                n += slm_snprintf(hw_cpu.isa + n, sizeof hw_cpu.isa - n, " %s", features[i].name);
+        slm_snprintf(hw_cpu.extra, sizeof hw_cpu.extra, "family:    %u model %u stepping %u",
+                     ((r[0] >> 8) & 0xf) + ((r[0] >> 20) & 0xff), ((r[0] >> 4) & 0xf) | ((r[0] >> 12) & 0xf0),
+                     r[0] & 0xf);
+    }
+    cpuid(0x80000000, r);
+    if (r[0] >= 0x80000004) {
+        char brand[49];
+        for (uint32_t i = 0; i < 3; i++) {
+            cpuid(0x80000002 + i, r);
+            memcpy(brand + 16 * i, r, 16);
+        }
+        brand[48] = '\0';
+        const char *b = brand;
+        while (*b == ' ')
+            b++;
+        slm_snprintf(hw_cpu.model, sizeof hw_cpu.model, "%s", b);
+    }
+    hw_cpu.timer_hz = tsc_hz;
+}
+
 /* The available RAM region that holds the kernel, from the BIOS memory map (or mem_upper). */
 static int ram_region(const struct multiboot_info *mb, struct boot_info *bi)
 {
@@ -205,6 +298,8 @@ static int ram_region(const struct multiboot_info *mb, struct boot_info *bi)
         uintptr_t p = mb->mmap_addr, end = p + mb->mmap_length;
         while (p + sizeof(struct multiboot_mmap_entry) <= end) {
             const struct multiboot_mmap_entry *e = (const void *)p;
+            if (e->type == MB_MEMORY_AVAILABLE)
+                hw_add_bank(e->addr, e->len);
             if (e->type == MB_MEMORY_AVAILABLE && k >= e->addr && k - e->addr < e->len) {
                 bi->ram_start = (uintptr_t)e->addr;
                 bi->ram_end = (uintptr_t)(e->addr + e->len);
@@ -214,6 +309,7 @@ static int ram_region(const struct multiboot_info *mb, struct boot_info *bi)
     } else if (mb->flags & MB_FLAG_MEM) {
         bi->ram_start = 1 << 20;
         bi->ram_end = (1 << 20) + (uintptr_t)mb->mem_upper * 1024;
+        hw_add_bank(bi->ram_start, bi->ram_end - bi->ram_start);
     }
     if (bi->ram_end > IDENTITY_MAPPED)
         bi->ram_end = IDENTITY_MAPPED;
@@ -240,5 +336,8 @@ void arch_start(uint32_t magic, uint32_t info)
         memcpy(bi.cmdline, c, n);
         bi.cmdline[n] = '\0';
     }
+    static const struct pci_host ports = {.bus_start = 0, .bus_end = 255};
+    pci_enumerate(&ports);
+    cpu_ids();
     kmain(&bi);
 }
