@@ -210,7 +210,7 @@ def test_bad_input_is_a_one_line_input_error(tmp_path):
     with pytest.raises(InputError, match="no such kernel image"):
         boot(KernelBootRequest(arch="riscv64", image=image))
     image.write_bytes(b"\0")
-    for prompt in ["two\nlines", "poweroff", "set seed=1", "  "]:
+    for prompt in ["two\nlines", "poweroff", "  ", "x" * 1001]:
         with pytest.raises(InputError):
             boot(KernelBootRequest(arch="riscv64", image=image, prompts=[prompt]))
     with pytest.raises(InputError, match="no such model file"):

@@ -6,10 +6,15 @@ the Makefile copies the GGUF into the kernel workspace (``<out>/model.gguf``) an
 ``manifest.json`` (kind ``kernel``: the model as input, the image, ELF and workspace copy as
 outputs, the compiler and the model's tier as parameters).
 
+With ``kb`` (a knowledge blob from tools.kb.build) the Makefile links the tables in too
+(``KB=<file>``) and the manifest records their size.
+
 ``boot(KernelBootRequest) -> BootResult`` starts ``qemu-system-<arch>`` headless with the image,
-``-m`` from the request, the model's tier or 128 MiB, waits for the kernel's prompt, sends each
-prompt as one line on the serial console, collects the answers (text, token ids, timings),
-powers the machine off and checks that QEMU's exit status agrees with the exit code the kernel
+``-m`` from the request, the model's tier or 128 MiB, the arch's default device set
+(``DEFAULT_DEVICES``: a NIC, a disk, an RNG; virtio-mmio and one PCIe device on the
+device-tree machines) or the request's, plus any extra QEMU arguments; waits for the kernel's
+prompt, sends each prompt as one line on the serial console, collects the answers (text, token
+ids, timings) and the console commands' typed results (tools.kernel_console), powers the machine off and checks that QEMU's exit status agrees with the exit code the kernel
 printed. The whole transcript (and QEMU's stderr) goes to the boot log, by default
 ``<image dir>/boot.log``. A kernel that fails (malformed model, CPU exception, timeout) gives a
 result with ``ok=False`` and ``error`` set; only bad input (no image, no QEMU) raises.
@@ -39,18 +44,23 @@ from tools.artifacts import REPO_ROOT, FileRef, atomic_write_text, read_json, sh
 from tools.errors import CheckFailed, InputError
 from tools.kernel_console import (
     ANSWER_END,
+    COMMAND_END,
     EXIT,
     LINE_END,
     READY,
     Answer,
     ArenaFacts,
     BootFacts,
+    CommandResult,
+    InventoryFacts,
+    KbFacts,
     ModelFacts,
     SamplerFacts,
     console_text,
     fatal_error,
     parse_answer,
     parse_banner,
+    parse_command,
 )
 from tools.progress import ProgressFn, null_progress
 from tools.tiers import TIERS, Arch, TierName
@@ -79,11 +89,40 @@ QEMU = {
         ["-machine", "pc", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
     ),
 }
+# What `make run`, the Integrator and `kernel boot` give each machine unless told otherwise: a
+# NIC (user networking, restricted: no way out), a 64 MiB null disk and an RNG. The device-tree
+# machines mix virtio-mmio devices with one PCIe device.
+_NET = ["-netdev", "user,id=net0,restrict=on"]
+_DISK = ["-blockdev", "null-co,node-name=disk0,size=67108864"]
+DEFAULT_DEVICES: dict[Arch, list[str]] = {
+    Arch.riscv64: [
+        *_NET,
+        "-device", "virtio-net-pci,netdev=net0,id=nic0",
+        *_DISK,
+        "-device", "virtio-blk-device,drive=disk0,id=blk0",
+        "-device", "virtio-rng-device,id=rng0",
+    ],
+    Arch.aarch64: [
+        *_NET,
+        "-device", "e1000,netdev=net0,id=nic0",
+        *_DISK,
+        "-device", "virtio-blk-device,drive=disk0,id=blk0",
+        "-device", "virtio-rng-device,id=rng0",
+    ],
+    Arch.x86_64: [
+        *_NET,
+        "-device", "e1000,netdev=net0,id=nic0",
+        *_DISK,
+        "-device", "virtio-blk-pci,drive=disk0,id=blk0",
+        "-device", "virtio-rng-pci,id=rng0",
+    ],
+}  # fmt: skip
 
 
 class KernelBuildRequest(BaseModel):
     arch: Arch
     model: Path = Field(description="GGUF file to embed (the kernel validates it at boot)")
+    kb: Path | None = Field(None, description="knowledge blob to link in (tools.kb.build's kb.txt)")
     out: Path | None = Field(None, description="image directory; default kernel/build/<arch>")
     jobs: int = Field(2, ge=1, description="parallel make jobs")
     timeout_s: float = Field(900, gt=0)
@@ -101,6 +140,7 @@ class KernelBuildResult(BaseModel):
     image_sha256: str
     elf: Path = Field(description="the same kernel with symbols, for gdb")
     model: FileRef = Field(description="the workspace copy of the GGUF that is linked in")
+    kb: FileRef | None = Field(None, description="the knowledge blob linked in")
     tier: str | None = Field(None, description="the model's tier, from deploy.json beside the GGUF")
     compiler: str = Field(description="first line of the cross compiler's --version")
     build_log: Path
@@ -110,7 +150,13 @@ class KernelBuildResult(BaseModel):
 class KernelBootRequest(BaseModel):
     arch: Arch
     image: Path | None = Field(None, description="kernel image; default kernel/build/<arch>/kernel.img")
-    prompts: list[str] = Field(default_factory=list, description="questions, one line each")
+    prompts: list[str] = Field(
+        default_factory=list, description="questions and console commands, one line each"
+    )
+    devices: list[str] | None = Field(
+        None, description="QEMU device arguments; None: the arch's DEFAULT_DEVICES, []: none"
+    )
+    qemu_args: list[str] = Field(default_factory=list, description="more QEMU arguments, after the devices")
     ram_mb: int | None = Field(None, ge=4, description="-m; default the model's tier RAM, else 128")
     max_tokens: int = Field(64, ge=1, le=1 << 20)
     temperature: float = Field(0.0, ge=0, le=100, description="0 = greedy")
@@ -125,12 +171,18 @@ class BootResult(BaseModel):
     image: Path
     ram_mb: int
     command: list[str] = Field(description="the QEMU command line")
+    prompts: list[str] = Field(default_factory=list, description="the lines sent, in order")
     ok: bool = Field(description="booted, loaded the model, answered every prompt, powered off with code 0")
     boot: BootFacts | None = None
     model: ModelFacts | None = None
     arena: ArenaFacts | None = None
     sampler: SamplerFacts | None = None
-    answers: list[Answer] = Field(default_factory=list)
+    kb: KbFacts | None = Field(None, description="the knowledge tables, as the kernel found them")
+    inventory: InventoryFacts | None = None
+    answers: list[Answer] = Field(default_factory=list, description="the model's answers to the questions")
+    commands: list[CommandResult] = Field(
+        default_factory=list, description="the console commands among the prompts, parsed"
+    )
     exit_code: int | None = Field(None, description="the kernel's exit code (its 'auton: exit code=N' line)")
     qemu_status: int | None = Field(None, description="QEMU's own exit status (None: killed at the timeout)")
     error: str | None = Field(None, description="why ok is False, one line")
@@ -138,6 +190,19 @@ class BootResult(BaseModel):
     ready_s: float | None = Field(None, description="seconds from QEMU start to the kernel's first prompt")
     seconds: float
     log: Path
+
+    def replies(self) -> list[Answer | CommandResult]:
+        """The answers and command results in the order their prompts were sent (a line the
+        kernel ran as a command is in ``commands``, with its prompt)."""
+        answers, commands, out = iter(self.answers), list(self.commands), []
+        for prompt in self.prompts:
+            reply = (
+                commands.pop(0) if commands and commands[0].prompt == prompt.strip() else next(answers, None)
+            )
+            if reply is None:
+                break
+            out.append(reply)
+        return out
 
 
 def _kernel_dir_ok() -> None:
@@ -182,6 +247,9 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
     model = req.model.resolve()
     if not model.is_file():
         raise InputError(f"{req.model}: no such model file")
+    kb = req.kb.resolve() if req.kb else None
+    if kb is not None and not kb.is_file():
+        raise InputError(f"{req.kb}: no such knowledge blob (auton-slm kb build makes one)")
     compiler = compiler_version(req.arch)
     out = (req.out or KERNEL_DIR / "build" / req.arch.value).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -194,6 +262,7 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
         f"ARCH={req.arch.value}",
         f"MODEL={model}",
         f"OUT={out}",
+        *([f"KB={kb}"] if kb else []),
     ]
     progress("kernel build", 0, 1, arch=req.arch.value)
     start = time.monotonic()
@@ -213,12 +282,17 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
     seconds = time.monotonic() - start
     image, elf, workspace = out / "kernel.img", out / "kernel.elf", out / "model.gguf"
     tier = _model_tier(model)
+    kb_ref = FileRef.of(kb) if kb else None
     write_manifest(
         out,
         "kernel",
-        inputs=[FileRef.of(model)],
+        inputs=[FileRef.of(model), *([kb_ref] if kb_ref else [])],
         parameters={"arch": req.arch.value, "compiler": compiler, "tier": tier},
-        metrics={"image_bytes": image.stat().st_size, "build_seconds": round(seconds, 2)},
+        metrics={
+            "image_bytes": image.stat().st_size,
+            "kb_bytes": kb_ref.bytes if kb_ref else 0,
+            "build_seconds": round(seconds, 2),
+        },
     )
     progress("kernel build", 1, 1, arch=req.arch.value)
     return KernelBuildResult(
@@ -229,6 +303,7 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
         image_sha256=sha256_file(image),
         elf=elf,
         model=FileRef.of(workspace),
+        kb=kb_ref,
         tier=tier,
         compiler=compiler,
         build_log=log,
@@ -236,8 +311,11 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
     )
 
 
-def qemu_command(arch: Arch, image: Path, ram_mb: int, append: str) -> list[str]:
-    """The headless QEMU command line: serial console on stdio, no reboot, no other devices."""
+def qemu_command(
+    arch: Arch, image: Path, ram_mb: int, append: str, extra: list[str] | None = None
+) -> list[str]:
+    """The headless QEMU command line: serial console on stdio, no reboot, no devices but the
+    machine's own and ``extra``."""
     binary, package, machine = QEMU[arch]
     if shutil.which(binary) is None:
         raise InputError(
@@ -262,6 +340,7 @@ def qemu_command(arch: Arch, image: Path, ram_mb: int, append: str) -> list[str]
         str(image),
         "-append",
         append,
+        *(extra or []),
     ]
 
 
@@ -322,6 +401,8 @@ class _Transcript(BaseModel):
     stderr: str
     status: int | None
     answers: list[Answer]
+    commands: list[CommandResult]
+    replies: int = Field(description="prompts that got a whole reply")
     ready_s: float | None
     timed_out: bool
 
@@ -329,9 +410,12 @@ class _Transcript(BaseModel):
 def _converse(
     cmd: list[str], prompts: list[str], timeout_s: float, progress: ProgressFn, arch: str
 ) -> _Transcript:
-    """Run QEMU: wait for the kernel's prompt, ask each question, power off, collect everything."""
+    """Run QEMU: wait for the kernel's prompt, send each line (a question or a console command),
+    power off, collect everything."""
     total = len(prompts) + 2  # ready, each prompt, poweroff
     answers: list[Answer] = []
+    commands: list[CommandResult] = []
+    replies = 0
     ready_s: float | None = None
     start = time.monotonic()
     with tempfile.TemporaryFile() as err:
@@ -346,16 +430,20 @@ def _converse(
                 for prompt in prompts:
                     con.send(prompt)
                     _, echo = con.wait(LINE_END, start=cursor)
-                    which, end = con.wait(ANSWER_END, EXIT, start=echo.end() if echo else cursor)
-                    if which != 0 or echo is None or end is None:
+                    which, end = con.wait(ANSWER_END, COMMAND_END, EXIT, start=echo.end() if echo else cursor)
+                    if which not in (0, 1) or echo is None or end is None:
                         break
-                    answers.append(
-                        parse_answer(prompt.strip(), bytes(con.buf[echo.end() : end.start()]), end)
-                    )
+                    segment = bytes(con.buf[echo.end() : end.start()])
+                    fields: dict = {}
+                    if which == 0:
+                        answers.append(parse_answer(prompt.strip(), segment, end))
+                        fields = {"tok_s": answers[-1].tokens_per_s}
+                    else:
+                        commands.append(parse_command(prompt.strip(), segment, end))
+                        fields = {"command": commands[-1].command, "rc": commands[-1].rc}
+                    replies += 1
                     cursor = end.end()
-                    progress(
-                        "kernel boot", 1 + len(answers), total, arch=arch, tok_s=answers[-1].tokens_per_s
-                    )
+                    progress("kernel boot", 1 + replies, total, arch=arch, **fields)
                 else:
                     con.send("poweroff")
             con.wait(EXIT)
@@ -375,6 +463,8 @@ def _converse(
         stderr=stderr,
         status=status,
         answers=answers,
+        commands=commands,
+        replies=replies,
         ready_s=ready_s,
         timed_out=timed_out,
     )
@@ -419,7 +509,7 @@ def _verdict(
         return f"kernel exit code {exit_code} ({EXIT_CODES.get(exit_code, '?')}): {fatal_error(text) or '?'}"
     if failed := next((a for a in t.answers if a.error), None):
         return f"generation failed: {failed.error}"
-    if len(t.answers) != len(req.prompts):
+    if t.replies != len(req.prompts):
         return "not every prompt was answered"
     if sampler is None or (sampler.max_tokens, sampler.seed) != (req.max_tokens, req.seed):
         return "the kernel did not apply the requested sampler settings (see the boot log)"
@@ -432,8 +522,8 @@ def _check_prompts(prompts: list[str]) -> None:
             raise InputError("a prompt must be one line (no newline characters)")
         if not p.strip():
             raise InputError("a prompt must not be empty")
-        if p.strip() in {"poweroff", "help"} or p.strip().startswith("set "):
-            raise InputError(f"{p.strip()!r} is a kernel console command, not a question")
+        if p.split()[0] == "poweroff":
+            raise InputError("'poweroff' ends the boot: kernel boot sends it after the last prompt")
         if len(p.encode()) > 1000:
             raise InputError("a prompt must be at most 1000 bytes (the kernel's line buffer)")
 
@@ -447,7 +537,8 @@ def boot_command(req: KernelBootRequest) -> tuple[list[str], Path, int]:
         )
     ram_mb = _ram_mb(req, image)
     append = f"max_tokens={req.max_tokens} temperature={req.temperature:g} top_p={req.top_p:g} seed={req.seed} ids=1"
-    return qemu_command(req.arch, image, ram_mb, append), image, ram_mb
+    devices = DEFAULT_DEVICES[req.arch] if req.devices is None else req.devices
+    return qemu_command(req.arch, image, ram_mb, append, [*devices, *req.qemu_args]), image, ram_mb
 
 
 def boot(req: KernelBootRequest, progress: ProgressFn | None = None) -> BootResult:
@@ -460,21 +551,25 @@ def boot(req: KernelBootRequest, progress: ProgressFn | None = None) -> BootResu
     t = _converse(cmd, req.prompts, req.timeout_s, progress, req.arch.value)
     text = console_text(t.raw)
     atomic_write_text(log, f"$ {' '.join(cmd)}\n{text}\n--- qemu stderr (status {t.status}) ---\n{t.stderr}")
-    banner, model, arena, sampler = parse_banner(text)
+    banner = parse_banner(text)
     exits = EXIT.findall(t.raw)
     exit_code = int(exits[-1]) if exits else None
-    error = _verdict(req, t, text, exit_code, sampler, image.stat().st_size, ram_mb)
+    error = _verdict(req, t, text, exit_code, banner.sampler, image.stat().st_size, ram_mb)
     return BootResult(
         arch=req.arch,
         image=image,
         ram_mb=ram_mb,
         command=cmd,
+        prompts=req.prompts,
         ok=error is None,
-        boot=banner,
-        model=model,
-        arena=arena,
-        sampler=sampler,
+        boot=banner.boot,
+        model=banner.model,
+        arena=banner.arena,
+        sampler=banner.sampler,
+        kb=banner.kb,
+        inventory=banner.inventory,
         answers=t.answers,
+        commands=t.commands,
         exit_code=exit_code,
         qemu_status=t.status,
         error=error,
