@@ -1,7 +1,11 @@
 # Host builds of the SLM runtime (included by kernel/Makefile; standalone: make -f host.mk ...):
-#   make -C kernel host       build/host/slm-run       the runtime as a command-line program
+#   make -C kernel host       build/host/slm-run       the runtime as a command-line program, and
+#                                                      the console over a dtb / simulated PCI file
 #   make -C kernel host-test  build/host/test-runtime  unit checks of math, fp16, fmt, unicode
-#   make -C kernel fuzz       build/host/fuzz-gguf     libFuzzer + ASan + UBSan over slm_load
+#   make -C kernel fuzz       build/host/fuzz-gguf     libFuzzer + ASan + UBSan over slm_load,
+#                             build/host/fuzz-fdt      ... the device-tree discovery,
+#                             build/host/fuzz-pci      ... PCI enumeration over garbage config space,
+#                             build/host/fuzz-console  ... the console commands over a kb blob
 # The runtime objects get the same RUNTIME_CFLAGS as in the kernel, so the host computes what
 # the kernel computes. HOST_CFLAGS may add e.g. -march=native for benchmarks (the numerics stay
 # the same: the flags forbid contraction and reassociation).
@@ -14,13 +18,18 @@ HOST_BASE := -std=gnu11 -O2 -Wall -Wextra
 HOST_DIR := build/host
 HOST_OBJS := $(patsubst runtime/%.c,$(HOST_DIR)/obj/%.o,$(RUNTIME_SRCS))
 FUZZ_OBJS := $(patsubst runtime/%.c,$(HOST_DIR)/fuzz-obj/%.o,$(RUNTIME_SRCS))
+# the console and discovery, with the simulated hardware of host/hwsim.c
+HOST_KSRCS := $(CONSOLE_SRCS) hw/dt.c lib/fdt.c lib/console.c host/hwsim.c
+HOST_KOBJS := $(patsubst %.c,$(HOST_DIR)/kobj/%.o,$(HOST_KSRCS))
+FUZZ_KOBJS := $(patsubst %.c,$(HOST_DIR)/fuzz-kobj/%.o,$(HOST_KSRCS))
+HOST_INC := -Iinclude -Iruntime $(CONSOLE_CFLAGS) -Ihost
 FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 .PHONY: host host-test fuzz
 
 host: $(HOST_DIR)/slm-run
 host-test: $(HOST_DIR)/test-runtime
-fuzz: $(HOST_DIR)/fuzz-gguf
+fuzz: $(HOST_DIR)/fuzz-gguf $(HOST_DIR)/fuzz-fdt $(HOST_DIR)/fuzz-pci $(HOST_DIR)/fuzz-console
 
 $(HOST_DIR)/obj/%.o: runtime/%.c $(RUNTIME_HDRS) runtime/runtime.mk
 	@mkdir -p $(@D)
@@ -30,11 +39,22 @@ $(HOST_DIR)/fuzz-obj/%.o: runtime/%.c $(RUNTIME_HDRS) runtime/runtime.mk
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(RUNTIME_CFLAGS) -c $< -o $@
 
-$(HOST_DIR)/slm-run: host/slm_run.c host/platform_host.c $(HOST_OBJS)
-	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) -Iinclude -Iruntime $^ -o $@
+$(HOST_DIR)/kobj/%.o: %.c $(RUNTIME_HDRS) $(CONSOLE_HDRS) host/hwsim.h runtime/runtime.mk
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) $(HOST_INC) -c $< -o $@
+
+$(HOST_DIR)/fuzz-kobj/%.o: %.c $(RUNTIME_HDRS) $(CONSOLE_HDRS) host/hwsim.h runtime/runtime.mk
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_INC) -c $< -o $@
+
+$(HOST_DIR)/slm-run: host/slm_run.c host/platform_host.c $(HOST_KOBJS) $(HOST_OBJS)
+	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) $(HOST_INC) $^ -o $@
 
 $(HOST_DIR)/test-runtime: host/test_runtime.c host/platform_host.c $(HOST_OBJS)
 	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) -Iinclude -Iruntime $^ -lm -o $@
 
 $(HOST_DIR)/fuzz-gguf: host/fuzz_gguf.c host/platform_host.c $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Iinclude -Iruntime $^ -o $@
+
+$(HOST_DIR)/fuzz-%: host/fuzz_%.c host/fuzz_common.h host/platform_host.c $(FUZZ_KOBJS) $(FUZZ_OBJS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_INC) $(filter %.c %.o,$^) -o $@

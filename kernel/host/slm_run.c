@@ -2,6 +2,15 @@
  *
  *   slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json]
  *                      [--arena MB] [--logits FILE]
+ *   slm-run MODEL.gguf --console [--kb FILE] [--dtb FILE.dtb] [--pci FILE] [-n N] [--temp T] ...
+ *
+ * --console (implied by --kb, --dtb and --pci) runs the kernel's console over stdin and stdout:
+ * the banner, then each line a command (docs/console.md) or a question for the model, until
+ * poweroff or the end of input, exactly as the kernel does. The hardware is what discovery finds
+ * in the device tree blob --dtb (e.g. qemu-system-riscv64 -machine virt,dumpdtb=virt.dtb) and
+ * in the simulated hardware file --pci (host/hwsim.c: PCI configuration spaces, MMIO windows
+ * such as virtio-mmio slots); with --pci and no --dtb, PCI is enumerated from bus 0 as on x86.
+ * --kb is the knowledge blob (tools/kb/).
  *
  * Without -p it loads the model and prints its facts. With -p it generates up to N tokens
  * (default 64) for PROMPT in the QA format (BOS <|q|> PROMPT <|a|>), or for the plain text
@@ -11,13 +20,19 @@
  * --logits FILE writes the logits each generated token was drawn from (float32, vocab_size per
  * token, native byte order), for numeric parity checks.
  * Exit status: 0 success, 1 the model failed to load or generate (the message is on stderr),
- * 2 bad usage or an unreadable file. */
+ * 2 bad usage or an unreadable file (or, for --console, a dtb, kb or PCI file that is not one). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "console.h"
+#include "hw.h"
+#include "hwsim.h"
+#include "kernel.h"
+#include "names.h"
+#include "platform.h"
 #include "slm.h"
 
 typedef struct {
@@ -35,7 +50,8 @@ static void usage(const char *msg) {
     fprintf(stderr,
             "slm-run: %s\n"
             "usage: slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json] "
-            "[--arena MB] [--logits FILE]\n",
+            "[--arena MB] [--logits FILE]\n"
+            "       slm-run MODEL.gguf --console [--kb FILE] [--dtb FILE.dtb] [--pci FILE] [-n N] [--temp T] ...\n",
             msg);
     exit(2);
 }
@@ -66,6 +82,50 @@ static uint8_t *read_file(const char *path, size_t *len) {
 fail:
     fprintf(stderr, "slm-run: %s: %s\n", path, strerror(errno ? errno : EIO));
     exit(2);
+}
+
+static void bad_file(const char *path, const char *what) {
+    fprintf(stderr, "slm-run: %s: %s\n", path, what);
+    exit(2);
+}
+
+/* The kernel's console over stdin/stdout, on the hardware of the --dtb and --pci files. */
+static void console(slm_model *m, slm_arena *arena, size_t model_bytes, const slm_sampler *sampler, int max_tokens,
+                    const char *kb_path, const char *dtb_path, const char *pci_path) {
+    static struct shell sh;
+    char err[256];
+    size_t n;
+    sh.model = m;
+    sh.arena = arena;
+    sh.model_bytes = model_bytes;
+    sh.st = (struct shell_settings){.max_tokens = max_tokens ? max_tokens : 128, .sampler = *sampler};
+    sh.boot_us = plat_time_us();
+    slm_get_info(m, &sh.info);
+    if (pci_path) {
+        uint8_t *hw = read_file(pci_path, &n);
+        if (hwsim_load(hw, n, err, sizeof err) != 0) bad_file(pci_path, err);
+    }
+    if (dtb_path) {
+        uint8_t *dtb = read_file(dtb_path, &n);
+        if (hw_dt_discover(dtb, n) != 0) bad_file(dtb_path, "not a valid device tree blob");
+    } else if (pci_path) {
+        static const struct pci_host all = {.bus_start = 0, .bus_end = 255};
+        pci_enumerate(&all);
+    }
+    if (kb_path) {
+        uint8_t *kb = read_file(kb_path, &sh.kb_bytes);
+        if (kb_open(&sh.kb, kb, sh.kb_bytes, err, sizeof err) != 0) bad_file(kb_path, err);
+    }
+    names_resolve(&sh.kb);
+    kprintf("auton: boot arch=%s machine=\"slm-run\" ram_start=0x%llx ram_bytes=%llu image_bytes=0\n",
+            plat_arch_name(), (unsigned long long)(hw_mem.n ? hw_mem.bank[0].base : 0),
+            (unsigned long long)hw_mem.total);
+    shell_print_model(&sh);
+    kprintf("auton: arena bytes=%zu used=%zu peak=%zu kv_bytes=%llu\n", arena->size, arena->used, arena->peak,
+            (unsigned long long)sh.info.kv_bytes);
+    shell_print_tables(&sh);
+    shell_print_settings(&sh.st);
+    shell_run(&sh);
 }
 
 static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
@@ -155,8 +215,8 @@ static void json_model(const slm_info *in, const slm_arena *a) {
 }
 
 int main(int argc, char **argv) {
-    const char *path = NULL, *prompt = NULL, *logits = NULL;
-    int max_tokens = 64, raw = 0, json = 0;
+    const char *path = NULL, *prompt = NULL, *logits = NULL, *kb = NULL, *dtb = NULL, *pci = NULL;
+    int max_tokens = 64, raw = 0, json = 0, con = 0, max_set = 0;
     double arena_mb = 512;
     slm_sampler sampler = {0.0f, 1.0f, 0};
     for (int i = 1; i < argc; i++) {
@@ -165,7 +225,7 @@ int main(int argc, char **argv) {
             if (!v) usage("-p needs a prompt");
             prompt = v, i++;
         } else if (!strcmp(a, "-n")) {
-            max_tokens = (int)number(a, v, 0, 1 << 20), i++;
+            max_tokens = (int)number(a, v, 0, 1 << 20), i++, max_set = 1;
         } else if (!strcmp(a, "--temp")) {
             sampler.temperature = (float)number(a, v, 0, 100), i++;
         } else if (!strcmp(a, "--top-p")) {
@@ -177,6 +237,11 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--logits")) {
             if (!v) usage("--logits needs a file");
             logits = v, i++;
+        } else if (!strcmp(a, "--kb") || !strcmp(a, "--dtb") || !strcmp(a, "--pci")) {
+            if (!v) usage(a[2] == 'k' ? "--kb needs a file" : a[2] == 'd' ? "--dtb needs a file" : "--pci needs a file");
+            *(a[2] == 'k' ? &kb : a[2] == 'd' ? &dtb : &pci) = v, i++, con = 1;
+        } else if (!strcmp(a, "--console")) {
+            con = 1;
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
         } else if (!strcmp(a, "--json")) {
@@ -204,6 +269,10 @@ int main(int argc, char **argv) {
     if (slm_load(&m, gguf, len, &arena, err, sizeof err) < 0) {
         fprintf(stderr, "slm-run: %s: %s\n", path, err);
         return 1;
+    }
+    if (con) {
+        if (prompt || json || raw || logits) usage("--console does not take -p, --json, --raw or --logits");
+        console(m, &arena, len, &sampler, max_set ? max_tokens : 0, kb, dtb, pci);
     }
     slm_info info;
     slm_get_info(m, &info);
