@@ -103,7 +103,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             "ppl_before": rep.before.perplexity if rep.before else None,
             "ppl_after": rep.after.perplexity if rep.after else None,
             "task_accuracy_after": rep.after.task_accuracy if rep.after else None,
-            "gguf_bytes": rep.gguf_bytes,
+            "weight_bytes": rep.weight_bytes,
             "quantize_s": rep.quantize_seconds,
         },
         params=d.model_dump(),

@@ -95,7 +95,6 @@ def main() -> None:
                     "bits_per_byte": r.after.bits_per_byte,
                     "weight_bytes": r.weight_bytes,
                     "size_vs_f32": r.weight_bytes / r.float_weight_bytes,
-                    "gguf_bytes": r.gguf_bytes,
                     "quantize_s": r.quantize_seconds,
                     "total_s": time.perf_counter() - t0,
                     "rule_passed": r.passed,

@@ -2,7 +2,7 @@
 
 - ``micro_gguf``: dict type -> GGUF path of the trained micro model (``micro_run``) at F32, F16,
   Q8_0 and Q4_0 (Q8_0/Q4_0 by round-to-nearest; the token embedding, tied to the output, is Q8_0
-  in the Q4_0 file, see tools.quant.rtn). Files are written by tools.export without the parity
+  in the Q4_0 file, see tools.gguf.plan). Files are written by tools.export without the parity
   checks (tests/test_export_gguf.py runs those); each sits in its own export directory with its
   deploy.json, e.g. ``micro_gguf["Q8_0"].parent / "deploy.json"``.
 """

@@ -45,7 +45,7 @@ def random_gguf(root: Path, tokenizer: Path, spec: ModelSpec, qtype: str, std: f
     from transformers import LlamaForCausalLM
 
     from tools.export.export import ExportRequest, export
-    from tools.quant.layout import MODEL_CONFIG
+    from tools.checkpoint import MODEL_CONFIG
 
     config = ModelConfig(name=root.name, model=spec)
     step = root / "step"

@@ -107,7 +107,7 @@ def test_train_memory_matches_optimizer_state_and_saved_activations():
 def test_gguf_weight_bytes_equal_the_exported_tensors(micro_gguf, micro_config):
     from gguf import GGUFReader
 
-    from tools.quant.rtn import EMBED_QTYPE
+    from tools.gguf.plan import EMBED_QTYPE
 
     assert est.EMBED_BLOCK_TYPE == EMBED_QTYPE  # the estimate follows the exporter's type plan
     for wtype, path in micro_gguf.items():

@@ -12,8 +12,8 @@ from tests.cli_run import run_cli
 from tests.fixtures_train import micro_spec, save_untrained
 from tools.config import ModelConfig
 from tools.errors import InputError
-from tools.export.gguf import read_gguf, rope_row_order
 from tools.export.validate import LOGIT_TOLERANCE
+from tools.gguf.file import read_gguf, rope_row_order
 
 
 def test_rope_row_order_interleaves_halves_per_head():
@@ -59,14 +59,15 @@ def test_q8_0_export_passes_llama_cpp_parity(micro_run: Path, micro_dataset: Pat
     assert (out / "manifest.json").is_file() and (out / "model-Q8_0.gguf").stat().st_size == deploy["bytes"]
 
 
-def test_f32_export_matches_pytorch_and_greedy_32(micro_run: Path, micro_dataset: Path, tmp_path: Path):
-    from tools.export.export import ExportRequest, export
-
-    d = export(
-        ExportRequest(model=micro_run, out=tmp_path / "f32", data=micro_dataset, evaluate=False)
-    ).deploy
-    v = d.validation
-    assert d.passed
+def test_f32_export_matches_pytorch_and_greedy_32(micro_run: Path, micro_dataset: Path, tmp_path: Path, capsys):
+    """Through the CLI's human output, as a user runs it: the summary names what was checked."""
+    out = tmp_path / "f32"
+    args = ["export", "--model", str(micro_run), "--data", str(micro_dataset), "--no-eval", "--out", str(out)]
+    r = run_cli(capsys, *args)
+    assert r.code == 0, r.err
+    assert f"{out / 'model-F32.gguf'}" in r.out and "validation passed: logits rel diff" in r.out
+    assert "greedy 32/32" in r.out and "eval" not in r.out.replace("--no-eval", "")
+    v = json.loads((out / "deploy.json").read_text())["validation"]
     assert v["logits"]["rel_max_diff"] < LOGIT_TOLERANCE["F32"] and v["logits"]["top1_agreement"] == 1.0
     assert v["greedy"]["gated"] and v["greedy"]["matching_prefix"] == 32
     assert v["greedy"]["llama_cpp"] == v["greedy"]["torch"]

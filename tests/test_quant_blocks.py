@@ -7,7 +7,7 @@ import pytest
 import torch
 from gguf import GGMLQuantizationType, dequantize, quantize
 
-from tools.quant import blocks
+from tools.gguf import blocks
 
 
 def weights() -> torch.Tensor:

@@ -1,5 +1,5 @@
-"""The quantize stage end to end: the quantized directory, report.json and the < 2% rule, its GGUF
-exported byte for byte and checked against llama.cpp, and bad input."""
+"""The quantize stage end to end: the quantized directory, report.json and the < 2% rule, its blocks
+exported to GGUF as they are and checked against llama.cpp, and bad input."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from tests.cli_run import run_cli
 from tools.checkpoint import load_model
-from tools.export.gguf import read_gguf, rope_row_order
+from tools.gguf.file import read_gguf, rope_row_order
 from tools.quant.layout import RULE_THRESHOLD, read_report
 
 EVAL_CAPS = {"eval_max_tokens": 2048, "eval_max_qa": 4}
@@ -44,16 +44,33 @@ def test_report_has_before_after_and_the_rule(awq_q4):
     assert r.rule.metric == "perplexity" and r.rule.threshold == RULE_THRESHOLD
     assert r.rule.value == pytest.approx(change) and r.passed == r.rule.passed == (change < RULE_THRESHOLD)
     assert r.tensor_types == {"Q4_0": 14, "Q8_0": 1, "F32": 5}
-    assert r.weight_bytes < 0.4 * r.float_weight_bytes and r.gguf_bytes == awq_q4.gguf.stat().st_size
+    assert r.weight_bytes < 0.4 * r.float_weight_bytes and awq_q4.weights.is_file()
+    assert not list(awq_q4.out.glob("*.gguf"))  # export writes the file formats
     assert len(r.layer_error) == 14 and all(0 < e < 0.05 for e in r.layer_error.values())
     assert (awq_q4.out / "manifest.json").is_file() and (awq_q4.out / "config.yaml").is_file()
 
 
-def test_hf_weights_are_the_gguf_blocks_dequantized(awq_q4):
+@pytest.fixture(scope="module")
+def awq_export(awq_q4, micro_dataset: Path, tmp_path_factory: pytest.TempPathFactory):
+    from tools.export.export import ExportRequest, export
+
+    out = tmp_path_factory.mktemp("exp") / "micro-awq-Q4_0"
+    return export(ExportRequest(model=awq_q4.out, out=out, data=micro_dataset, **EVAL_CAPS))
+
+
+def test_exported_gguf_holds_the_quantized_blocks(awq_q4, awq_export):
     from gguf import dequantize
 
+    from tools.gguf.blocks import QTensor
+    from tools.gguf.file import gguf_name
+    from tools.gguf.store import load_typed
+
     model = load_model(awq_q4.out)
-    tensors = {t.name: t for t in read_gguf(awq_q4.gguf).tensors}
+    tensors = {t.name: t for t in read_gguf(awq_export.file).tensors}
+    blocks = load_typed(awq_q4.weights)
+    down = blocks["model.layers.0.mlp.down_proj.weight"]
+    assert isinstance(down, QTensor) and down.qtype == "Q4_0"
+    assert np.array_equal(np.asarray(tensors[gguf_name("model.layers.0.mlp.down_proj.weight")].data), down.data)
     layer = model.model.layers[0]
 
     def gguf_values(name: str) -> np.ndarray:
@@ -70,24 +87,27 @@ def test_hf_weights_are_the_gguf_blocks_dequantized(awq_q4):
     assert not np.allclose(norm, original.model.layers[0].input_layernorm.weight.detach().numpy())
 
 
-def test_quantized_dir_exports_its_gguf_byte_for_byte(awq_q4, micro_dataset: Path, tmp_path: Path):
-    from tools.export.export import ExportRequest, export
-
-    result = export(
-        ExportRequest(
-            model=awq_q4.out, out=tmp_path / "exp", data=micro_dataset, eval_max_tokens=2048, eval_max_qa=4
-        )
-    )
-    d = result.deploy
-    assert result.file.read_bytes() == awq_q4.gguf.read_bytes()
+def test_export_takes_the_quantize_figures_instead_of_evaluating_again(awq_q4, awq_export):
+    d = awq_export.deploy
     assert d.passed and d.quant_type == "Q4_0" and d.source["method"] == "awq"
     assert d.validation["logits"]["rel_max_diff"] < d.validation["logits"]["tolerance"]
-    # llama.cpp runs the very weights PyTorch evaluated: the same perplexity up to activation rounding
+    assert d.eval == awq_q4.report.after and d.eval_source.startswith("quantize report")
+
+
+def test_llama_cpp_runs_the_very_weights_pytorch_evaluated(awq_q4, micro_dataset: Path, tmp_path: Path):
+    from tools.export.export import ExportRequest, export
+
+    d = export(
+        ExportRequest(model=awq_q4.out, out=tmp_path / "exp", data=micro_dataset, evaluate=True, **EVAL_CAPS)
+    ).deploy
+    # the same perplexity up to activation rounding
     assert d.eval.backend == "gguf" and d.eval.tokens == awq_q4.report.after.tokens
+    assert d.eval_source.startswith("measured here")
     assert abs(d.eval.perplexity / awq_q4.report.after.perplexity - 1) < 0.01
 
 
 def test_quantize_cli_rtn_q8_0_meets_the_rule(micro_run: Path, micro_dataset: Path, tmp_path: Path, capsys):
+    """Human output, as a user runs it; the report on disk carries the figures."""
     out = tmp_path / "rtn"
     r = run_cli(
         capsys,
@@ -108,24 +128,25 @@ def test_quantize_cli_rtn_q8_0_meets_the_rule(micro_run: Path, micro_dataset: Pa
         "2048",
         "--max-qa",
         "4",
-        "--json",
     )
     assert r.code == 0, r.err
-    report = json.loads(r.out)["report"]
+    assert f"{out / 'weights-Q8_0.safetensors'}" in r.out and "rtn Q8_0 in" in r.out
+    assert "rule perplexity change < 2%: passed" in r.out, r.out
+    report = json.loads((out / "report.json").read_text())
     assert report["rule"]["passed"] and abs(report["rule"]["value"]) < 0.005
     assert report["tensor_types"] == {"Q8_0": 15, "F32": 5}
-    assert (out / "model-Q8_0.gguf").is_file() and (out / "model.safetensors").is_file()
+    assert (out / "weights-Q8_0.safetensors").is_file() and (out / "model.safetensors").is_file()
 
 
-def test_corrupt_gguf_in_a_quantized_dir_is_rejected_in_one_line(awq_q4, tmp_path: Path, capsys):
+def test_corrupt_blocks_in_a_quantized_dir_are_rejected_in_one_line(awq_q4, tmp_path: Path, capsys):
     bad = tmp_path / "bad"
     shutil.copytree(awq_q4.out, bad)
-    gguf = bad / awq_q4.gguf.name
-    gguf.write_bytes(gguf.read_bytes()[:50_000])
+    weights = bad / awq_q4.weights.name
+    weights.write_bytes(weights.read_bytes()[:50_000])
     r = run_cli(capsys, "export", "--model", str(bad), "--out", str(tmp_path / "exp"))
     assert r.code == 2
     lines = r.err.strip().splitlines()
-    assert len(lines) == 1 and "not a valid GGUF file" in lines[0], r.err
+    assert len(lines) == 1 and "not a typed weights file" in lines[0], r.err
     assert not (tmp_path / "exp").exists()
 
 

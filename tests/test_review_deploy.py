@@ -63,8 +63,9 @@ def test_missed_degradation_rule_asks_for_a_stronger_method(quantized, tmp_path)
     )
 
 
-def test_a_quantized_dir_evaluates_in_pytorch_and_in_llama_cpp(quantized, micro_dataset):
+def test_a_quantized_dir_evaluates_in_pytorch_and_its_export_in_llama_cpp(quantized, micro_dataset, tmp_path):
     from tools.eval import EvalRequest, evaluate
+    from tools.export.export import ExportRequest, export
     from tools.quant.layout import read_report
 
     req = EvalRequest(
@@ -78,8 +79,9 @@ def test_a_quantized_dir_evaluates_in_pytorch_and_in_llama_cpp(quantized, micro_
     torch_run = evaluate(req)  # the dequantized HF weights
     assert torch_run.backend == "hf" and torch_run.tier == "micro"
     assert torch_run.perplexity == pytest.approx(read_report(quantized).after.perplexity, rel=1e-9)
-    gguf_run = evaluate(req.model_copy(update={"backend": "gguf"}))  # model-Q8_0.gguf in llama.cpp
-    assert gguf_run.resolved.endswith("model-Q8_0.gguf") and gguf_run.tokens_scored == torch_run.tokens_scored
+    gguf = export(ExportRequest(model=quantized, out=tmp_path / "exp", validate=False)).file
+    gguf_run = evaluate(req.model_copy(update={"model": str(gguf)}))  # model-Q8_0.gguf in llama.cpp
+    assert gguf_run.backend == "gguf" and gguf_run.tokens_scored == torch_run.tokens_scored
     assert gguf_run.perplexity == pytest.approx(torch_run.perplexity, rel=0.01)
 
 
@@ -97,8 +99,8 @@ def test_unevaluated_or_truncated_quantized_dirs_are_rejected(quantized, tmp_pat
     assert finding(v, "evaluated").remedy.action == "rerun"
     cut = tmp_path / "cut"
     shutil.copytree(quantized, cut)
-    gguf = cut / "model-Q8_0.gguf"
-    gguf.write_bytes(gguf.read_bytes()[:4096])
+    weights = cut / "weights-Q8_0.safetensors"
+    weights.write_bytes(weights.read_bytes()[:4096])
     v = review("quantized", cut)
     assert not v.approved and v.remedy.stage == "quantize"
 

@@ -32,6 +32,7 @@ METRICS = "metrics.jsonl"
 TRAINER_STATE = "trainer_state.json"
 OPTIMIZER = "optimizer.pt"
 TOKENIZER = "tokenizer.json"
+MODEL_CONFIG = "config.yaml"
 
 
 class TrainerState(BaseModel):
@@ -160,6 +161,18 @@ def prune_steps(run_dir: str | Path, keep_last: int) -> None:
             shutil.rmtree(p, ignore_errors=True)
     for p in run_dir.glob(".step_*.partial"):
         shutil.rmtree(p, ignore_errors=True)
+
+
+def model_config_of(step_dir: str | Path):
+    """The ModelConfig (tier, arch, shape) of a step directory: its own config.yaml (a quantized
+    directory), else its run's."""
+    from tools.config import ModelConfig
+
+    step_dir = Path(step_dir)
+    for d in (step_dir, step_dir.parent):
+        if (d / MODEL_CONFIG).is_file():
+            return ModelConfig.load(d / MODEL_CONFIG)
+    raise InputError(f"{step_dir}: no {MODEL_CONFIG} beside the checkpoint (its tier and arch are unknown)")
 
 
 def load_trainer_state(step_dir: str | Path) -> TrainerState:

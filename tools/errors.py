@@ -1,4 +1,8 @@
-"""Exceptions that the CLI maps to exit codes (DESIGN.md, CLI conventions)."""
+"""Exceptions that the CLI maps to exit codes and one-line messages (docs/cli.md).
+
+``InputError`` (exit 2) prints ``error: ...``; ``CheckFailed`` (exit 1) prints what failed in its
+own word (``rejected: ...``, ``below threshold: ...``), so a missed gate never reads like bad input
+or a crash."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ class AutonError(Exception):
     """Base class: the message is one line meant for the user."""
 
     exit_code = 2
+    label = "error"
 
 
 class InputError(AutonError):
@@ -16,9 +21,16 @@ class InputError(AutonError):
 
 
 class CheckFailed(AutonError):
-    """A check that ran and failed: a rejected review, a missed threshold (exit 1)."""
+    """A check that ran and failed: a rejected review, a missed threshold (exit 1).
+
+    ``label`` is the word the CLI prints before the message, e.g. ``rejected`` or ``below threshold``.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str, label: str = "failed"):
+        super().__init__(message)
+        self.label = label
 
 
 def validation_message(e: ValueError, default_loc: str = "input") -> str:

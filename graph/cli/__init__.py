@@ -1,9 +1,10 @@
 """The ``auton-slm`` command line: one Typer sub-app or command group per stage.
 
 Each module in this package that defines ``register(app: typer.Typer)`` adds its commands.
-Conventions (DESIGN.md): ``--json`` prints one JSON document on stdout; exit 0 on success,
-1 for a check that ran and failed, 2 for bad input; errors are one line on stderr, and
-``--debug`` (or AUTON_DEBUG=1) shows the traceback instead.
+Conventions (docs/cli.md): ``--json`` prints one JSON document on stdout; exit 0 on success,
+1 for a check that ran and failed (``rejected: ...``, ``below threshold: ...``), 2 for bad input
+(``error: ...``); each is one line on stderr, an unexpected exception too (``internal error: ...``,
+exit 1), and ``--debug`` (or AUTON_DEBUG=1) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def main() -> None:
     except AutonError as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        print(f"{e.label}: {e}", file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -80,7 +81,7 @@ def main() -> None:
         if debug:
             raise
         print(
-            f"error: {e.__class__.__name__}: {e}".splitlines()[0] + " (run with --debug for the traceback)",
+            f"internal error: {e.__class__.__name__}: {e}".splitlines()[0] + " (run with --debug for the traceback)",
             file=sys.stderr,
         )
         sys.exit(1)

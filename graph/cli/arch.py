@@ -126,7 +126,7 @@ def validate_cmd(
             console.print(f"  - {issue.check}: {issue.message}", markup=False)
     if not v.ok:
         more = f" (+{len(v.issues) - 1} more)" if len(v.issues) > 1 else ""
-        raise CheckFailed(f"{config}: {v.issues[0].message}{more}")
+        raise CheckFailed(f"{config}: {v.issues[0].message}{more}", "invalid config")
 
 
 @arch_app.command("probe")

@@ -89,4 +89,4 @@ def register(app: typer.Typer) -> None:
         else:
             _print_human(reports, comparison)
         if comparison.best is None:
-            raise CheckFailed("no model is below its tier's perplexity threshold")
+            raise CheckFailed("no model is below its tier's perplexity threshold", "below threshold")

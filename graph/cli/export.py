@@ -14,6 +14,27 @@ FORMATS = ("gguf", "onnx")
 TYPES = ("F32", "F16", "Q8_0", "Q4_0")
 
 
+def validation_line(v: dict, passed: bool) -> str:
+    """deploy.json's validation in one line, for either format."""
+    if v.get("skipped"):
+        return "validation skipped"
+    verdict = "passed" if passed else "FAILED"
+    if "logits" in v:  # GGUF: tools.export.validate.GGUFValidation
+        return (
+            f"validation {verdict}: logits rel diff {v['logits']['rel_max_diff']:.2e} "
+            f"(tol {v['logits']['tolerance']:.0e}), tokenization "
+            f"{'ok' if v['tokenization']['passed'] else 'MISMATCH'}, greedy "
+            f"{v['greedy']['matching_prefix']}/{v['greedy']['steps']}"
+        )
+    parts = []  # ONNX: tools.export.validate.ONNXValidation
+    for name in ("fp32", "int8"):
+        m = v[name]
+        worst = max((s["rel_max_diff"] for s in m["shapes"]), default=float("nan"))
+        top1 = min((s["top1_agreement"] for s in m["shapes"]), default=float("nan"))
+        parts.append(f"{m['file']} {len(m['shapes'])} shapes, max rel diff {worst:.2e}, top-1 agreement {top1:.1%}")
+    return f"validation {verdict}: " + "; ".join(parts)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
@@ -30,8 +51,11 @@ def register(app: typer.Typer) -> None:
             None, "--data", help="Dataset whose test split feeds the parity checks."
         ),
         validate: bool = typer.Option(True, "--validate/--no-validate", help="Run the parity checks."),
-        evaluate: bool = typer.Option(
-            True, "--eval/--no-eval", help="With --data: evaluate the exported GGUF in llama.cpp."
+        evaluate: bool | None = typer.Option(
+            None,
+            "--eval/--no-eval",
+            help="With --data: evaluate the exported GGUF in llama.cpp (default: only when no earlier "
+            "artifact holds the figures, i.e. for a float checkpoint).",
         ),
         max_tokens: MaxTokens = None,
         max_qa: MaxQA = None,
@@ -67,22 +91,12 @@ def register(app: typer.Typer) -> None:
         console.print(
             f"{result.file}  {d.bytes:,} bytes  {d.quant_type}  sha256 {d.sha256[:16]}", markup=False
         )
-        v = d.validation
-        if v.get("skipped"):
-            console.print("validation skipped", markup=False)
-        else:
-            console.print(
-                f"validation {'passed' if d.passed else 'FAILED'}: logits rel diff "
-                f"{v['logits']['rel_max_diff']:.2e} (tol {v['logits']['tolerance']:.0e}), tokenization "
-                f"{'ok' if v['tokenization']['passed'] else 'MISMATCH'}, greedy "
-                f"{v['greedy']['matching_prefix']}/{v['greedy']['steps']}",
-                markup=False,
-            )
+        console.print(validation_line(d.validation, d.passed), markup=False, soft_wrap=True)
         if d.eval:
             e = d.eval
             console.print(
-                f"eval ({e.backend}): perplexity {e.perplexity:.3f} on {e.tokens:,} test tokens, task accuracy "
-                f"{'n/a' if e.task_accuracy is None else f'{e.task_accuracy:.3f}'} ({e.qa_pairs} QA pairs)",
+                f"eval ({d.eval_source}): perplexity {e.perplexity:.3f} on {e.tokens:,} test tokens, task "
+                f"accuracy {'n/a' if e.task_accuracy is None else f'{e.task_accuracy:.3f}'} ({e.qa_pairs} QA pairs)",
                 markup=False,
             )
         if d.ram_estimate:

@@ -45,7 +45,7 @@ def _finish(result: RunSummary, as_json: bool) -> None:
     if result.status == "question":
         raise InputError(result.question or "the goal needs clarification")
     if result.status == "failed":
-        raise CheckFailed((result.failure or "the run failed").splitlines()[0])
+        raise CheckFailed((result.failure or "the run failed").splitlines()[0], "run failed")
 
 
 @contextlib.contextmanager

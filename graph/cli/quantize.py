@@ -26,19 +26,16 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="Output directory, e.g. SLM/models/quantized/<name>."),
         calib_sequences: int = typer.Option(64, "--calib-sequences", min=1, help="Calibration windows."),
         evaluate: bool = typer.Option(True, "--eval/--no-eval", help="Evaluate before/after (report.json)."),
-        eval_backend: str = typer.Option("hf", "--eval-backend", help="hf (dequantized weights) or gguf."),
         max_tokens: MaxTokens = None,
         max_qa: MaxQA = None,
         overwrite: Overwrite = False,
         json_out: JsonFlag = False,
     ) -> None:
-        """Quantize into GGUF blocks (RTN, GPTQ or AWQ), evaluate, and check SPEC.md's < 2% rule."""
+        """Quantize into GGUF blocks (RTN, GPTQ or AWQ), evaluate, and check the < 2% perplexity rule."""
         if method not in METHODS:
             raise InputError(f"--method must be one of {', '.join(METHODS)}, not {method!r}")
         if qtype not in TYPES:
             raise InputError(f"--type must be one of {', '.join(TYPES)}, not {qtype!r}")
-        if eval_backend not in ("hf", "gguf"):
-            raise InputError(f"--eval-backend must be hf or gguf, not {eval_backend!r}")
         from tools.quant.quantize import QuantizeRequest, quantize
 
         quiet_transformers()
@@ -50,7 +47,6 @@ def register(app: typer.Typer) -> None:
             out=out,
             calib_sequences=calib_sequences,
             evaluate=evaluate,
-            eval_backend=eval_backend,
             eval_max_tokens=max_tokens,
             eval_max_qa=max_qa,
             overwrite=overwrite,
@@ -62,9 +58,10 @@ def register(app: typer.Typer) -> None:
             return
         r = result.report
         console.print(
-            f"{result.gguf}  {r.gguf_bytes:,} bytes ({r.weight_bytes / r.float_weight_bytes:.1%} of F32 weights)  "
+            f"{result.weights}  {r.weight_bytes:,} bytes of weights ({r.weight_bytes / r.float_weight_bytes:.1%} of F32)  "
             f"{r.method} {r.qtype} in {r.quantize_seconds:.1f}s",
             markup=False,
+            soft_wrap=True,
         )
         if r.before and r.after and r.rule:
             task = (
@@ -76,4 +73,5 @@ def register(app: typer.Typer) -> None:
                 f"perplexity {r.before.perplexity:.3f} -> {r.after.perplexity:.3f} ({r.rule.value:+.2%}), {task}; "
                 f"rule {r.rule.metric} change < {r.rule.threshold:.0%}: {'passed' if r.rule.passed else 'FAILED'}",
                 markup=False,
+                soft_wrap=True,
             )

@@ -61,4 +61,4 @@ def register(app: typer.Typer) -> None:
             _print_human(verdict)
         if not verdict.approved:
             remedy = verdict.remedy
-            raise CheckFailed(f"{kind} rejected: {remedy.text if remedy else verdict.failures[0].message}")
+            raise CheckFailed(f"{kind}: {remedy.text if remedy else verdict.failures[0].message}", "rejected")

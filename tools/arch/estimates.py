@@ -125,7 +125,7 @@ def _matrix_bytes(rows: int, cols: int, wtype: WeightType) -> int:
 
 def weight_bytes(m: ModelSpec, wtype: WeightType) -> int:
     """Bytes of the model's tensors in our GGUF export of ``wtype``, following the exporter's type
-    plan (tools.quant.rtn): norms stay F32; layer matrices take ``wtype``; the token embedding
+    plan (tools.gguf.plan): norms stay F32; layer matrices take ``wtype``; the token embedding
     (the output too, tied or not) takes ``EMBED_BLOCK_TYPE`` when ``wtype`` is a block type."""
     embed_type = EMBED_BLOCK_TYPE if wtype in ("Q8_0", "Q4_0") else wtype
     n_embed = 1 if m.tie_embeddings else 2

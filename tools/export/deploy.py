@@ -7,8 +7,9 @@ per type); ``tier``, ``arch``, ``params``, ``model`` (dimensions); ``tokenizer``
 ``gpt2/gpt-2``, vocab size, sha256 of tokenizer.json); ``ram_estimate`` (kernel runtime bytes: the
 embedded GGUF file + F32 KV cache at full context + F32 activations + tokenizer tables, the
 terms of tools.arch.estimates; GGUF only); ``source`` (checkpoint or quantized directory, method);
-``eval`` (metrics of the exported file: with ``--data``, tools.eval runs the GGUF in llama.cpp on
-the test split and QA pairs; otherwise a quantized source's report ``after``, else null);
+``eval`` (the model's metrics, from the artifact that measured them: a quantized source's report
+``after``; for a float checkpoint with ``--data``, tools.eval runs the GGUF in llama.cpp on the
+test split and QA pairs; else null) and ``eval_source`` (which of the two);
 ``validation`` (tools.export.validate results); ``passed`` (every gating validation passed).
 """
 
@@ -48,5 +49,6 @@ class DeployInfo(BaseModel):
     ram_estimate: RamEstimate | None = None
     source: dict[str, str | None]
     eval: Metrics | None = None
+    eval_source: str | None = None
     validation: dict
     passed: bool

@@ -5,14 +5,19 @@ or ``model.onnx`` and ``model.int8.onnx``), ``deploy.json`` (tools.export.deploy
 ``manifest.json`` (kind ``export``). It is built in a staging directory, so a failed export leaves
 nothing behind. GGUF: a float checkpoint is written at ``type`` (F32 by default; Q8_0/Q4_0 give
 plain round-to-nearest blocks, what llama.cpp's converter does); a quantized directory keeps its
-type and its GGUF is copied byte for byte, so llama.cpp and the kernel run the very weights that
-were evaluated. ONNX: the float weights (for a quantized directory: its dequantized weights) in an
-fp32 graph plus onnxruntime's INT8 variant. A failed gating validation is a CheckFailed (exit 1).
+type and its blocks are written as they are (tools.gguf.store), so llama.cpp and the kernel run
+the very weights that were evaluated. ONNX: the float weights (for a quantized directory: its
+dequantized weights) in an fp32 graph plus onnxruntime's INT8 variant. A failed gating
+validation is a CheckFailed (exit 1).
+
+Evaluation is not repeated: deploy.json's ``eval`` is the quantized source's report (measured by
+PyTorch on the dequantized weights, which the logit-parity check ties to llama.cpp), and the
+exported GGUF is evaluated in llama.cpp only when no earlier artifact holds the figure (a float
+checkpoint with ``data``) or when ``evaluate`` asks for it; ``eval_source`` says which.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Literal
 
@@ -25,15 +30,11 @@ from tools.checkpoint import WEIGHTS, load_model
 from tools.dataset import BOS_ID, Dataset, qa_prompt
 from tools.errors import CheckFailed, InputError
 from tools.export.deploy import DEPLOY, DeployInfo, RamEstimate
-from tools.export.gguf import gguf_name, write_gguf
 from tools.export.onnx import INT8_FILE, ONNX_FILE, export_onnx, quantize_int8
 from tools.export.source import ModelSource, resolve_source
 from tools.export.validate import SAMPLE_TEXTS, GGUFValidation, ONNXValidation, validate_gguf, validate_onnx
-from tools.export.vocab import GGUFVocab, load_vocab
-from tools.progress import ProgressFn, null_progress
-from tools.quant.layout import gguf_file
-from tools.quant.metrics import measure
-from tools.quant.rtn import (
+from tools.gguf.file import gguf_file, gguf_name, write_gguf
+from tools.gguf.plan import (
     dequantized_state,
     model_state,
     planned_types,
@@ -41,6 +42,10 @@ from tools.quant.rtn import (
     typed_state,
     with_weights,
 )
+from tools.gguf.store import load_typed
+from tools.gguf.vocab import GGUFVocab, load_vocab
+from tools.progress import ProgressFn, null_progress
+from tools.quant.metrics import measure
 
 ExportType = Literal["F32", "F16", "Q8_0", "Q4_0"]
 EVAL_WINDOW = 128  # tokens in the logit-parity window (capped by the model context)
@@ -58,8 +63,10 @@ class ExportRequest(BaseModel):
     )
     data: Path | None = Field(None, description="dataset: test texts for the parity checks, and evaluation")
     validate_model: bool = Field(True, alias="validate")
-    evaluate: bool = Field(
-        True, description="with data: evaluate the exported GGUF in llama.cpp (deploy.eval)"
+    evaluate: bool | None = Field(
+        None,
+        description="evaluate the exported GGUF in llama.cpp on data (deploy.eval); None: only when no "
+        "earlier artifact holds the figure (a float checkpoint)",
     )
     eval_max_tokens: int | None = Field(None, gt=0)
     eval_max_qa: int | None = Field(None, ge=0)
@@ -107,23 +114,26 @@ def _gguf(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: Prog
     qtype = src.qtype or req.type or "F32"
     vocab = load_vocab(src.tokenizer, model.config.vocab_size)
     state = model_state(model)
-    target = tmp / gguf_file(qtype)
-    if src.gguf is not None:
-        shutil.copyfile(src.gguf, target)
-        reference = model
+    if src.weights is not None:
+        typed = load_typed(src.weights)
+        reference = model  # the quantized directory's HF weights are these blocks dequantized
     else:
         require_blocks(state, qtype)
         typed = typed_state(state, qtype)
-        write_gguf(
-            target,
-            config=model.config,
-            tensors=typed,
-            vocab=vocab,
-            file_type=qtype,
-            name=req.out.name,
-            metadata={"auton.tier": src.config.model.tier, "auton.arch": src.config.model.arch.value},
-        )
         reference = with_weights(model, dequantized_state(typed))
+    target = write_gguf(
+        tmp / gguf_file(qtype),
+        config=model.config,
+        tensors=typed,
+        vocab=vocab,
+        file_type=qtype,
+        name=req.out.name,
+        metadata={
+            "auton.tier": src.config.model.tier,
+            "auton.arch": src.config.model.arch.value,
+            **({"auton.quant_method": src.report.method} if src.report else {}),
+        },
+    )
     progress("export", 1, 2)
     validation = None
     if req.validate_model:
@@ -147,13 +157,17 @@ def _gguf(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: Prog
             byte_ids=vocab.unreachable_byte_ids,
         )
         if not validation.passed:
-            raise CheckFailed(f"{target.name}: validation failed: {_gguf_failure(validation)}")
+            raise CheckFailed(f"{target.name}: {_gguf_failure(validation)}", "validation failed")
     types = validation.readback.tensor_types if validation else {}
-    metrics = src.report.after if src.report else None
-    if req.data is not None and req.evaluate:
+    metrics, source = (src.report.after, "quantize report (PyTorch, dequantized weights)") if src.report else (None, None)
+    if req.data is not None and (req.evaluate or (req.evaluate is None and metrics is None)):
+        progress("evaluate", 0, 1)
         metrics = measure(target, req.data, "gguf", req.eval_max_tokens, req.eval_max_qa)
+        source = "measured here (llama.cpp, this file)"
+        progress("evaluate", 1, 1)
     return {
         "eval": metrics,
+        "eval_source": source if metrics is not None else None,
         "files": [target],
         "quant_type": qtype,
         "tensor_types": types,
@@ -172,11 +186,10 @@ def _onnx(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: Prog
     validation = validate_onnx(fp32, int8, model) if req.validate_model else None
     if validation is not None and not validation.passed:
         bad = validation.fp32 if not validation.fp32.passed else validation.int8
-        raise CheckFailed(
-            f"{bad.file}: validation failed: {bad.message or 'onnxruntime differs from PyTorch'}"
-        )
+        raise CheckFailed(f"{bad.file}: {bad.message or 'onnxruntime differs from PyTorch'}", "validation failed")
     return {
         "eval": src.report.after if src.report else None,
+        "eval_source": "quantize report (PyTorch, dequantized weights)" if src.report else None,
         "files": [fp32, int8] + sorted(p for p in tmp.iterdir() if p.is_file() and p not in (fp32, int8)),
         "quant_type": "fp32",
         "tensor_types": {},
@@ -230,6 +243,7 @@ def export(req: ExportRequest, progress: ProgressFn | None = None) -> ExportResu
                 "method": src.report.method if src.report else None,
             },
             eval=made["eval"],
+            eval_source=made["eval_source"],
             validation=validation.model_dump(mode="json") if validation else {"skipped": True},
             passed=validation.passed if validation else False,
         )
@@ -239,7 +253,7 @@ def export(req: ExportRequest, progress: ProgressFn | None = None) -> ExportResu
             "export",
             inputs=[FileRef.of(src.path / WEIGHTS), FileRef.of(src.tokenizer)],
             parameters={"format": req.format, "type": info.quant_type, "source": str(req.model)},
-            metrics={"passed": info.passed, "bytes": info.bytes},
+            metrics={"passed": info.passed, "bytes": info.bytes, "eval_source": info.eval_source},
         )
     progress("export", 2, 2)
     return ExportResult(out=req.out, file=req.out / main.name, deploy=info)

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, Field
 
-from tools.export.gguf import read_gguf
+from tools.gguf.file import read_gguf
 
 LOGIT_TOLERANCE = {"F32": 1e-4, "F16": 5e-3, "Q8_0": 5e-2, "Q4_0": 5e-2, "Q4_1": 5e-2, "Q5_0": 5e-2}
 GREEDY_STEPS = 32

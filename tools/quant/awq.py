@@ -31,7 +31,7 @@ from collections.abc import Mapping
 
 import torch
 
-from tools.quant.blocks import QK, QTensor, fake_quantize, quantize
+from tools.gguf.blocks import QK, QTensor, fake_quantize, quantize
 from tools.quant.calibrate import SITE_OF, InputStats, output_error, relative_output_error
 
 GRID = 20

@@ -22,8 +22,8 @@ import torch
 
 from tools.dataset import Dataset
 from tools.errors import InputError
+from tools.gguf.blocks import QTensor
 from tools.progress import ProgressFn, null_progress
-from tools.quant.blocks import QTensor
 
 SITES = {
     "attn_in": "self_attn.q_proj",

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 import torch
 
-from tools.quant.blocks import QK, Grid, QTensor, grid_for, pack
+from tools.gguf.blocks import QK, Grid, QTensor, grid_for, pack
 from tools.quant.calibrate import SITE_OF, InputStats, relative_output_error
 
 CHUNK = 128

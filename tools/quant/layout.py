@@ -1,10 +1,10 @@
 """The quantized-model directory ``SLM/models/quantized/<run>-<method>-<type>/``.
 
-- ``model-<TYPE>.gguf``: the weights in GGUF block layout (llama.cpp and the kernel run this file
-  as is; ``auton-slm export`` copies it byte for byte);
+- ``weights-<TYPE>.safetensors``: every tensor in the type of the GGUF type plan, block tensors
+  in GGUF block layout (tools.gguf.store); ``auton-slm export`` writes the GGUF from it;
 - ``model.safetensors`` + ``config.json`` + ``tokenizer.json``: the same weights dequantized to
   float32 as an HF checkpoint, so ``tools.checkpoint.load_model`` and the PyTorch evaluator run
-  exactly what the GGUF holds (AWQ's scales are already folded into the norm weights);
+  exactly what the blocks hold (AWQ's scales are already folded into the norm weights);
 - ``config.yaml``: the source run's ModelConfig (tier, arch), when the run had one;
 - ``report.json``: ``QuantReport`` below; ``manifest.json`` (kind ``quantized``).
 """
@@ -22,13 +22,12 @@ from tools.quant.metrics import Metrics
 
 KIND = "quantized"
 REPORT = "report.json"
-MODEL_CONFIG = "config.yaml"
 Method = Literal["rtn", "gptq", "awq"]
 RULE_THRESHOLD = 0.02
 
 
-def gguf_file(qtype: str) -> str:
-    return f"model-{qtype}.gguf"
+def weights_file(qtype: str) -> str:
+    return f"weights-{qtype}.safetensors"
 
 
 class DegradationRule(BaseModel):
@@ -54,9 +53,8 @@ class QuantReport(BaseModel):
     source: str = Field(description="the checkpoint step directory that was quantized")
     dataset: str | None = Field(None, description="calibration and evaluation dataset")
     calibration: dict = Field(default_factory=dict, description="split, sequences, seq_len, tokens")
-    tensor_types: dict[str, int] = Field(description="GGUF tensor count per type")
-    gguf_bytes: int = Field(description="size of model-<TYPE>.gguf")
-    weight_bytes: int = Field(description="tensor data in the GGUF")
+    tensor_types: dict[str, int] = Field(description="tensor count per GGUF type")
+    weight_bytes: int = Field(description="tensor data in GGUF layout (what the GGUF file will hold)")
     float_weight_bytes: int = Field(description="the same tensors at F32")
     quantize_seconds: float = Field(
         description="calibration statistics + quantization (RTN: quantization only, it needs no calibration; "
@@ -65,9 +63,6 @@ class QuantReport(BaseModel):
     layer_error: dict[str, float] = Field(
         default_factory=dict,
         description="relative output error ||X(W-Wq)^T|| / ||XW^T|| per linear on calibration data",
-    )
-    eval_backend: Literal["hf", "gguf"] = Field(
-        "hf", description="what ran the quantized model: PyTorch on the dequantized weights, or llama.cpp"
     )
     before: Metrics | None = None
     after: Metrics | None = None

@@ -1,16 +1,17 @@
-"""``quantize(QuantizeRequest) -> QuantizeResult``: a float checkpoint to GGUF block weights.
+"""``quantize(QuantizeRequest) -> QuantizeResult``: a float checkpoint to weights in GGUF block formats.
 
 Methods: ``rtn`` (round-to-nearest), ``gptq`` (tools.quant.gptq) and ``awq`` (tools.quant.awq); all
 go layer by layer through tools.quant.calibrate.sequential on windows of the dataset's train split,
 which also yields each linear's relative output error for the report. Tensors that the methods do
-not touch follow the type plan of tools.quant.rtn (norms F32, token embedding Q8_0).
+not touch follow the GGUF type plan (tools.gguf.plan: norms F32, token embedding Q8_0).
 
-The result directory (layout in tools.quant.layout) is evaluated with tools.eval on the dataset's
-test split and held-out QA pairs, before (the float checkpoint) and after (the quantized weights,
-run by PyTorch on their dequantized values, or by llama.cpp on the GGUF with ``eval_backend=gguf``);
-report.json records both, the relative change per metric and SPEC.md's < 2% rule
-(tools.quant.layout.DegradationRule). A missed rule is recorded (``passed: false``), not raised: the
-reviewer decides what to do about it.
+The result directory (layout in tools.quant.layout) holds the typed weights and their dequantized
+HF checkpoint; no GGUF file (export writes every file format). It is evaluated with tools.eval on
+the dataset's test split and held-out QA pairs, before (the float checkpoint, or the ``baseline``
+figures an earlier evaluation measured on the same tokens) and after (PyTorch on the dequantized
+weights); report.json records both, the relative change per metric and the < 2% rule
+(tools.quant.layout.DegradationRule). A missed rule is recorded (``passed: false``), not raised:
+the reviewer decides what to do about it.
 """
 
 from __future__ import annotations
@@ -24,36 +25,28 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from tools.artifacts import FileRef, atomic_write_json, staging_dir, write_manifest
-from tools.checkpoint import WEIGHTS, load_model
+from tools.checkpoint import MODEL_CONFIG, TOKENIZER, WEIGHTS, load_model, model_config_of, resolve_checkpoint
 from tools.dataset import Dataset
 from tools.errors import InputError
-from tools.export.gguf import write_gguf
-from tools.export.source import TOKENIZER, resolve_source
-from tools.export.vocab import load_vocab
+from tools.gguf.blocks import QTensor
+from tools.gguf.plan import dequantized_state, model_state, require_blocks, typed_state, with_weights
+from tools.gguf.store import save_typed
 from tools.progress import ProgressFn, null_progress
 from tools.quant.awq import awq_layer
-from tools.quant.blocks import QTensor
 from tools.quant.calibrate import calibration_windows, sequential
 from tools.quant.gptq import gptq_layer
 from tools.quant.layout import (
     KIND,
-    MODEL_CONFIG,
     REPORT,
     RULE_THRESHOLD,
     DegradationRule,
     Method,
     QuantReport,
-    gguf_file,
+    is_quantized_dir,
+    weights_file,
 )
 from tools.quant.metrics import Metrics, measure
-from tools.quant.rtn import (
-    dequantized_state,
-    model_state,
-    require_blocks,
-    rtn_layer,
-    typed_state,
-    with_weights,
-)
+from tools.quant.rtn import rtn_layer
 
 QuantizeType = Literal["Q8_0", "Q4_0", "Q4_1", "Q5_0"]
 
@@ -70,7 +63,6 @@ class QuantizeRequest(BaseModel):
     damp: float = Field(0.01, gt=0, description="GPTQ Hessian dampening, relative to mean(diag H)")
     act_order: bool = True
     evaluate: bool = True
-    eval_backend: Literal["hf", "gguf"] = "hf"
     eval_max_tokens: int | None = Field(None, gt=0)
     eval_max_qa: int | None = Field(None, ge=0)
     baseline: Metrics | None = Field(None, description="the float model's metrics, if already measured")
@@ -79,7 +71,7 @@ class QuantizeRequest(BaseModel):
 
 class QuantizeResult(BaseModel):
     out: Path
-    gguf: Path
+    weights: Path = Field(description="weights-<TYPE>.safetensors: the GGUF-layout blocks")
     report: QuantReport
 
 
@@ -109,15 +101,15 @@ def _layer_quantizer(req: QuantizeRequest):
 
 def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> QuantizeResult:
     progress = progress or null_progress
-    src = resolve_source(req.model)
-    if src.kind != "checkpoint":
-        raise InputError(f"{req.model}: already quantized ({src.qtype}); quantize the float checkpoint")
+    if is_quantized_dir(req.model):
+        raise InputError(f"{req.model}: already quantized; quantize the float checkpoint")
+    step = resolve_checkpoint(req.model)
+    config = model_config_of(step)
     data = Dataset(req.data)
-    _check_tokenizer(data, src.path)
-    model = load_model(src.path)
+    _check_tokenizer(data, step)
+    model = load_model(step)
     original = model_state(model)
     require_blocks(original, req.type)
-    vocab = load_vocab(src.tokenizer, model.config.vocab_size)
     seq_len = min(
         req.calib_seq_len or model.config.max_position_embeddings, model.config.max_position_embeddings
     )
@@ -132,22 +124,10 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
         seconds += run.stats_seconds
 
     with staging_dir(req.out, overwrite=req.overwrite) as tmp:
-        gguf = write_gguf(
-            tmp / gguf_file(req.type),
-            config=model.config,
-            tensors=typed,
-            vocab=vocab,
-            file_type=req.type,
-            name=req.out.name,
-            metadata={
-                "auton.tier": src.config.model.tier,
-                "auton.arch": src.config.model.arch.value,
-                "auton.quant_method": req.method,
-            },
-        )
+        save_typed(tmp / weights_file(req.type), typed)
         with_weights(model, dequantized_state(typed)).save_pretrained(tmp)
-        shutil.copyfile(src.tokenizer, tmp / TOKENIZER)
-        src.config.save(tmp / MODEL_CONFIG)
+        shutil.copyfile(step / TOKENIZER, tmp / TOKENIZER)
+        config.save(tmp / MODEL_CONFIG)
         types: dict[str, int] = {}
         for t in typed.values():
             kind = t.qtype if isinstance(t, QTensor) else "F32"
@@ -155,23 +135,21 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
         report = QuantReport(
             method=req.method,
             qtype=req.type,
-            source=str(src.path),
+            source=str(step),
             dataset=str(data.path),
             calibration={"split": "train", "sequences": len(windows), "seq_len": seq_len, "seed": req.seed},
             tensor_types=types,
-            gguf_bytes=gguf.stat().st_size,
             weight_bytes=sum(t.nbytes if isinstance(t, QTensor) else t.numel() * 4 for t in typed.values()),
             float_weight_bytes=sum(t.numel() * 4 for t in original.values()),
             quantize_seconds=seconds,
             layer_error=run.errors,
-            eval_backend=req.eval_backend,
         )
         if req.evaluate:
             progress("evaluate", 0, 2)
             caps = (req.eval_max_tokens, req.eval_max_qa)
-            before = req.baseline or measure(src.path, req.data, "hf", *caps)
+            before = req.baseline or measure(step, req.data, "hf", *caps)
             progress("evaluate", 1, 2)
-            after = measure(tmp, req.data, req.eval_backend, *caps)
+            after = measure(tmp, req.data, "hf", *caps)
             progress("evaluate", 2, 2)
             change = _change(before, after)
             rule = DegradationRule(value=change["perplexity"], passed=change["perplexity"] < RULE_THRESHOLD)
@@ -189,11 +167,15 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
             tmp,
             KIND,
             inputs=[
-                FileRef.of(src.path / WEIGHTS),
-                FileRef.of(src.tokenizer),
+                FileRef.of(step / WEIGHTS),
+                FileRef.of(step / TOKENIZER),
                 FileRef.of(data.path / "meta.json"),
             ],
             parameters=req.model_dump(mode="json", exclude={"baseline"}),
-            metrics={"passed": report.passed, "perplexity_change": report.relative_change.get("perplexity")},
+            metrics={
+                "passed": report.passed,
+                "perplexity_change": report.relative_change.get("perplexity"),
+                "before_from": "parameters.baseline (the evaluate stage)" if req.baseline else "measured here",
+            },
         )
-    return QuantizeResult(out=req.out, gguf=req.out / gguf.name, report=report)
+    return QuantizeResult(out=req.out, weights=req.out / weights_file(req.type), report=report)

@@ -1,9 +1,9 @@
-"""Review of a quantized directory (tools.quant.layout: model-<TYPE>.gguf, dequantized HF weights,
-report.json).
+"""Review of a quantized directory (tools.quant.layout: weights-<TYPE>.safetensors in GGUF block
+layout, dequantized HF weights, report.json).
 
 Checks:
-- ``loads``: report.json is a QuantReport and its GGUF file is there with the size it states;
-- ``gguf_readable``: the GGUF parses and holds the tensor types the report lists;
+- ``loads``: report.json is a QuantReport and its typed weights file is there;
+- ``blocks_readable``: the typed weights load as GGUF blocks with the tensor types the report lists;
 - ``tensors_finite``: the dequantized weights are finite;
 - ``smaller``: the tensor data is at most ``MAX_SIZE_RATIO`` of the same tensors at F32;
 - ``evaluated``: before/after metrics exist (the degradation rule was measured);
@@ -18,7 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tools.errors import InputError
-from tools.quant.layout import REPORT, QuantReport, gguf_file, read_report
+from tools.gguf.blocks import QTensor
+from tools.gguf.store import load_typed
+from tools.quant.layout import REPORT, QuantReport, read_report, weights_file
 from tools.review.checkpoint import non_finite
 from tools.review.findings import passed, rejected, remedy, rerun
 from tools.verdict import Finding, Remedy, Verdict
@@ -46,23 +48,19 @@ def requantize(method: str, qtype: str, why: str) -> Remedy:
     )
 
 
-def check_gguf(path: Path, report: QuantReport) -> Finding:
-    from gguf import GGUFReader
-
+def check_blocks(path: Path, report: QuantReport) -> Finding:
     try:
-        reader = GGUFReader(path)
-    except Exception as e:  # the reader raises ValueError, struct and numpy errors on bad bytes
-        why = f"{path.name} does not parse ({str(e).splitlines()[0] if str(e) else e.__class__.__name__})"
-        return rejected("gguf_readable", "quantize", why, rerun("quantize", why))
+        typed = load_typed(path)
+    except InputError as e:
+        return rejected("blocks_readable", "quantize", str(e), rerun("quantize", str(e)))
     types: dict[str, int] = {}
-    for t in reader.tensors:
-        types[t.tensor_type.name] = types.get(t.tensor_type.name, 0) + 1
+    for t in typed.values():
+        kind = t.qtype if isinstance(t, QTensor) else "F16" if t.dtype.itemsize == 2 else "F32"
+        types[kind] = types.get(kind, 0) + 1
     if types != report.tensor_types:
         why = f"{path.name} holds tensor types {types}, the report says {report.tensor_types}"
-        return rejected("gguf_readable", "quantize", why, rerun("quantize", why))
-    return passed(
-        "gguf_readable", "quantize", f"{path.name}: {len(reader.tensors)} tensors", tensor_types=types
-    )
+        return rejected("blocks_readable", "quantize", why, rerun("quantize", why))
+    return passed("blocks_readable", "quantize", f"{path.name}: {len(typed)} tensors", tensor_types=types)
 
 
 def check_finite(directory: Path) -> Finding:
@@ -123,15 +121,15 @@ def review_quantized(path: str | Path) -> Verdict:
     except InputError as e:
         fix = rerun("quantize", f"no readable {REPORT}")
         return Verdict.from_findings("quantized", str(path), [rejected("loads", "quantize", str(e), fix)])
-    gguf = path / gguf_file(report.qtype)
-    if not gguf.is_file() or gguf.stat().st_size != report.gguf_bytes:
-        why = f"{gguf.name} is missing or not the {report.gguf_bytes} bytes the report states"
+    weights = path / weights_file(report.qtype)
+    if not weights.is_file():
+        why = f"{weights.name} is missing"
         return Verdict.from_findings(
             "quantized", str(path), [rejected("loads", "quantize", why, rerun("quantize", why))]
         )
     findings = [
         passed("loads", "quantize", f"{report.method} {report.qtype} of {report.source}"),
-        check_gguf(gguf, report),
+        check_blocks(weights, report),
         check_finite(path),
         check_size(report),
         *check_degradation(report),

@@ -3,7 +3,7 @@
 Tensor names follow llama.cpp: ``token_embd``, ``blk.N.{attn_norm,attn_q,attn_k,attn_v,attn_output,
 ffn_norm,ffn_gate,ffn_up,ffn_down}``, ``output_norm``, ``output`` (omitted with tied embeddings).
 Tensors come in as HF-named float tensors (float32 -> F32, float16 -> F16) or ``QTensor`` blocks,
-so the writer never changes a tensor's type: the caller (tools.quant.rtn.typed_state) decides.
+so the writer never changes a tensor's type: the caller (tools.gguf.plan.typed_state) decides.
 
 RoPE layout: HF Llama rotates the two halves of each head ("rotate_half"), GGUF's llama expects
 adjacent pairs (interleaved). As llama.cpp's converter does, the rows of attn_q/attn_k are
@@ -22,8 +22,8 @@ import torch
 from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFReader, GGUFWriter, LlamaFileType
 
 from tools.errors import InputError
-from tools.export.vocab import GGUFVocab
-from tools.quant.blocks import QTensor
+from tools.gguf.blocks import QTensor
+from tools.gguf.vocab import GGUFVocab
 
 ALIGNMENT = 32
 FILE_TYPES = {
@@ -48,6 +48,11 @@ _LAYER = {
 }
 
 Tensor = torch.Tensor | QTensor
+
+
+def gguf_file(qtype: str) -> str:
+    """The file name of a model's GGUF at its dominant weight type: ``model-<TYPE>.gguf``."""
+    return f"model-{qtype}.gguf"
 
 
 def gguf_name(hf_name: str) -> str:
