@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures_train",
     "tests.fixtures_export",
     "tests.fixtures_kernel",
+    "tests.fixtures_kb",
 ]
