@@ -16,7 +16,7 @@ from tools.progress import ProgressFn, null_progress
 
 @dataclass(frozen=True)
 class Workspace:
-    """The SLM/ tree (DESIGN.md): $AUTON_SLM_DIR, else SLM/ in the repository."""
+    """The SLM/ tree (docs/artifacts.md): $AUTON_SLM_DIR, else SLM/ in the repository."""
 
     root: Path
 

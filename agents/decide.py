@@ -1,6 +1,6 @@
 """One decision of one agent: ask the LLM (if any), validate and guard its answer, else fall back.
 
-The trust rule of DESIGN.md: LLM output is parsed into a pydantic model and checked by a
+The trust rule (docs/pipeline.md, Decisions): LLM output is parsed into a pydantic model and checked by a
 deterministic guard; when the call fails, the text is not valid JSON, the model rejects it, or
 the guard objects, the offline policy decides and the decision record says ``fallback`` with the
 reason. LLM output is data, never code. With ``strict`` an endpoint failure stops the run instead

@@ -86,7 +86,7 @@ def test_goal_to_booted_kernel_answer(pipeline: tuple[Path, dict]) -> None:
     assert stage_starts(ws, "e2e") == Counter(STAGES)
     report = Path(out["report"])
     text = report.read_text()
-    assert "## Success criteria (SPEC.md)" in text and text.count("| pass |") >= 6
+    assert "## Success criteria" in text and text.count("| pass |") >= 6
     assert (report.parent / "loss.png").stat().st_size > 1000
     assert f"kernel answer: {out['answer']}" in text
 

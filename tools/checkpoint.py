@@ -1,4 +1,4 @@
-"""The checkpoint contract (DESIGN.md).
+"""The checkpoint contract (docs/artifacts.md).
 
 A training run directory ``SLM/models/checkpoints/<run>/`` holds:
 

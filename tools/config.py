@@ -1,4 +1,4 @@
-"""The model/training config contract (DESIGN.md): a pydantic ModelConfig with a YAML round trip.
+"""The model/training config contract (docs/artifacts.md): a pydantic ModelConfig with a YAML round trip.
 
 A ``micro`` tier exists only for tests: it has no parameter bounds and never ships.
 """

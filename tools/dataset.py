@@ -1,4 +1,4 @@
-"""The tokenized-dataset contract (DESIGN.md): special tokens, the QA format, meta.json, readers.
+"""The tokenized-dataset contract (docs/artifacts.md): special tokens, the QA format, meta.json, readers.
 
 Every tokenizer the data stage trains puts the special tokens first, in this order, so their
 ids are the same for every tokenizer type and every consumer (trainer, exporter, kernel).

@@ -1,4 +1,4 @@
-"""The model size tiers of SPEC.md and the target architectures."""
+"""The model size tiers (docs/pipeline.md, Tiers) and the target architectures."""
 
 from __future__ import annotations
 
@@ -26,13 +26,13 @@ class Tier(BaseModel):
     max_params: int
     ram_min_mb: int
     ram_max_mb: int
-    ppl_threshold: float  # validation perplexity must be below this (SPEC.md, validation points)
+    ppl_threshold: float  # validation perplexity must be below this (success criterion 2)
     use_case: str
 
 
 MB = 1 << 20
 
-# name, parameter bounds, RAM bounds (MB), validation perplexity threshold, use case (SPEC.md)
+# name, parameter bounds, RAM bounds (MB), validation perplexity threshold, use case
 _ROWS = (
     (TierName.tiny, 10_000_000, 50_000_000, 64, 128, 50.0, "Embedded systems"),
     (TierName.small, 50_000_000, 150_000_000, 128, 256, 50.0, "Resource-constrained"),

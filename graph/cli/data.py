@@ -1,4 +1,4 @@
-"""``auton-slm data prepare``: build a tokenized dataset (DESIGN.md's dataset contract)."""
+"""``auton-slm data prepare``: build a tokenized dataset (the dataset layout in docs/artifacts.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Feasibility of a config: Llama shape rules, GGUF block alignment, and the tier's bounds.
 
-Shape rules apply to every tier; parameter and RAM bounds (SPEC.md) to the four real tiers,
+Shape rules apply to every tier; parameter and RAM bounds (docs/pipeline.md, Tiers) to the four real tiers,
 not to the test-only ``micro`` tier. RAM is the kernel runtime's need (tools.arch.estimates):
 a config passes when it fits the tier's RAM ceiling at the weight type it will ship with
 (``quant``), or, when none is named, at the smallest type (Q4_0).

@@ -1,6 +1,6 @@
 """The architecture-aware default mix and ``--source`` specs.
 
-SPEC.md: x86_64 focuses on PCI, ACPI and Intel/AMD drivers; aarch64 on device trees and ARM
+Per arch (docs/pipeline.md, Tiers): x86_64 focuses on PCI, ACPI and Intel/AMD drivers; aarch64 on device trees and ARM
 SoCs; riscv64 on OpenSBI, RISC-V CSRs and a minimal driver set. Each arch gets its focused
 sources with large weights plus the general system-administration sources (kernel docs, man
 pages, Debian packages, hardware ids). A weight is a share of the byte budget; what a small

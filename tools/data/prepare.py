@@ -1,6 +1,6 @@
 """``prepare``: sources -> cleaned, deduplicated corpus -> QA pairs -> tokenizer -> splits -> streams.
 
-Writes the dataset contract of DESIGN.md into ``out`` atomically (a staging directory renamed
+Writes the dataset contract of docs/artifacts.md into ``out`` atomically (a staging directory renamed
 into place), so a failure leaves nothing partial behind.
 """
 

@@ -120,7 +120,7 @@ TEMPLATES: dict[str, list[Template]] = {
     ),
 }
 
-# share of the QA byte budget per kind of fact, by target arch (SPEC.md's focus)
+# share of the QA byte budget per kind of fact, by target arch (the arch's focus, docs/pipeline.md)
 KIND_WEIGHTS: dict[str, dict[str, float]] = {
     "riscv64": {
         "constant": 4,

@@ -5,7 +5,8 @@ Public API: ``evaluate(EvalRequest, progress=None) -> EvalReport`` (one model) a
 """
 
 from tools.eval.compare import RULE, Comparison, ComparisonRow, compare
-from tools.eval.evaluate import EvalReport, EvalRequest, default_report_dir, evaluate
+from tools.eval.evaluate import default_report_dir, evaluate
+from tools.eval.request import EvalReport, EvalRequest
 
 __all__ = [
     "RULE",

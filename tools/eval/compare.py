@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel
 
-from tools.eval.evaluate import EvalReport
+from tools.eval.request import EvalReport
 
 PPL_DECIMALS = 2
 RULE = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tools.artifacts import FileRef, atomic_write_json, atomic_write_text, staging_dir, write_manifest
-from tools.eval.evaluate import EvalReport
+from tools.eval.request import EvalReport
 from tools.train.metrics import read_metrics
 
 CURVE = "loss_curve.png"

@@ -31,7 +31,7 @@ def weights_file(qtype: str) -> str:
 
 
 class DegradationRule(BaseModel):
-    """SPEC.md's "quantization preserves accuracy (< 2% degradation)", made precise.
+    """Success criterion 3, "quantization preserves accuracy (< 2% degradation)", made precise.
 
     metric: test-split perplexity (dense and low-variance; exact-match task accuracy on a few hundred
     QA pairs moves by several points from noise alone, so it is reported but does not gate).

@@ -7,7 +7,7 @@ Checks:
 - ``tensors_finite``: the dequantized weights are finite;
 - ``smaller``: the tensor data is at most ``MAX_SIZE_RATIO`` of the same tensors at F32;
 - ``evaluated``: before/after metrics exist (the degradation rule was measured);
-- ``degradation``: SPEC.md's rule as the report defines it (relative perplexity change < 2%).
+- ``degradation``: success criterion 3 as the report defines it (relative perplexity change < 2%).
 
 A missed rule asks for a stronger setting (``stronger``): RTN -> GPTQ -> AWQ at the same type, then
 GPTQ at Q8_0.
