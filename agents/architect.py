@@ -73,8 +73,9 @@ def preview_config(plan: Plan, vocab_size: int | None = None) -> ModelConfig:
             vocab_size=vocab_size,
             train_minutes=plan.train_minutes,
             device=plan.device,
-            # a fixed step count makes the machine's throughput irrelevant: skip measuring it
-            flops_per_s=NOMINAL_FLOPS if plan.max_steps is not None else None,
+            # the named card's assumed figure; a fixed step count makes the machine's throughput
+            # irrelevant: skip measuring it
+            flops_per_s=plan.flops_per_s or (NOMINAL_FLOPS if plan.max_steps is not None else None),
         )
     )
     if plan.max_steps is None:

@@ -1,9 +1,11 @@
 """Intake: goal sentence -> Plan.
 
-The deterministic reader (agents.goal) settles what the goal states explicitly and asks back
-when it is unclear. With an LLM, the model reads the goal too; its answer must agree with every
-explicit field (else: fallback). Fields the goal does not state take the documented defaults of
-the offline policy: a value the goal never mentioned is a guess, and guesses are not plans.
+The deterministic reader (agents.goal) settles what the goal states explicitly, including what
+its hardware words imply, and asks back when it is unclear or not a goal at all (before any LLM
+is asked). With an LLM, the model reads the goal too; its answer must agree with every field the
+deterministic reading found (else: fallback, and the decision log says why). Fields the goal does
+not state take the documented defaults of agents.plan: a value the goal never mentioned is a
+guess, and guesses are not plans.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.decide import LLM, decide
-from agents.goal import GoalFields, parse_goal
+from agents.goal import GoalFields, read_goal
 from agents.guards import intake_guard
 from agents.models import CostEntry, DecisionRecord, Plan, Profile
-from agents.policy import plan_from_fields
+from agents.plan import plan_from_fields
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ def intake(
 
     ``overrides`` (e.g. ``budget_minutes``, ``device`` from the command line) win over the goal.
     """
-    explicit = parse_goal(goal)
+    reading = read_goal(goal)
+    explicit = reading.fields
     decided = decide(
         "intake",
         stage="intake",
@@ -57,4 +60,4 @@ def intake(
             }
         )
     stated = stated.model_copy(update={k: v for k, v in (overrides or {}).items() if v is not None})
-    return IntakeResult(plan_from_fields(goal, stated, profile), record, decided.cost)
+    return IntakeResult(plan_from_fields(goal, stated, profile, reading.notes), record, decided.cost)

@@ -27,7 +27,7 @@ QuantMethod = Literal["rtn", "gptq", "awq"]
 Profile = Literal["full", "micro"]
 DecisionSource = Literal["llm", "offline", "fallback"]
 
-# budgets SPEC.md fixes: every run must cost less than this (success criterion 8)
+# every run must cost less than this (success criterion 8, docs/pipeline.md)
 SPEC_BUDGET_USD = 25.0
 
 
@@ -50,6 +50,9 @@ class Plan(BaseModel):
     train_minutes: float = Field(gt=0, description="the part of the budget given to training")
     budget_usd: float = Field(gt=0, description="money budget of the whole run (LLM calls + compute)")
     device: str = "auto"
+    flops_per_s: float | None = Field(
+        None, gt=0, description="assumed training FLOP/s of the goal's GPU card (none here to measure)"
+    )
     data_max_bytes: int | None = Field(None, description="cap on cleaned corpus bytes (None: all)")
     eval_max_tokens: int = Field(gt=0, description="token cap of perplexity evaluation")
     eval_max_qa: int = Field(gt=0, description="held-out QA pairs used for task accuracy")

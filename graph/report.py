@@ -2,11 +2,11 @@
 
 It holds the plan, each stage's artifacts, verdicts and attempts, the metrics (perplexity, task
 accuracy, quantization change, sizes, tokens/s in QEMU), the kernel's answer to the demo prompt,
-wall time and cost against SPEC.md's $25 budget, and SPEC.md's eight success criteria, each
+wall time and cost against the $25 budget, and the eight success criteria (docs/pipeline.md), each
 pass, fail, or "not reached" when the run stopped before the stage that decides it.
 
 Cost = the LLM calls of the cost ledger + compute: the run's wall hours at the machine's hourly
-price (agents.policy.compute_usd_per_hour: $0.10/h for a CPU machine, $2.50/h with a GPU,
+price (agents.plan.compute_usd_per_hour: $0.10/h for a CPU machine, $2.50/h with a GPU,
 overridable with AUTON_COMPUTE_USD_PER_HOUR).
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.models import SPEC_BUDGET_USD
-from agents.policy import compute_usd_per_hour
+from agents.plan import compute_usd_per_hour
 from graph.state import PipelineState
 from tools.artifacts import atomic_write_text
 from tools.checkpoint import METRICS
@@ -248,7 +248,7 @@ def render_markdown(state: PipelineState, thread_id: str, cost: Costs, plots: li
         md += ["## Plan", "", "| field | value |", "|---|---|"]
         md += [f"| {k} | {v} |" for k, v in state.plan.model_dump(mode="json").items() if k != "assumptions"]
         md += [""] + [f"- assumed: {a}" for a in state.plan.assumptions] + [""]
-    md += ["## Success criteria (SPEC.md)", "", "| # | criterion | result | evidence |", "|---|---|---|---|"]
+    md += ["## Success criteria", "", "| # | criterion | result | evidence |", "|---|---|---|---|"]
     md += [f"| {c.number} | {c.text} | {c.result} | {c.evidence} |" for c in criteria(state, cost)] + [""]
     md += [
         "## Stages",

@@ -2,7 +2,7 @@
 
 MFU's peak is defined per device and precision:
 
-- CUDA: the card's dense bf16 tensor-core peak from its data sheet (``GPU_BF16_PEAK``; fp32
+- CUDA: the card's dense bf16 tensor-core peak from its data sheet (tools.arch.gpus; fp32
   training is measured against the same figure); a card missing from the table is measured.
 - CPU: measured here: the best of a few timed dense square matmuls (2048^3) in the training
   dtype with all of torch's threads, cached per CPU model, thread count, dtype and torch version.
@@ -18,25 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from tools.arch.gpus import peak_for_device
 from tools.artifacts import atomic_write_json
 
 Precision = Literal["fp32", "bf16"]
-
-# Dense (no sparsity) bf16 peak FLOP/s from the vendors' data sheets, matched by substring of
-# torch.cuda.get_device_name(); the first match wins, so longer names come first.
-GPU_BF16_PEAK: list[tuple[str, float]] = [
-    ("H200", 989.4e12),
-    ("H100 PCIe", 756.0e12),
-    ("H100", 989.4e12),
-    ("GH200", 989.4e12),
-    ("B200", 2250e12),
-    ("A100", 312e12),
-    ("A10G", 70e12),
-    ("L40S", 362e12),
-    ("L4", 121e12),
-    ("RTX 4090", 165.2e12),
-    ("RTX 3090", 71e12),
-]
 
 
 def cache_dir() -> Path:
@@ -138,8 +123,7 @@ def peak_flops(device: str, precision: Precision, again: bool = False) -> float:
     import torch
 
     if device.startswith("cuda"):
-        name = torch.cuda.get_device_name(torch.device(device))
-        for pattern, flops in GPU_BF16_PEAK:
-            if pattern in name:
-                return flops
+        known = peak_for_device(torch.cuda.get_device_name(torch.device(device)))
+        if known is not None:
+            return known
     return measured("matmul_peak", device, precision, lambda: measure_matmul_flops(device, precision), again)
