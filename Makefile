@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 BIN := $(VENV)/bin
 APT_PACKAGES := qemu-system-misc qemu-system-arm qemu-system-x86 opensbi \
 	gcc-riscv64-linux-gnu gcc-aarch64-linux-gnu binutils-riscv64-linux-gnu binutils-aarch64-linux-gnu \
-	clang lld llvm libclang-rt-14-dev make \
+	clang clang-format lld llvm libclang-rt-14-dev make \
 	linux-doc-6.1 pci.ids usb.ids manpages man-db kmod device-tree-compiler
 
 .PHONY: run test bootstrap apt kernel-host lint clean-venv
@@ -46,8 +46,11 @@ $(VENV)/.installed: pyproject.toml Makefile | $(VENV)/bin/python
 kernel-host: bootstrap
 	$(MAKE) -C kernel host
 
+# ruff for the Python, kernel/.clang-format for the C (clang-format -i FILE applies it)
 lint: bootstrap
 	$(BIN)/ruff check graph agents tools tests bench
+	find kernel -path kernel/build -prune -o \( -name '*.c' -o -name '*.h' \) -print \
+		| xargs clang-format --dry-run --Werror
 
 clean-venv:
 	rm -rf $(VENV)

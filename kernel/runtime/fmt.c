@@ -8,22 +8,29 @@ typedef struct {
     size_t len; /* characters produced so far, written or not */
 } out_t;
 
-static void put(out_t *o, char c) {
-    if (o->len < o->cap) o->buf[o->len] = c;
+static void put(out_t *o, char c)
+{
+    if (o->len < o->cap)
+        o->buf[o->len] = c;
     o->len++;
 }
 
-static void put_padded(out_t *o, const char *s, size_t n, int width, int left, char pad) {
+static void put_padded(out_t *o, const char *s, size_t n, int width, int left, char pad)
+{
     size_t w = width > 0 ? (size_t)width : 0;
     if (!left)
-        for (size_t i = n; i < w; i++) put(o, pad);
-    for (size_t i = 0; i < n; i++) put(o, s[i]);
+        for (size_t i = n; i < w; i++)
+            put(o, pad);
+    for (size_t i = 0; i < n; i++)
+        put(o, s[i]);
     if (left)
-        for (size_t i = n; i < w; i++) put(o, ' ');
+        for (size_t i = n; i < w; i++)
+            put(o, ' ');
 }
 
 /* Digits of v in `base` into the end of tmp[24]; returns the start. */
-static char *utoa(char *end, unsigned long long v, unsigned base, int upper) {
+static char *utoa(char *end, unsigned long long v, unsigned base, int upper)
+{
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char *p = end;
     do {
@@ -33,8 +40,8 @@ static char *utoa(char *end, unsigned long long v, unsigned base, int upper) {
     return p;
 }
 
-static void put_int(out_t *o, unsigned long long mag, int neg, unsigned base, int upper, int width, int left,
-                    char pad) {
+static void put_int(out_t *o, unsigned long long mag, int neg, unsigned base, int upper, int width, int left, char pad)
+{
     char tmp[24];
     char *end = tmp + sizeof tmp;
     char *p = utoa(end, mag, base, upper);
@@ -49,7 +56,8 @@ static void put_int(out_t *o, unsigned long long mag, int neg, unsigned base, in
     put_padded(o, p, (size_t)(end - p), width, left, pad);
 }
 
-static void put_fixed(out_t *o, double v, int prec, int width, int left, char pad) {
+static void put_fixed(out_t *o, double v, int prec, int width, int left, char pad)
+{
     char tmp[48];
     size_t n = 0;
     if (v != v) {
@@ -67,22 +75,28 @@ static void put_fixed(out_t *o, double v, int prec, int width, int left, char pa
         put_padded(o, tmp, n, width, left, ' ');
         return;
     }
-    if (prec > 9) prec = 9;
+    if (prec > 9)
+        prec = 9;
     unsigned long long scale = 1;
-    for (int i = 0; i < prec; i++) scale *= 10;
+    for (int i = 0; i < prec; i++)
+        scale *= 10;
     double t = v * (double)scale;
     unsigned long long fixed = (unsigned long long)t; /* round half to even, as libc does */
     double frac = t - (double)fixed;
-    if (frac > 0.5 || (frac == 0.5 && (fixed & 1))) fixed++;
+    if (frac > 0.5 || (frac == 0.5 && (fixed & 1)))
+        fixed++;
     unsigned long long ip = fixed / scale, fp = fixed % scale;
     char digits[24];
     char *end = digits + sizeof digits;
-    for (char *p = utoa(end, ip, 10, 0); p < end; p++) tmp[n++] = *p;
+    for (char *p = utoa(end, ip, 10, 0); p < end; p++)
+        tmp[n++] = *p;
     if (prec > 0) {
         tmp[n++] = '.';
         char *p = utoa(end, fp, 10, 0);
-        for (int i = (int)(end - p); i < prec; i++) tmp[n++] = '0';
-        for (; p < end; p++) tmp[n++] = *p;
+        for (int i = (int)(end - p); i < prec; i++)
+            tmp[n++] = '0';
+        for (; p < end; p++)
+            tmp[n++] = *p;
     }
     if (pad == '0' && tmp[0] == '-') {
         put(o, '-');
@@ -92,7 +106,8 @@ static void put_fixed(out_t *o, double v, int prec, int width, int left, char pa
     }
 }
 
-size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
+size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
+{
     out_t o = {buf, n ? n - 1 : 0, 0};
     for (const char *f = fmt; *f; f++) {
         if (*f != '%') {
@@ -114,7 +129,8 @@ size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
             width = va_arg(ap, int);
             f++;
         } else {
-            while (*f >= '0' && *f <= '9') width = width * 10 + (*f++ - '0');
+            while (*f >= '0' && *f <= '9')
+                width = width * 10 + (*f++ - '0');
         }
         if (*f == '.') {
             f++;
@@ -123,15 +139,18 @@ size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
                 prec = va_arg(ap, int);
                 f++;
             } else {
-                while (*f >= '0' && *f <= '9') prec = prec * 10 + (*f++ - '0');
+                while (*f >= '0' && *f <= '9')
+                    prec = prec * 10 + (*f++ - '0');
             }
         }
-        if (left) pad = ' ';
-        for (; *f == 'l' || *f == 'z'; f++) lng = *f == 'z' ? 3 : lng + 1;
+        if (left)
+            pad = ' ';
+        for (; *f == 'l' || *f == 'z'; f++)
+            lng = *f == 'z' ? 3 : lng + 1;
         switch (*f) {
         case 'd':
         case 'i': {
-            long long v = lng == 0 ? va_arg(ap, int)
+            long long v = lng == 0   ? va_arg(ap, int)
                           : lng == 1 ? va_arg(ap, long)
                           : lng == 3 ? (long long)va_arg(ap, ptrdiff_t)
                                      : va_arg(ap, long long);
@@ -142,7 +161,7 @@ size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
         case 'u':
         case 'x':
         case 'X': {
-            unsigned long long v = lng == 0 ? va_arg(ap, unsigned)
+            unsigned long long v = lng == 0   ? va_arg(ap, unsigned)
                                    : lng == 1 ? va_arg(ap, unsigned long)
                                    : lng == 3 ? va_arg(ap, size_t)
                                               : va_arg(ap, unsigned long long);
@@ -159,9 +178,11 @@ size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
             break;
         case 's': {
             const char *s = va_arg(ap, const char *);
-            if (!s) s = "(null)";
+            if (!s)
+                s = "(null)";
             size_t len = 0;
-            while ((prec < 0 || len < (size_t)prec) && s[len]) len++;
+            while ((prec < 0 || len < (size_t)prec) && s[len])
+                len++;
             put_padded(&o, s, len, width, left, ' ');
             break;
         }
@@ -182,11 +203,13 @@ size_t slm_vsnprintf(char *buf, size_t n, const char *fmt, va_list ap) {
             break;
         }
     }
-    if (n) buf[o.len < o.cap ? o.len : o.cap] = '\0';
+    if (n)
+        buf[o.len < o.cap ? o.len : o.cap] = '\0';
     return o.len;
 }
 
-size_t slm_snprintf(char *buf, size_t n, const char *fmt, ...) {
+size_t slm_snprintf(char *buf, size_t n, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     size_t r = slm_vsnprintf(buf, n, fmt, ap);

@@ -8,59 +8,80 @@ static const struct {
     uint32_t id;
     const char *name;
 } type_names[] = {
-    {0, "F32"},      {1, "F16"},     {2, "Q4_0"},  {3, "Q4_1"},   {6, "Q5_0"},   {7, "Q5_1"},   {8, "Q8_0"},
-    {9, "Q8_1"},     {10, "Q2_K"},   {11, "Q3_K"}, {12, "Q4_K"},  {13, "Q5_K"},  {14, "Q6_K"},  {15, "Q8_K"},
+    {0, "F32"},      {1, "F16"},     {2, "Q4_0"},     {3, "Q4_1"},   {6, "Q5_0"},    {7, "Q5_1"},   {8, "Q8_0"},
+    {9, "Q8_1"},     {10, "Q2_K"},   {11, "Q3_K"},    {12, "Q4_K"},  {13, "Q5_K"},   {14, "Q6_K"},  {15, "Q8_K"},
     {16, "IQ2_XXS"}, {17, "IQ2_XS"}, {18, "IQ3_XXS"}, {19, "IQ1_S"}, {20, "IQ4_NL"}, {21, "IQ3_S"}, {22, "IQ2_S"},
-    {23, "IQ4_XS"},  {24, "I8"},     {25, "I16"},  {26, "I32"},   {27, "I64"},   {28, "F64"},   {29, "IQ1_M"},
-    {30, "BF16"},    {34, "TQ1_0"},  {35, "TQ2_0"}, {39, "MXFP4"},
+    {23, "IQ4_XS"},  {24, "I8"},     {25, "I16"},     {26, "I32"},   {27, "I64"},    {28, "F64"},   {29, "IQ1_M"},
+    {30, "BF16"},    {34, "TQ1_0"},  {35, "TQ2_0"},   {39, "MXFP4"},
 };
 
-const char *qt_name(uint32_t type) {
+const char *qt_name(uint32_t type)
+{
     for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
-        if (type_names[i].id == type) return type_names[i].name;
+        if (type_names[i].id == type)
+            return type_names[i].name;
     return NULL;
 }
 
-int qt_supported(uint32_t type) { return type == QT_F32 || type == QT_F16 || type == QT_Q8_0 || type == QT_Q4_0; }
+int qt_supported(uint32_t type)
+{
+    return type == QT_F32 || type == QT_F16 || type == QT_Q8_0 || type == QT_Q4_0;
+}
 
-uint32_t qt_block_values(uint32_t type) { return type == QT_Q8_0 || type == QT_Q4_0 ? QK : 1; }
+uint32_t qt_block_values(uint32_t type)
+{
+    return type == QT_Q8_0 || type == QT_Q4_0 ? QK : 1;
+}
 
-uint32_t qt_block_bytes(uint32_t type) {
+uint32_t qt_block_bytes(uint32_t type)
+{
     switch (type) {
-    case QT_F32: return 4;
-    case QT_F16: return 2;
-    case QT_Q8_0: return sizeof(block_q8_0);
-    case QT_Q4_0: return sizeof(block_q4_0);
-    default: return 0;
+    case QT_F32:
+        return 4;
+    case QT_F16:
+        return 2;
+    case QT_Q8_0:
+        return sizeof(block_q8_0);
+    case QT_Q4_0:
+        return sizeof(block_q4_0);
+    default:
+        return 0;
     }
 }
 
-uint16_t fp32_to_fp16(float f) {
+uint16_t fp32_to_fp16(float f)
+{
     uint32_t x = rt_f32_bits(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
     uint32_t ax = x & 0x7fffffffu;
-    if (ax > 0x7f800000u) return sign | 0x7e00 | (uint16_t)((ax >> 13) & 0x3ff); /* NaN stays NaN */
-    if (ax >= 0x477ff000u) return sign | 0x7c00;                                 /* >= 65520: inf */
-    if (ax >= 0x38800000u) {                                                     /* normal half */
-        uint32_t r = ax + 0xfff + ((ax >> 13) & 1);                              /* round half to even */
+    if (ax > 0x7f800000u)
+        return sign | 0x7e00 | (uint16_t)((ax >> 13) & 0x3ff); /* NaN stays NaN */
+    if (ax >= 0x477ff000u)
+        return sign | 0x7c00;                       /* >= 65520: inf */
+    if (ax >= 0x38800000u) {                        /* normal half */
+        uint32_t r = ax + 0xfff + ((ax >> 13) & 1); /* round half to even */
         return sign | (uint16_t)((r - 0x38000000u) >> 13);
     }
-    if (ax < 0x33000000u) return sign; /* <= 2^-25: rounds to zero */
+    if (ax < 0x33000000u)
+        return sign; /* <= 2^-25: rounds to zero */
     uint32_t e = ax >> 23, m = (ax & 0x7fffff) | 0x800000;
     uint32_t shift = 126 - e; /* 14..24 */
     uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (q & 1))) q++;
+    if (rem > half || (rem == half && (q & 1)))
+        q++;
     return sign | (uint16_t)q;
 }
 
 /* Round half to even for |v| < 2^22 without libm: adding 1.5 * 2^23 drops the fraction bits
  * under the default rounding mode (the compiler may not fold it: no -ffast-math). */
-static float round_even(float v) {
+static float round_even(float v)
+{
     const float magic = 12582912.0f;
     return (v + magic) - magic;
 }
 
-static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n) {
+static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n)
+{
     for (uint32_t b = 0; b < n / QK; b++) {
         const float *xb = x + b * QK;
         float amax = 0.0f;
@@ -81,22 +102,28 @@ static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n) {
     }
 }
 
-void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, const qt_scratch *s) {
+void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, const qt_scratch *s)
+{
     v->x = x;
     v->n = n;
     v->s = *s;
     v->have_h = v->have_q = 0;
 }
 
-static float hsum(v4f a) { return (a[0] + a[1]) + (a[2] + a[3]); }
+static float hsum(v4f a)
+{
+    return (a[0] + a[1]) + (a[2] + a[3]);
+}
 
-static v4f load4(const float *p) {
+static v4f load4(const float *p)
+{
     v4f v;
     rt_memcpy(&v, p, sizeof v);
     return v;
 }
 
-static float dot_f32(const float *a, const float *b, uint32_t n) {
+static float dot_f32(const float *a, const float *b, uint32_t n)
+{
     v4f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
     uint32_t i = 0;
     for (; i + 16 <= n; i += 16) {
@@ -106,7 +133,8 @@ static float dot_f32(const float *a, const float *b, uint32_t n) {
         s3 += load4(a + i + 12) * load4(b + i + 12);
     }
     float s = hsum((s0 + s1) + (s2 + s3));
-    for (; i < n; i++) s += a[i] * b[i];
+    for (; i < n; i++)
+        s += a[i] * b[i];
     return s;
 }
 
@@ -115,7 +143,8 @@ typedef uint32_t v4u32 __attribute__((vector_size(16)));
 typedef int32_t v4i32 __attribute__((vector_size(16)));
 
 /* fp16_to_fp32 on 4 halves at once (the same steps, the select as a vector mask). */
-static v4f half4(const uint16_t *p) {
+static v4f half4(const uint16_t *p)
+{
     v4u16 h;
     rt_memcpy(&h, p, sizeof h);
     v4u32 w = __builtin_convertvector(h, v4u32);
@@ -125,7 +154,8 @@ static v4f half4(const uint16_t *p) {
     return (v4f)(sign | (special & (em | 0x7f800000u)) | (~special & finite));
 }
 
-float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n) {
+float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n)
+{
     v4f s0 = {0}, s1 = {0};
     uint32_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -133,59 +163,72 @@ float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n) {
         s1 += half4(a + i + 4) * load4(b + i + 4);
     }
     float s = hsum(s0 + s1);
-    for (; i < n; i++) s += fp16_to_fp32(a[i]) * b[i];
+    for (; i < n; i++)
+        s += fp16_to_fp32(a[i]) * b[i];
     return s;
 }
 
-void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n) {
+void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n)
+{
     uint32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         v4f v = load4(y + i) + a * half4(x + i);
         rt_memcpy(y + i, &v, sizeof v);
     }
-    for (; i < n; i++) y[i] += a * fp16_to_fp32(x[i]);
+    for (; i < n; i++)
+        y[i] += a * fp16_to_fp32(x[i]);
 }
 
 /* The block's integer dot product is exact however it is summed; the float part follows
  * ggml's reference order: sum += (float)sumi * (d_w * d_x). */
-static float dot_q8_0(const block_q8_0 *w, const qt_scratch *x, uint32_t nb) {
+static float dot_q8_0(const block_q8_0 *w, const qt_scratch *x, uint32_t nb)
+{
     float s = 0.0f;
     const int16_t *xq = x->xq;
     for (uint32_t b = 0; b < nb; b++, xq += QK) {
         int32_t sumi = 0;
-        for (int j = 0; j < QK; j++) sumi += (int16_t)w[b].qs[j] * xq[j];
+        for (int j = 0; j < QK; j++)
+            sumi += (int16_t)w[b].qs[j] * xq[j];
         s += (float)sumi * (fp16_to_fp32(w[b].d) * x->xd[b]);
     }
     return s;
 }
 
 /* (nib - 8) . x = nib . x - 8 * sum(x): the unsigned nibbles multiply without a subtraction. */
-static float dot_q4_0(const block_q4_0 *w, const qt_scratch *x, uint32_t nb) {
+static float dot_q4_0(const block_q4_0 *w, const qt_scratch *x, uint32_t nb)
+{
     float s = 0.0f;
     const int16_t *xq = x->xq;
     for (uint32_t b = 0; b < nb; b++, xq += QK) {
         int32_t sumi = 0;
-        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)(w[b].qs[j] & 0x0f) * xq[j];
-        for (int j = 0; j < QK / 2; j++) sumi += (int16_t)(w[b].qs[j] >> 4) * xq[j + QK / 2];
+        for (int j = 0; j < QK / 2; j++)
+            sumi += (int16_t)(w[b].qs[j] & 0x0f) * xq[j];
+        for (int j = 0; j < QK / 2; j++)
+            sumi += (int16_t)(w[b].qs[j] >> 4) * xq[j + QK / 2];
         sumi -= 8 * x->xs[b];
         s += (float)sumi * (fp16_to_fp32(w[b].d) * x->xd[b]);
     }
     return s;
 }
 
-void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n) {
-    for (uint32_t i = 0; i < n; i++) dst[i] = fp32_to_fp16(src[i]);
+void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        dst[i] = fp32_to_fp16(src[i]);
 }
 
-void qt_matvec(float *out, const qt_matrix *w, qt_vec *v) {
+void qt_matvec(float *out, const qt_matrix *w, qt_vec *v)
+{
     const uint8_t *row = w->data;
     switch (w->type) {
     case QT_F32:
-        for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes) out[r] = dot_f32((const float *)row, v->x, v->n);
+        for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
+            out[r] = dot_f32((const float *)row, v->x, v->n);
         break;
     case QT_F16:
         if (!v->have_h) {
-            for (uint32_t i = 0; i < v->n; i++) v->s.xh[i] = fp16_to_fp32(fp32_to_fp16(v->x[i]));
+            for (uint32_t i = 0; i < v->n; i++)
+                v->s.xh[i] = fp16_to_fp32(fp32_to_fp16(v->x[i]));
             v->have_h = 1;
         }
         for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
@@ -209,18 +252,23 @@ void qt_matvec(float *out, const qt_matrix *w, qt_vec *v) {
     }
 }
 
-void qt_dequant_row(float *out, const qt_matrix *w, uint32_t r) {
+void qt_dequant_row(float *out, const qt_matrix *w, uint32_t r)
+{
     const uint8_t *row = w->data + (size_t)r * w->row_bytes;
     switch (w->type) {
-    case QT_F32: rt_memcpy(out, row, (size_t)w->cols * sizeof(float)); break;
+    case QT_F32:
+        rt_memcpy(out, row, (size_t)w->cols * sizeof(float));
+        break;
     case QT_F16:
-        for (uint32_t i = 0; i < w->cols; i++) out[i] = fp16_to_fp32(((const uint16_t *)row)[i]);
+        for (uint32_t i = 0; i < w->cols; i++)
+            out[i] = fp16_to_fp32(((const uint16_t *)row)[i]);
         break;
     case QT_Q8_0:
         for (uint32_t b = 0; b < w->cols / QK; b++) {
             const block_q8_0 *blk = (const block_q8_0 *)row + b;
             float d = fp16_to_fp32(blk->d);
-            for (int j = 0; j < QK; j++) out[b * QK + j] = (float)blk->qs[j] * d;
+            for (int j = 0; j < QK; j++)
+                out[b * QK + j] = (float)blk->qs[j] * d;
         }
         break;
     case QT_Q4_0:
@@ -233,6 +281,7 @@ void qt_dequant_row(float *out, const qt_matrix *w, uint32_t r) {
             }
         }
         break;
-    default: break;
+    default:
+        break;
     }
 }

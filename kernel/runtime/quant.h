@@ -51,7 +51,8 @@ uint32_t qt_block_bytes(uint32_t type);
 /* IEEE half -> float, exact for every input: the half's exponent and mantissa bits, placed in
  * a float and scaled by 2^112, re-bias normals and turn subnormals into normals exactly; the
  * top exponent (inf, NaN) is selected apart. */
-static inline float fp16_to_fp32(uint16_t h) {
+static inline float fp16_to_fp32(uint16_t h)
+{
     uint32_t em = (uint32_t)(h & 0x7fffu) << 13, sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t finite = rt_f32_bits(rt_f32_from(em) * 5.192296858534828e+33f); /* 2^112 */
     return rt_f32_from(sign | (em >= (0x7c00u << 13) ? em | 0x7f800000u : finite));

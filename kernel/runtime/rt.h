@@ -31,37 +31,51 @@ int arena_oom(const slm_arena *a, size_t size, const char *what, char *err, size
 /* FNV-1a over two byte ranges (as if concatenated), for the runtime's hash tables; the same
  * hash built a byte at a time from RT_HASH_INIT with rt_hash_step. */
 #define RT_HASH_INIT 2166136261u
-static inline uint32_t rt_hash_step(uint32_t h, uint8_t c) { return (h ^ c) * 16777619u; }
+static inline uint32_t rt_hash_step(uint32_t h, uint8_t c)
+{
+    return (h ^ c) * 16777619u;
+}
 uint32_t rt_hash(const void *a, size_t na, const void *b, size_t nb);
 
 /* Bit casts between floats and their encodings. */
-static inline uint32_t rt_f32_bits(float f) {
+static inline uint32_t rt_f32_bits(float f)
+{
     uint32_t b;
     __builtin_memcpy(&b, &f, sizeof b);
     return b;
 }
-static inline float rt_f32_from(uint32_t b) {
+static inline float rt_f32_from(uint32_t b)
+{
     float f;
     __builtin_memcpy(&f, &b, sizeof f);
     return f;
 }
-static inline uint64_t rt_f64_bits(double d) {
+static inline uint64_t rt_f64_bits(double d)
+{
     uint64_t b;
     __builtin_memcpy(&b, &d, sizeof b);
     return b;
 }
-static inline double rt_f64_from(uint64_t b) {
+static inline double rt_f64_from(uint64_t b)
+{
     double d;
     __builtin_memcpy(&d, &b, sizeof d);
     return d;
 }
 
 /* Read little-endian integers from possibly unaligned bytes. */
-static inline uint16_t rt_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static inline uint32_t rt_le32(const uint8_t *p) {
+static inline uint16_t rt_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t rt_le32(const uint8_t *p)
+{
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
-static inline uint64_t rt_le64(const uint8_t *p) { return (uint64_t)rt_le32(p) | ((uint64_t)rt_le32(p + 4) << 32); }
+static inline uint64_t rt_le64(const uint8_t *p)
+{
+    return (uint64_t)rt_le32(p) | ((uint64_t)rt_le32(p + 4) << 32);
+}
 
 /* Heap sort of n indices by a strict-weak "less" over them (not stable: break ties in less). */
 typedef int (*rt_less_fn)(const void *ctx, uint32_t a, uint32_t b);

@@ -86,8 +86,8 @@ typedef void (*slm_emit_fn)(int32_t token, const char *piece, size_t len, void *
  * surrounding whitespace), generate up to `max_tokens` tokens (stopping after an
  * end-of-generation token or when the context is full), calling emit() for each.
  * Returns the number of generated tokens, or a negative code with a message in err. */
-int slm_generate(slm_model *m, const char *prompt, int max_tokens, const slm_sampler *s, slm_emit_fn emit,
-                 void *ctx, slm_stats *stats, char *err, size_t errlen);
+int slm_generate(slm_model *m, const char *prompt, int max_tokens, const slm_sampler *s, slm_emit_fn emit, void *ctx,
+                 slm_stats *stats, char *err, size_t errlen);
 
 /* The token-level interface under slm_generate (host tools and parity tests).
  * slm_tokenize: tokenize `len` bytes of `text` like llama.cpp's llama_tokenize with

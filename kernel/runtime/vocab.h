@@ -15,7 +15,15 @@
 #include "gguf.h"
 #include "slm.h"
 
-enum { TOK_UNDEFINED = 0, TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3, TOK_USER_DEFINED = 4, TOK_UNUSED = 5, TOK_BYTE = 6 };
+enum {
+    TOK_UNDEFINED = 0,
+    TOK_NORMAL = 1,
+    TOK_UNKNOWN = 2,
+    TOK_CONTROL = 3,
+    TOK_USER_DEFINED = 4,
+    TOK_UNUSED = 5,
+    TOK_BYTE = 6
+};
 enum { VOCAB_GPT2 = 1, VOCAB_SPM = 2, VOCAB_UGM = 3 };
 
 typedef struct {
@@ -96,8 +104,10 @@ int bpe_tokenize(vocab *v, const uint8_t *text, size_t len, tok_out *out);
 int spm_tokenize(vocab *v, const uint8_t *text, size_t len, int space_prefix, tok_out *out);
 int ugm_tokenize(vocab *v, const uint8_t *text, size_t len, tok_out *out);
 
-static inline int tok_push(tok_out *o, int32_t id) {
-    if (o->n >= o->max) return -1;
+static inline int tok_push(tok_out *o, int32_t id)
+{
+    if (o->n >= o->max)
+        return -1;
     o->ids[o->n++] = id;
     return 0;
 }
