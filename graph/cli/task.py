@@ -22,6 +22,11 @@ def add_task_command(data_app: typer.Typer) -> None:
         val: int = typer.Option(1000, "--val", min=1, help="validation examples"),
         test: int = typer.Option(1000, "--test", min=1, help="held-out test examples"),
         intent: list[str] = typer.Option([], "--intent", help="restrict to these intents (repeatable)"),
+        kb: Path | None = typer.Option(
+            None,
+            "--kb",
+            help="knowledge blob (auton-slm kb build) whose tables the outputs use (default: this machine's data)",
+        ),
         overwrite: Overwrite = False,
         as_json: JsonFlag = False,
     ) -> None:
@@ -33,6 +38,7 @@ def add_task_command(data_app: typer.Typer) -> None:
             out=out,
             seed=seed,
             counts={"train": train, "val": val, "test": test},
+            kb=kb,
             overwrite=overwrite,
             **({"intents": intent} if intent else {}),
         )

@@ -30,7 +30,7 @@ FRAMES = (
     "No driver matches the {cls} devices.",
     "This machine has {n} CPUs, model {model}.",
     "This machine has {n} CPUs with ISA {isa}.",
-    "The machine has {total} of memory and {free} free.",
+    "The machine has {total} MiB of memory and {free} MiB free.",
     "The system has been {uptime}.",
     "The model is {name} with {params} parameters in {quant}.",
     "The {cmd} command is in the {pkgs} package.",
@@ -44,9 +44,11 @@ FRAMES = (
     REFUSAL,
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+,'-]*[A-Za-z0-9]|[A-Za-z0-9]")
-FRAME_WORDS = frozenset(
-    w.lower() for f in FRAMES for w in _WORD.findall(re.sub(r"\{\w+\}", " ", f))
-) | frozenset(DEVICE_CLASSES) | {"and", "mib"}
+FRAME_WORDS = (
+    frozenset(w.lower() for f in FRAMES for w in _WORD.findall(re.sub(r"\{\w+\}", " ", f)))
+    | frozenset(DEVICE_CLASSES)
+    | {"and", "mib"}
+)
 
 
 def words(text: str) -> list[str]:
@@ -91,7 +93,7 @@ def answer(cmd: Command, machine: Machine, index: KnowledgeIndex) -> tuple[str, 
         d = machine.device(a[0])
         assert d is not None, "the decoder only completes present addresses"
         name = d.name
-        if d.driver == "-":
+        if d.driver is None:
             return f"The device at {d.addr} is {name} and no driver matches it.", [name]
         return f"The device at {d.addr} is {name}, driven by {d.driver}.", [name, d.driver]
     if i == "driver":
@@ -100,24 +102,24 @@ def answer(cmd: Command, machine: Machine, index: KnowledgeIndex) -> tuple[str, 
             found = machine.of_kind(target)
             if not found:
                 return f"No {target} devices were found.", ["No"]
-            drivers = sorted({d.driver for d in found if d.driver != "-"})
+            drivers = sorted({d.driver for d in found if d.driver})
             if not drivers:
                 return f"No driver matches the {target} devices.", ["No"]
             return f"The {target} devices use {_join(drivers)}.", drivers
         d = machine.device(target)
         assert d is not None, "the decoder only completes present addresses"
-        if d.driver == "-":
+        if d.driver is None:
             return f"No driver matches {d.addr}.", ["No"]
         return f"{d.addr} uses the {d.driver} driver.", [d.driver]
     if i == "cpu":
         c = machine.cpu
-        if c.model == "riscv-virtio":
+        if machine.arch.value == "riscv64":
             return f"This machine has {c.count} CPUs with ISA {c.isa}.", [str(c.count)]
         return f"This machine has {c.count} CPUs, model {c.model}.", [str(c.count), c.model]
     if i == "memory":
         m = machine.memory
         total, free = mib(m.total), mib(m.free)
-        return f"The machine has {total} of memory and {free} free.", [total, free]
+        return f"The machine has {total} MiB of memory and {free} MiB free.", [total, free]
     if i == "uptime":
         up = uptime_text(machine.uptime_us)
         return f"The system has been {up}.", [up]

@@ -20,7 +20,8 @@ from tools.artifacts import atomic_write_text, staging_dir, write_manifest
 from tools.errors import InputError
 from tools.progress import ProgressFn, null_progress
 from tools.task.answers import answer
-from tools.task.grammar import INTENTS, Command
+from tools.task.grammar import INTENTS, PACKAGE_NAME, Command
+from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, load_index
 from tools.task.machines import Machine, pool_split, random_machine
 from tools.task.render import render
@@ -33,7 +34,9 @@ INTENT_WEIGHTS = {
     "provides": 10, "whatis": 9, "pkg_show": 9, "pkg_search": 8, "none": 14,
 }  # fmt: skip
 TYPO_RATE = 0.1
-_STOP = frozenset("this that with from into for and the are was use used using based data support files file".split())
+_STOP = frozenset(
+    "this that with from into for and the are was use used using based data support files file".split()
+)
 
 
 class TaskExample(BaseModel):
@@ -56,7 +59,13 @@ class TaskRequest(BaseModel):
     counts: dict[str, int] = Field(default_factory=lambda: {"train": 20000, "val": 1000, "test": 1000})
     intents: list[str] = Field(default_factory=lambda: list(INTENTS), description="intents to draw from")
     machines_per_split: dict[str, int] = Field(default_factory=lambda: {"train": 300, "val": 50, "test": 50})
-    max_packages: int = Field(6000, gt=0, description="packages of the archive index the outputs draw on")
+    kb: Path | None = Field(
+        None,
+        description="a built knowledge blob (auton-slm kb build): its tables make the outputs the kernel's own",
+    )
+    max_packages: int = Field(
+        6000, gt=0, description="without kb: packages of this machine's archive index used"
+    )
     overwrite: bool = False
 
 
@@ -70,9 +79,10 @@ class _Slots:
     """Slot values of one split: commands and packages by stable hash, phrases by position."""
 
     def __init__(self, index: KnowledgeIndex, split: str):
-        self.provides = [c for c in index.commands if pool_split(c) == split]
-        self.whatis = [c for c in index.whatis if pool_split(c) == split]
-        self.packages = sorted(p for p in index.packages if pool_split(p) == split)
+        names = [c for c in index.command_names if pool_split(c) == split]
+        self.provides = [c for c in names if c in index.commands]
+        self.whatis = [c for c in names if c in index.whatis]
+        self.packages = sorted(p for p in index.packages if pool_split(p) == split and PACKAGE_NAME.match(p))
         if not (self.provides and self.whatis and self.packages):
             raise InputError(f"the knowledge index is too small to hold out {split} commands and packages")
         self.index = index
@@ -154,7 +164,7 @@ HELD_OUT = {
     "templates": "each intent's phrasing templates cut by position: 4 of 6 train, 1 val, 1 test (tools.task.requests)",
     "phrases": "device-class phrases and refusal topics cut the same way",
     "commands_packages": "command and package names cut by sha256 of the name: 10% test, 10% val",
-    "machines": "each split has its own machines; their extra pci.ids devices come from disjoint id pools",
+    "machines": "each split has its own machines; their extra PCI devices come from disjoint id pools",
 }
 
 
@@ -166,12 +176,16 @@ def build_task(
     unknown = set(req.intents) - set(INTENTS)
     if unknown or not req.intents:
         raise InputError(f"unknown intents {sorted(unknown)} (expected some of {', '.join(INTENTS)})")
-    index = index or load_index(req.seed, req.max_packages)
+    if req.kb is not None and not req.kb.is_file():
+        raise InputError(f"{req.kb}: no such knowledge blob (build one with auton-slm kb build)")
+    tables = hardware_tables(req.kb)
+    index = index or (KnowledgeIndex.from_kb(req.kb) if req.kb else load_index(req.seed, req.max_packages))
     counts: dict[str, dict[str, int]] = {}
     with staging_dir(req.out, overwrite=req.overwrite) as tmp:
         all_machines: list[Machine] = []
         for n, split in enumerate(SPLITS):
-            machines = [random_machine(req.arch, split, i, req.seed) for i in range(req.machines_per_split[split])]
+            count = req.machines_per_split[split]
+            machines = [random_machine(req.arch, split, i, req.seed, tables) for i in range(count)]
             all_machines += machines
             rows = examples(req, split, machines, index)
             atomic_write_text(tmp / f"{split}.jsonl", jsonl(rows))
@@ -200,11 +214,17 @@ class TaskData:
         f = self.path / f"{split}.jsonl"
         if not f.is_file():
             raise InputError(f"{f}: missing split file")
-        return [TaskExample.model_validate_json(line) for line in f.read_text(encoding="utf-8").splitlines() if line]
+        return [
+            TaskExample.model_validate_json(line)
+            for line in f.read_text(encoding="utf-8").splitlines()
+            if line
+        ]
 
     def machines(self) -> dict[str, Machine]:
         lines = (self.path / "machines.jsonl").read_text(encoding="utf-8").splitlines()
         return {m.id: m for m in (Machine.model_validate_json(line) for line in lines if line)}
 
     def index(self) -> KnowledgeIndex:
-        return KnowledgeIndex.model_validate(json.loads((self.path / "index.json").read_text(encoding="utf-8")))
+        return KnowledgeIndex.model_validate(
+            json.loads((self.path / "index.json").read_text(encoding="utf-8"))
+        )

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from tools.task.grammar import DEVICE_CLASSES, NO_ARGS, SEARCH_WORD_CHARS
+from tools.task.grammar import DEVICE_CLASSES, NO_ARGS, PACKAGE_NAME, SEARCH_WORD_CHARS
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
 
@@ -53,12 +53,14 @@ def trie(words: Iterable[str], root: State | None = None) -> State:
 
 
 def free_words() -> State:
-    """One or more words of SEARCH_WORD_CHARS separated by single spaces."""
+    """One or more words separated by single spaces; a word starts with a letter or digit and
+    goes on with SEARCH_WORD_CHARS (tools.task.grammar.SEARCH_WORD)."""
     start, word, space = State(), State(terminal=True), State()
     for ch in SEARCH_WORD_CHARS:
-        start.edges[ch] = word
         word.edges[ch] = word
-        space.edges[ch] = word
+        if ch.isalnum():
+            start.edges[ch] = word
+            space.edges[ch] = word
     word.edges[" "] = space
     return start
 
@@ -98,7 +100,7 @@ class IndexStates:
 
     def __init__(self, index: KnowledgeIndex):
         self.commands = trie(index.command_names)
-        self.packages = trie(index.packages)
+        self.packages = trie(p for p in index.packages if PACKAGE_NAME.match(p))
         self.words = free_words()
         self.classes = trie(DEVICE_CLASSES)
         for s in (self.commands, self.packages, self.words, self.classes):

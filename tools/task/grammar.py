@@ -62,7 +62,11 @@ def parse_command(text: str) -> Command | None:
     if head in NO_ARGS:
         return Command(intent=head, args=()) if not args else None
     if head == "devices":
-        return Command(intent="devices", args=args) if len(args) <= 1 and set(args) <= set(DEVICE_CLASSES) else None
+        return (
+            Command(intent="devices", args=args)
+            if len(args) <= 1 and set(args) <= set(DEVICE_CLASSES)
+            else None
+        )
     if head == "device":
         return Command(intent="device", args=args) if len(args) == 1 and is_address(args[0]) else None
     if head == "driver":

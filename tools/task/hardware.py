@@ -1,26 +1,21 @@
-"""Hardware facts the simulated machines are drawn from: pci.ids names and the modalias table.
+"""Hardware facts the simulated machines are drawn from: PCI names and the modalias table.
 
-pci.ids (the hwdata/pciutils database) gives vendor, device and class names. Drivers come from
-a modalias table: ``pattern -> module`` lines in modules.alias order, matched with modprobe's
-glob rules (``fnmatch``: ``*``, ``?``, ``[...]``), first match wins.
-
-The seam: :func:`alias_table` reads ``tools.kb``'s alias section (Debian's linux-image
-modules.alias) when that package is importable; until then it uses :data:`BUILTIN_ALIASES`,
-the ``alias`` lines Linux's module device tables generate for the devices QEMU emulates and a
-few common real NICs and controllers (e1000 ``pci:v00008086d0000100Esv*sd*bc*sc*i*`` and so on).
+The tables are the kernel's own (tools/kb/): given a built knowledge blob, the task data reads
+its ``pci_*`` and ``alias`` sections, so a simulated machine names and binds devices exactly as
+the kernel will. Without one, names come from pci.ids (tools.kb.pciids) and drivers from
+:data:`BUILTIN_ALIASES`, the ``alias`` lines of Debian's modules.alias for the devices QEMU
+emulates and a few common NICs and controllers. Matching is modprobe's (tools.kb.modalias).
 """
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tools.data.hwids import ids_records, read_ids
-from tools.errors import InputError
-
-PCI_IDS = Path("/usr/share/misc/pci.ids")
+from tools.kb.blob import read_blob
+from tools.kb.modalias import first_match
+from tools.kb.pciids import pci_tables
 
 BUILTIN_ALIASES: tuple[tuple[str, str], ...] = (
     ("pci:v00008086d0000100Esv*sd*bc*sc*i*", "e1000"),
@@ -72,73 +67,47 @@ BUILTIN_ALIASES: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True)
-class PciTables:
+class HardwareTables:
+    """The kernel's hardware tables (docs/console.md, Knowledge tables): names by id, aliases in order."""
+
     vendors: dict[str, str]  # "8086" -> "Intel Corporation"
-    devices: dict[str, str]  # "8086:100e" -> "82540EM Gigabit Ethernet Controller"
+    devices: dict[str, str]  # "8086100e" -> "82540EM Gigabit Ethernet Controller"
     classes: dict[str, str]  # "02", "0200", "020000" -> names
+    aliases: tuple[str, ...]  # "pattern\tmodule" rows, modules.alias order
+
+    @classmethod
+    def from_sections(cls, sections: dict[str, list[str]]) -> HardwareTables:
+        def table(name: str) -> dict[str, str]:
+            return dict(row.split("\t", 1) for row in sections.get(name, []))
+
+        return cls(
+            table("pci_vendor"), table("pci_device"), table("pci_class"), tuple(sections.get("alias", []))
+        )
+
+    def class_name(self, class_code: int) -> str | None:
+        """The most specific pci.ids name of a class code (prog-if, subclass, class), as the kernel looks it up."""
+        key = f"{class_code:06x}"
+        return next((self.classes[key[:n]] for n in (6, 4, 2) if key[:n] in self.classes), None)
+
+    def driver(self, modalias: str) -> tuple[str, str] | None:
+        """(module, pattern) of the first alias matching ``modalias``, as modprobe picks it."""
+        hit = first_match(list(self.aliases), modalias)
+        return (hit[1], hit[0]) if hit else None
 
 
-@lru_cache(maxsize=1)
-def pci_tables(path: Path = PCI_IDS) -> PciTables:
-    """pci.ids read with the parser the corpus and the kernel's tables share (tools.data.hwids)."""
-    if not path.is_file():
-        raise InputError(f"{path}: not found (install the pci.ids package)")
-    text, reason, _ = read_ids(path)
-    if text is None:
-        raise InputError(f"{path}: not a pci.ids file ({reason})")
-    vendors: dict[str, str] = {}
-    devices: dict[str, str] = {}
-    classes: dict[str, str] = {}
-    for rec in ids_records(text):
-        if rec.kind == "vendor":
-            vendors[rec.ids[0]] = rec.name
-        elif rec.kind == "device":
-            devices[":".join(rec.ids)] = rec.name
-        elif rec.kind in ("class", "subclass", "progif"):
-            classes["".join(rec.ids)] = rec.name
-    return PciTables(vendors, devices, classes)
+@lru_cache(maxsize=4)
+def hardware_tables(kb: Path | None = None) -> HardwareTables:
+    """From a built knowledge blob (``auton-slm kb build``: exactly what the kernel holds), else
+    from pci.ids and :data:`BUILTIN_ALIASES`."""
+    if kb is not None:
+        return HardwareTables.from_sections(read_blob(kb))
+    rows = [f"{pattern}\t{module}" for pattern, module in BUILTIN_ALIASES]
+    return HardwareTables.from_sections({**pci_tables(), "alias": rows})
 
 
-@lru_cache(maxsize=1)
-def alias_table() -> tuple[tuple[str, str], ...]:
-    """``(pattern, module)`` in match order: tools.kb's table when it exists, else the builtin one."""
-    try:
-        from tools.kb import aliases  # type: ignore[attr-defined]  # the kb helper's reader, when present
-    except ImportError:
-        return BUILTIN_ALIASES
-    return tuple(aliases())
-
-
-def match_alias(modalias: str, table: tuple[tuple[str, str], ...] | None = None) -> tuple[str, str] | None:
-    """``(module, pattern)`` of the first alias matching ``modalias``, as modprobe picks it."""
-    for pattern, module in table if table is not None else alias_table():
-        if fnmatch.fnmatchcase(modalias, pattern):
-            return module, pattern
-    return None
-
-
-def pci_modalias(vendor: str, device: str, subsystem: str, class_code: str) -> str:
-    sv, sd = subsystem.split(":")
-    cc, sc, pi = class_code[0:2], class_code[2:4], class_code[4:6]
-    return (
-        f"pci:v0000{vendor.upper()}d0000{device.upper()}sv0000{sv.upper()}sd0000{sd.upper()}"
-        f"bc{cc.upper()}sc{sc.upper()}i{pi.upper()}"
-    )
-
-
-def virtio_modalias(device_id: int) -> str:
-    return f"virtio:d{device_id:08X}v554D4551"  # vendor "QEMU" as QEMU's virtio-mmio reports it
-
-
-def of_modalias(node: str, compatible: tuple[str, ...]) -> str:
-    name = node.split("@", 1)[0]
-    return f"of:N{name}T<NULL>" + "".join(f"C{c}" for c in compatible)
-
-
-def pci_kind(class_code: str) -> str:
-    """The coarse CLASS column of a PCI class code (docs/console.md)."""
-    if class_code.startswith("0c03"):
+def pci_kind(class_code: int) -> str:
+    """The coarse CLASS column of a PCI class code (docs/console.md; kernel/hw/inventory.c)."""
+    if class_code >> 8 == 0x0C03:
         return "usb"
-    return {"02": "network", "01": "storage", "03": "display", "07": "serial", "09": "input", "06": "bridge"}.get(
-        class_code[:2], "other"
-    )
+    kinds = {0x01: "storage", 0x02: "network", 0x03: "display", 0x06: "bridge", 0x07: "serial", 0x09: "input"}
+    return kinds.get(class_code >> 16, "other")

@@ -3,16 +3,16 @@ commands answer from, as the task data sees it.
 
 Read from the Debian data on the build machine (tools.data.debian): the archive's package
 names and one-line descriptions (apt lists), command -> package from the installed packages'
-file lists, and whatis lines from those commands' man pages. The seam: once tools/kb/ builds
-the kernel's own tables (the archive's Contents index, every package), :func:`load_index`
-is the one place to read them instead, so the task data shows what the kernel will print.
+file lists, and whatis lines from those commands' man pages. Given a built knowledge blob
+(``auton-slm kb build``: the target archive's Packages and Contents, the whatis table), the
+index is read from it instead (:meth:`KnowledgeIndex.from_kb`), so the task data shows exactly
+what the kernel will print. Search matches the kb's word index (tools.kb.archive.words).
 """
 
 from __future__ import annotations
 
 import os
 import random
-import re
 from functools import cached_property
 from pathlib import Path
 
@@ -21,9 +21,11 @@ from pydantic import BaseModel
 from tools.data.debian import DebianIndex, command_fact
 from tools.data.sources import read_bytes
 from tools.errors import InputError
+from tools.kb.archive import words as package_words
+from tools.kb.blob import read_blob
+from tools.task.grammar import COMMAND_NAME
 
 MAN_ROOT = Path("/usr/share/man")
-WORD = re.compile(r"[a-z0-9]+")
 
 
 class WhatisEntry(BaseModel):
@@ -47,17 +49,32 @@ class KnowledgeIndex(BaseModel):
 
     @cached_property
     def command_names(self) -> list[str]:
-        """Every command name the index knows (for ``provides`` and ``whatis``)."""
-        return sorted(set(self.commands) | set(self.whatis))
+        """Every command name the index knows that the console can take (for ``provides`` and
+        ``whatis``; ``[`` is a command but not a console word)."""
+        return sorted(c for c in set(self.commands) | set(self.whatis) if COMMAND_NAME.match(c))
 
     @cached_property
     def _words(self) -> dict[str, set[str]]:
-        return {n: set(WORD.findall(f"{n} {d}".lower())) for n, d in self.packages.items()}
+        return {n: package_words(n, d) for n, d in self.packages.items()}
 
     def search(self, words: list[str]) -> list[str]:
-        """Packages whose name and description hold every word, by name."""
+        """Packages whose name and description hold every word (the kb's word index), by name."""
         want = [w.lower() for w in words]
         return [n for n in sorted(self.packages) if all(w in self._words[n] for w in want)]
+
+    @classmethod
+    def from_kb(cls, path: Path) -> KnowledgeIndex:
+        """The ``pkg``, ``cmd`` and ``whatis`` sections of a built knowledge blob."""
+        sections = read_blob(path)
+        whatis: dict[str, list[WhatisEntry]] = {}
+        for row in sections.get("whatis", []):
+            name, section, desc = (row.split("\t") + ["", ""])[:3]
+            whatis.setdefault(name, []).append(WhatisEntry(section=section, description=desc))
+        return cls(
+            packages=dict(row.split("\t", 1) for row in sections.get("pkg", [])),
+            commands={c: p.split(",") for c, p in (row.split("\t", 1) for row in sections.get("cmd", []))},
+            whatis=whatis,
+        )
 
 
 def _man_pages() -> dict[str, tuple[str, Path]]:
@@ -86,7 +103,9 @@ def load_index(seed: int = 0, max_packages: int = 6000) -> KnowledgeIndex:
     deb = DebianIndex()
     available = deb.available
     if not available:
-        raise InputError("apt-cache knows no packages (run apt-get update): the task data needs the archive index")
+        raise InputError(
+            "apt-cache knows no packages (run apt-get update): the task data needs the archive index"
+        )
     installed = sorted(deb.installed)
     others = sorted(set(available) - set(installed))
     random.Random(seed).shuffle(others)

@@ -1,0 +1,167 @@
+"""Held-out evaluation of a tuned model on the console task, in PyTorch.
+
+Commands are decoded greedily under the grammar mask (tools/tune/constrain.py) on each
+example's own machine; the predicted command is rendered on that machine and the answer is
+decoded greedily (unconstrained) after it. Scores: command exact match, intent accuracy,
+argument accuracy (among right intents), refusal precision and recall, and grounded answers
+(tools.task.answers.correct: the asked facts present, nothing absent from the output named).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import torch
+from tokenizers import Tokenizer
+
+from tools import checkpoint as ckpt
+from tools.progress import ProgressFn, null_progress
+from tools.task.answers import correct, grounded
+from tools.task.build import TaskData, TaskExample
+from tools.task.completions import IndexStates, State, completions
+from tools.task.grammar import parse_command
+from tools.task.index import KnowledgeIndex
+from tools.task.machines import Machine
+from tools.task.render import render
+from tools.tune.chat import ChatIds, answer_prompt, chat_ids, command_prompt
+from tools.tune.constrain import TokenMask, decode_command
+from tools.tune.request import IntentScore, TaskEvalRequest, TaskEvalResult
+
+SAMPLES = 10
+
+
+class Session:
+    """One exchange's forward passes with the KV cache: feed ids, get the next logits."""
+
+    def __init__(self, model):
+        self.model = model
+        self.past = None
+        self.length = 0
+
+    @torch.no_grad()
+    def feed(self, ids: list[int]) -> torch.Tensor:
+        out = self.model(input_ids=torch.tensor([ids]), past_key_values=self.past, use_cache=True)
+        self.past = out.past_key_values
+        self.length += len(ids)
+        return out.logits[0, -1].float()
+
+
+class Console:
+    """A tuned model driving the console of simulated machines."""
+
+    def __init__(self, model, tok: Tokenizer, index: KnowledgeIndex, context: int):
+        self.model, self.tok, self.index, self.context = model, tok, index, context
+        self.ids: ChatIds = chat_ids(tok)
+        self.mask = TokenMask(tok, self.ids.end)
+        self.shared = IndexStates(index)
+        self._roots: dict[str, State] = {}
+
+    def root(self, machine: Machine) -> State:
+        if machine.id not in self._roots:
+            self._roots[machine.id] = completions(machine, self.shared)
+        return self._roots[machine.id]
+
+    def command(self, session: Session, machine: Machine, request: str, max_tokens: int) -> str:
+        prompt = command_prompt(self.tok, self.ids, request)[-(self.context - max_tokens) :]
+
+        def next_logits(token: int | None) -> torch.Tensor:
+            return session.feed(prompt if token is None else [token])
+
+        return self.tok.decode(decode_command(next_logits, self.root(machine), self.mask, max_tokens))
+
+    def answer(self, session: Session, output: str, max_tokens: int) -> str | None:
+        """The answer after the command's output; None when the exchange would not fit the context."""
+        tail = [self.ids.end, *answer_prompt(self.tok, self.ids, output)]
+        if session.length + len(tail) + max_tokens > self.context:
+            return None
+        logits = session.feed(tail)
+        out: list[int] = []
+        while len(out) < max_tokens:
+            token = int(torch.argmax(logits))
+            if token == self.ids.end:
+                break
+            out.append(token)
+            logits = session.feed([token])
+        return self.tok.decode(out, skip_special_tokens=True).strip()
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return a / b if b else None
+
+
+def evaluate_task(req: TaskEvalRequest, progress: ProgressFn | None = None) -> TaskEvalResult:
+    progress = progress or null_progress
+    t0 = time.perf_counter()
+    step = ckpt.resolve_checkpoint(req.model)
+    model = ckpt.load_model(step)
+    tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
+    data = TaskData(req.task)
+    machines = data.machines()
+    examples = data.examples(req.split)[: req.limit]
+    console = Console(model, tok, data.index(), model.config.max_position_embeddings)
+    rows = []
+    for n, e in enumerate(examples, 1):
+        rows.append(_one(console, machines[e.machine], e, req))
+        progress("eval", n, len(examples))
+    return _score(req, examples, rows, time.perf_counter() - t0)
+
+
+def _one(console: Console, machine: Machine, e: TaskExample, req: TaskEvalRequest) -> dict[str, str]:
+    session = Session(console.model)
+    pred = console.command(session, machine, e.request, req.max_command_tokens)
+    row = {"request": e.request, "reference": e.command, "command": pred}
+    if req.answers:
+        cmd = parse_command(pred)
+        assert cmd is not None, f"the constrained decoder wrote {pred!r}"  # the decoder's guarantee
+        output = render(cmd, machine, console.index)
+        answer = console.answer(session, output, req.max_answer_tokens)
+        if answer is not None:
+            row |= {"output": output, "answer": answer}
+    return row
+
+
+def _score(
+    req: TaskEvalRequest, examples: list[TaskExample], rows: list[dict[str, str]], wall: float
+) -> TaskEvalResult:
+    def intent(text: str) -> str:
+        cmd = parse_command(text)
+        return cmd.intent if cmd else "invalid"
+
+    exact = sum(r["command"] == r["reference"] for r in rows)
+    intents_ok = [r for r in rows if intent(r["command"]) == intent(r["reference"])]
+    args_ok = sum(r["command"] == r["reference"] for r in intents_ok)
+    pred_none = [r for r in rows if intent(r["command"]) == "none"]
+    gold_none = [r for r in rows if intent(r["reference"]) == "none"]
+    scored = [(r, e) for r, e in zip(rows, examples, strict=True) if "answer" in r]
+    per: dict[str, IntentScore] = {}
+    for name in sorted({intent(r["reference"]) for r in rows}):
+        mine = [r for r in rows if intent(r["reference"]) == name]
+        wrong = Counter(intent(r["command"]) for r in mine if intent(r["command"]) != name)
+        per[name] = IntentScore(
+            n=len(mine),
+            exact=sum(r["command"] == r["reference"] for r in mine) / len(mine),
+            confusions=dict(wrong),
+        )
+
+    def check(r: dict[str, str], e: TaskExample) -> bool:
+        return correct(r["answer"], r["output"], e.facts)
+
+    return TaskEvalResult(
+        model=req.model,
+        split=req.split,
+        examples=len(rows),
+        command_exact=exact / max(len(rows), 1),
+        intent_accuracy=len(intents_ok) / max(len(rows), 1),
+        argument_accuracy=args_ok / max(len(intents_ok), 1),
+        refusal_precision=_ratio(sum(intent(r["reference"]) == "none" for r in pred_none), len(pred_none)),
+        refusal_recall=_ratio(sum(intent(r["command"]) == "none" for r in gold_none), len(gold_none)),
+        grounded_accuracy=_ratio(sum(check(r, e) for r, e in scored), len(scored)) if req.answers else None,
+        grounded_rate=_ratio(sum(grounded(r["answer"], r["output"]) for r, _ in scored), len(scored))
+        if req.answers
+        else None,
+        answers_scored=len(scored),
+        per_intent=per,
+        samples=rows[:SAMPLES],
+        wall_s=wall,
+    )
