@@ -1,6 +1,16 @@
-"""Fuzz the SLM runtime's model loader for a bounded time: kernel/build/host/fuzz-gguf (libFuzzer
-with ASan and UBSan, kernel/host/fuzz_gguf.c) over slm_load, and a short generation whenever a
-mutated model still loads (tokenizer, forward pass, sampler on arbitrary weights).
+"""Fuzz the kernel's parsers for a bounded time with libFuzzer, ASan and UBSan (kernel/host.mk's
+fuzz targets), one target per run:
+
+- ``gguf`` (the default): kernel/host/fuzz_gguf.c over slm_load, and a short generation whenever
+  a mutated model still loads (tokenizer, forward pass, sampler on arbitrary weights);
+- ``fdt``: kernel/host/fuzz_fdt.c, device-tree discovery (walker, virtio-mmio, ECAM hosts) over
+  mutated DTBs, seeded with the trees QEMU's riscv64 and aarch64 virt machines dump;
+- ``pci``: kernel/host/fuzz_pci.c, PCI enumeration over mutated simulated hardware files and raw
+  garbage config space (every slot answering, bridges anywhere);
+- ``console``: kernel/host/fuzz_console.c, the console commands over mutated command lines,
+  with the real kb blob (tools.kb, riscv64 tiny).
+
+For gguf:
 
 The seed corpus is a handful of small valid GGUFs (random-init micro Llamas exported with
 tools.export: byte-level BPE at F32/F16/Q8_0/Q4_0, SentencePiece BPE and unigram, the latter
@@ -8,17 +18,21 @@ also with an NFKC precompiled charsmap) plus their corrupt variants (tests.fixtu
 keys and tensor names. Any crash, leak, overflow or undefined behaviour stops the run with an
 artifact; the script then exits 1.
 
-    .venv/bin/python bench/fuzz_gguf.py [--seconds 60] [--jobs 1]
+    .venv/bin/python bench/fuzz.py [--target gguf|fdt|pci|console|all] [--seconds 60] [--jobs 1]
 
-Prints a table and writes bench/results/fuzz_gguf.json (artifacts under bench/results/fuzz/).
+Prints a table per target and writes bench/results/fuzz_<target>.json (artifacts under
+bench/results/fuzz/).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import random
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -29,6 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.fixtures_data import write_fixture_corpus  # noqa: E402
 from tests.fixtures_kernel import corrupt_variants, make_host, random_gguf, with_byte_array  # noqa: E402
+from tests.test_console_host import QEMU_DTB, config_space, dumped_dtb, record, virtio_slot  # noqa: E402
 from tools.config import ModelSpec  # noqa: E402
 from tools.data.tokenizer import min_vocab_size, train_tokenizer  # noqa: E402
 
@@ -132,24 +147,101 @@ def seed_corpus(root: Path) -> Path:
     return corpus
 
 
-def run(seconds: int, jobs: int) -> dict:
+FDT_WORDS = [
+    "compatible", "reg", "status", "device_type", "#address-cells", "#size-cells", "bus-range", "riscv,isa",
+    "timebase-frequency", "mmu-type", "memory", "cpus", "cpu", "okay", "disabled", "simple-bus", "virtio,mmio",
+    "pci-host-ecam-generic", "ns16550a", "\\xd0\\x0d\\xfe\\xed", "\\x00\\x00\\x00\\x01", "\\x00\\x00\\x00\\x02",
+    "\\x00\\x00\\x00\\x03", "\\x00\\x00\\x00\\x09",
+]  # fmt: skip
+CONSOLE_WORDS = [
+    "devices", "device", "driver", "cpu", "memory", "uptime", "model", "provides", "whatis", "pkg", "show",
+    "search", "help", "set", "all", "network", "storage", "display", "serial", "input", "rng", "bridge", "usb",
+    "other", "00:02.0", "00:03.0", "max_tokens=", "temperature=", "top_p=", "seed=", "ids=", "dig", "nginx",
+]  # fmt: skip
+CONSOLE_SEED = (
+    "devices\ndevices network\ndevice 00:02.0\ndevice 00:03.0\ndriver network\ndriver 00:00.0\ncpu\nmemory\n"
+    "uptime\nmodel\nprovides dig\nwhatis gzip\npkg show nginx\npkg search web server\nhelp\nset seed=1 ids=1\n"
+)
+
+
+def fdt_corpus(root: Path) -> Path:
+    """The device trees of QEMU's virt machines (with devices), cut to their header's size, and a
+    deep one."""
+    corpus = root / "corpus-fdt"
+    corpus.mkdir(exist_ok=True)
+    for arch in QEMU_DTB:
+        blob = dumped_dtb(arch, root).read_bytes()
+        (corpus / f"{arch}.dtb").write_bytes(blob[: struct.unpack(">I", blob[4:8])[0]])
+    deep = "".join(f'n{i}@{i:x} {{ compatible = "acme,deep"; reg = <{i} 4>; ' for i in range(20)) + "};" * 20
+    dts = root / "deep.dts"
+    dts.write_text(f"/dts-v1/;\n/ {{ #address-cells = <1>; #size-cells = <1>;\n{deep}\n}};\n")
+    subprocess.run(
+        ["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(corpus / "deep.dtb"), str(dts)], check=True
+    )
+    return corpus
+
+
+def pci_corpus(root: Path) -> Path:
+    """Simulated hardware files: QEMU pc's functions, a bridge to bus 1 and back, a virtio slot."""
+    corpus = root / "corpus-pci"
+    corpus.mkdir(exist_ok=True)
+    pc = b"".join(
+        record("P", 0, dev, fn, config_space(v, d, c, header=h))
+        for dev, fn, v, d, c, h in [
+            (0, 0, 0x8086, 0x1237, 0x060000, 0), (1, 0, 0x8086, 0x7000, 0x060100, 0x80),
+            (1, 1, 0x8086, 0x7010, 0x010180, 0), (2, 0, 0x8086, 0x100E, 0x020000, 0),
+        ]
+    )  # fmt: skip
+    bridge = record("P", 0, 4, 0, config_space(0x1B36, 0x000C, 0x060400, header=1, secondary=1))
+    bridge += record("P", 1, 0, 0, config_space(0x1AF4, 0x1041, 0x020000))
+    bridge += record("P", 1, 1, 0, config_space(0x1B36, 0x000C, 0x060400, header=1, secondary=0))
+    (corpus / "pc.bin").write_bytes(pc)
+    (corpus / "bridges.bin").write_bytes(bridge + virtio_slot(0x10008000, 1))
+    (corpus / "garbage.bin").write_bytes(random.Random(1).randbytes(2048))
+    return corpus
+
+
+def console_corpus(root: Path) -> Path:
+    corpus = root / "corpus-console"
+    corpus.mkdir(exist_ok=True)
+    (corpus / "commands.txt").write_text(CONSOLE_SEED)
+    return corpus
+
+
+def real_kb(root: Path) -> Path:
+    from tools.kb.build import KbBuildRequest, build
+
+    return build(KbBuildRequest(arch="riscv64", tier="tiny", out=root / "kb")).blob
+
+
+TARGETS = {
+    "gguf": (seed_corpus, DICT_WORDS),
+    "fdt": (fdt_corpus, FDT_WORDS),
+    "pci": (pci_corpus, []),
+    "console": (console_corpus, CONSOLE_WORDS),
+}
+
+
+def run(target: str, seconds: int, jobs: int) -> dict:
     root = OUT / "fuzz"
     root.mkdir(parents=True, exist_ok=True)
-    corpus = seed_corpus(root)
+    make_corpus, words = TARGETS[target]
+    corpus = make_corpus(root)
     seeds = sorted(corpus.iterdir())
-    dict_file = root / "gguf.dict"
-    dict_file.write_text("".join(f'"{w}"\n' for w in DICT_WORDS))
+    dict_file = root / f"{target}.dict"
+    dict_file.write_text("".join(f'"{w}"\n' for w in words))
     artifacts = root / "artifacts"
     artifacts.mkdir(exist_ok=True)
     before = set(artifacts.iterdir())
-    fuzzer = make_host("fuzz-gguf")
-    max_len = max(p.stat().st_size for p in seeds) * 2
+    fuzzer = make_host(f"fuzz-{target}")
+    env = {**os.environ, "AUTON_FUZZ_KB": str(real_kb(root))} if target == "console" else None
+    max_len = max(p.stat().st_size for p in seeds) * 2 if target != "console" else 4096
     cmd = [
         str(fuzzer),
         str(corpus),
         f"-max_total_time={seconds}",
         f"-max_len={max_len}",
-        f"-dict={dict_file}",
+        *([f"-dict={dict_file}"] if words else []),
         f"-artifact_prefix={artifacts}/",
         "-rss_limit_mb=2048",
         "-print_final_stats=1",
@@ -157,14 +249,15 @@ def run(seconds: int, jobs: int) -> dict:
     if jobs > 1:
         cmd += [f"-fork={jobs}", "-ignore_crashes=0"]
     t = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 3 + 300)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 3 + 300, env=env)
     wall = time.perf_counter() - t
     log = r.stderr
-    (root / "last-run.log").write_text(log)
+    (root / f"last-run-{target}.log").write_text(log)
     stats = {k: int(v) for k, v in re.findall(r"stat::(\w+):\s+(\d+)", log)}
     cov = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)", log)
     found = sorted(str(p) for p in set(artifacts.iterdir()) - before)
     return {
+        "target": target,
         "seconds": seconds,
         "wall_s": round(wall, 1),
         "exit_status": r.returncode,
@@ -181,12 +274,23 @@ def run(seconds: int, jobs: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seconds", type=int, default=60, help="fuzzing time budget")
+    ap.add_argument(
+        "--target", choices=[*TARGETS, "all"], default="gguf", help="what to fuzz (all: each in turn)"
+    )
+    ap.add_argument("--seconds", type=int, default=60, help="fuzzing time budget (per target)")
     ap.add_argument("--jobs", type=int, default=1, help="parallel fuzzing processes (libFuzzer -fork)")
     args = ap.parse_args()
-    res = run(args.seconds, args.jobs)
+    targets = list(TARGETS) if args.target == "all" else [args.target]
+    passed = [report(run(t, args.seconds, args.jobs)) for t in targets]
+    if not all(passed):
+        sys.exit(1)
+
+
+def report(res: dict) -> bool:
+    """Print the run's table and write its JSON; False if it found a crash."""
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "fuzz_gguf.json").write_text(json.dumps(res, indent=2) + "\n")
+    (OUT / f"fuzz_{res['target']}.json").write_text(json.dumps(res, indent=2) + "\n")
+    print(f"== {res['target']}")
     rows = [
         ("time budget (s)", res["seconds"]),
         ("executions", res["executions"]),
@@ -200,7 +304,8 @@ def main() -> None:
         print(f"{k:18s} {v}")
     if res["crashes"] or res["exit_status"] not in (0,):
         print(f"FAILED: {res['summary'] or 'fuzzer exit ' + str(res['exit_status'])}; see {res['crashes']}")
-        sys.exit(1)
+        return False
+    return True
 
 
 if __name__ == "__main__":
