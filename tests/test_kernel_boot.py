@@ -268,3 +268,101 @@ def test_cli_failures_are_one_line_with_exit_codes(capsys, corrupt_models, kerne
     assert r.code == 2 and r.err.strip().startswith("error: --arch must be one of")
     r = run_cli(capsys, "kernel", "boot", "--arch", "x86_64", "--image", str(tmp_path / "none.img"))
     assert r.code == 2 and "no such kernel image" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+# --- console commands through --prompt (docs/console.md) --------------------------------------
+
+DEVICES_SAMPLE = (
+    b"auton: devices class=all count=2\r\n"
+    b"ADDRESS           BUS     ID         CLASS    DRIVER      NAME\r\n"
+    b"00:02.0           pci     8086:100e  network  e1000       Intel Corporation 82540EM Gigabit Ethernet Controller\r\n"
+    b"serial@10000000   dt      -          serial   -           ns16550a\r\n"
+    b"\r\nauton: end command=devices rc=0\r\n> "
+)
+
+
+def test_command_parser_types_each_command():
+    from tools.kernel_console import COMMAND_END, DevicesResult, parse_command
+
+    end = COMMAND_END.search(DEVICES_SAMPLE)
+    r = parse_command("devices", DEVICES_SAMPLE[: end.start()], end)
+    assert (r.command, r.rc, r.error) == ("devices", 0, None) and isinstance(r.result, DevicesResult)
+    e1000, serial = r.result.rows
+    assert (e1000.address, e1000.vendor, e1000.device, e1000.kind, e1000.driver) == (
+        "00:02.0", 0x8086, 0x100E, "network", "e1000"
+    )  # fmt: skip
+    assert e1000.name == "Intel Corporation 82540EM Gigabit Ethernet Controller"
+    assert (serial.bus, serial.vendor, serial.driver, serial.name) == ("dt", None, None, "ns16550a")
+
+    def one(raw: bytes):
+        end = COMMAND_END.search(raw)
+        return parse_command("x", raw[: end.start()], end)
+
+    p = one(
+        b"auton: provides command=dig count=1 packages=bind9-dnsutils\r\ndig: bind9-dnsutils\r\nauton: end command=provides rc=0\r\n> "
+    )
+    assert p.result.packages == ["bind9-dnsutils"] and p.text == "dig: bind9-dnsutils"
+    w = one(
+        b"auton: whatis command=gzip count=1\r\ngzip (1) - compress or expand files\r\nauton: end command=whatis rc=0\r\n> "
+    )
+    assert [(e.name, e.section, e.description) for e in w.result.entries] == [
+        ("gzip", "1", "compress or expand files")
+    ]
+    s = one(b"auton: pkg show name=nginx found=1\r\nPackage: nginx\r\nDescription: small, powerful, scalable web/proxy server\r\n"
+            b"Commands: nginx\r\nauton: end command=pkg rc=0\r\n> ")  # fmt: skip
+    assert s.result.found and s.result.commands == ["nginx"] and s.result.description.startswith("small")
+    m = one(b"auton: memory total=134217728 kernel=1 model=2 kb=3 arena=4 used=5 free=6\r\nbank 0:   0x80000000-0x87ffffff\r\n"
+            b"auton: end command=memory rc=0\r\n> ")  # fmt: skip
+    assert m.result.kb == 3 and m.result.banks == [(0x80000000, 0x87FFFFFF)]
+    bad = one(
+        b"auton: error: unknown device class 'x' (type 'help' for the commands)\r\nauton: end command=devices rc=2\r\n> "
+    )
+    assert bad.rc == 2 and bad.result is None and bad.error.startswith("unknown device class 'x'")
+
+
+@pytest.mark.slow
+def test_cli_boot_runs_console_commands_as_prompts(capsys, parity_gguf, kb_blob, tmp_path):
+    _need("x86_64")
+    out = tmp_path / "image"
+    kb = kb_blob("x86_64").blob
+    r = run_cli(capsys, "kernel", "build", "--arch", "x86_64", "--model", str(parity_gguf["Q8_0"]),
+                "--kb", str(kb), "--out", str(out), "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    built = json.loads(r.out)
+    assert built["kb"]["bytes"] == kb.stat().st_size == read_manifest(out).metrics["kb_bytes"]
+    prompts = ["help", "devices network", "provides dig", "devices bogus", PROMPTS[2], "pkg show nginx"]
+    extra = "-device e1000,netdev=n9,id=nic9 -netdev user,id=n9,restrict=on"
+    args = ["kernel", "boot", "--arch", "x86_64", "--image", built["image"], "-n", "4", "--qemu", extra]
+    for p in prompts:
+        args += ["-p", p]
+    r = run_cli(capsys, *args, "--json")
+    assert r.code == 0, r.err
+    booted = json.loads(r.out)
+    assert (
+        booted["kb"]["bytes"] == kb.stat().st_size
+        and booted["command"][-len(extra.split()) :] == extra.split()
+    )
+    cmds = {c["prompt"]: c for c in booted["commands"]}
+    assert [c["prompt"] for c in booted["commands"]] == [p for p in prompts if p != PROMPTS[2]]
+    assert len(booted["answers"]) == 1 and booted["answers"][0]["prompt"] == PROMPTS[2]
+    assert "devices [all|network" in "\n".join(cmds["help"]["result"]["commands"])
+    nics = cmds["devices network"]["result"]["rows"]
+    assert [(n["vendor"], n["device"], n["driver"]) for n in nics] == [
+        (0x8086, 0x100E, "e1000")
+    ] * 2  # default + --qemu
+    assert cmds["provides dig"]["result"]["packages"] == ["bind9-dnsutils"]
+    assert cmds["devices bogus"]["rc"] == 2 and "unknown device class" in cmds["devices bogus"]["error"]
+    assert cmds["pkg show nginx"]["result"]["found"]
+
+    r = run_cli(capsys, *args)  # people's output: the command text in prompt order, rc when not 0
+    assert r.code == 0, r.err
+    assert "> devices network\nADDRESS" in r.out and "82540EM Gigabit Ethernet Controller" in r.out
+    assert "> provides dig\ndig: bind9-dnsutils\n> devices bogus\n" in r.out
+    assert "(devices: rc 2, bad argument)" in r.out and "Package: nginx" in r.out
+    assert r.out.index("> devices bogus") < r.out.index(f"> {PROMPTS[2]}") < r.out.index("> pkg show nginx")
+    assert "tables " in r.out and "devices found" in r.out
+
+    r = run_cli(capsys, "kernel", "boot", "--arch", "x86_64", "--image", built["image"], "--qemu", '"-device')
+    assert r.code == 2 and r.err.startswith("error: --qemu:")
+    r = run_cli(capsys, "kernel", "boot", "--arch", "x86_64", "--image", built["image"], "-p", "poweroff")
+    assert r.code == 2 and "ends the boot" in r.err
