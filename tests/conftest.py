@@ -7,4 +7,5 @@ pytest_plugins = [
     "tests.fixtures_export",
     "tests.fixtures_kernel",
     "tests.fixtures_kb",
+    "tests.fixtures_task",
 ]

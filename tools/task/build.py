@@ -58,7 +58,9 @@ class TaskRequest(BaseModel):
     seed: int = 0
     counts: dict[str, int] = Field(default_factory=lambda: {"train": 20000, "val": 1000, "test": 1000})
     intents: list[str] = Field(default_factory=lambda: list(INTENTS), description="intents to draw from")
-    machines_per_split: dict[str, int] = Field(default_factory=lambda: {"train": 300, "val": 50, "test": 50})
+    machines_per_split: dict[str, int] | None = Field(
+        None, description="machines per split (default: one per 10 examples, 4 to 300)"
+    )
     kb: Path | None = Field(
         None,
         description="a built knowledge blob (auton-slm kb build): its tables make the outputs the kernel's own",
@@ -184,7 +186,7 @@ def build_task(
     with staging_dir(req.out, overwrite=req.overwrite) as tmp:
         all_machines: list[Machine] = []
         for n, split in enumerate(SPLITS):
-            count = req.machines_per_split[split]
+            count = (req.machines_per_split or {}).get(split) or max(4, min(300, req.counts[split] // 10))
             machines = [random_machine(req.arch, split, i, req.seed, tables) for i in range(count)]
             all_machines += machines
             rows = examples(req, split, machines, index)

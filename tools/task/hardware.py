@@ -66,7 +66,7 @@ BUILTIN_ALIASES: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: per-table caches (tools.task.machines.extra_pool)
 class HardwareTables:
     """The kernel's hardware tables (docs/console.md, Knowledge tables): names by id, aliases in order."""
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import random
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -97,9 +97,11 @@ def _whatis(command: str, pages: dict[str, tuple[str, Path]]) -> list[WhatisEntr
     return [WhatisEntry(section=section, description=fact.answer)] if fact else []
 
 
+@lru_cache(maxsize=2)
 def load_index(seed: int = 0, max_packages: int = 6000) -> KnowledgeIndex:
     """The index from this machine's Debian data: every installed archive package plus a
-    seeded sample of the archive up to ``max_packages``, their commands and whatis lines."""
+    seeded sample of the archive up to ``max_packages``, their commands and whatis lines (read
+    once per process: treat it as read-only)."""
     deb = DebianIndex()
     available = deb.available
     if not available:

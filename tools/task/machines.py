@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -200,6 +201,7 @@ def pool_split(key: str) -> str:
     return "test" if h == 0 else "val" if h == 1 else "train"
 
 
+@lru_cache(maxsize=4)
 def extra_pool(tables: HardwareTables) -> dict[str, list[tuple[str, int]]]:
     """split -> [(vendor:device, class code)] of the tables' devices whose name gives their class."""
     out: dict[str, list[tuple[str, int]]] = {"train": [], "val": [], "test": []}

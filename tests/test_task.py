@@ -1,0 +1,192 @@
+"""The console task data (tools/task/): grammar, machines, the renderer against docs/console.md,
+held-out splits, grounded answers, and the ``data task`` command."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+from tests.cli_run import run_cli
+from tools.task import TaskData
+from tools.task.answers import correct, grounded
+from tools.task.completions import IndexStates, completions, export
+from tools.task.grammar import Command, parse_command
+from tools.task.hardware import hardware_tables
+from tools.task.index import KnowledgeIndex, WhatisEntry
+from tools.task.machines import Machine, dt_device, extra_pool, pci_device, random_machine, virtio_device
+from tools.task.render import render
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "console.md"
+
+
+def _doc_block(after: str) -> list[str]:
+    """The first fenced block after the line ``after`` in docs/console.md."""
+    text = DOC.read_text()
+    m = re.search(re.escape(after) + r".*?```\n(.*?)```", text, re.S)
+    assert m, f"docs/console.md has no block after {after!r}"
+    return m.group(1).splitlines()
+
+
+def _doc_machine() -> Machine:
+    """The four devices of docs/console.md's device table, built the way the task data builds them."""
+    t = hardware_tables()
+    rng = random.Random(0)
+    e1000 = pci_device("00:02.0", "8086:100e", 0x020000, 0xFEBC0000, rng, t)
+    e1000 = e1000.model_copy(update={"subvendor": 0x1AF4, "subdevice": 0x1100})
+    e1000.bars[0].size = 0x20000
+    e1000.modalias = "pci:v00008086d0000100Esv00001AF4sd00001100bc02sc00i00"
+    devices = [
+        pci_device("00:00.0", "8086:1237", 0x060000, 0, rng, t),
+        e1000,
+        virtio_device(0x10008000, 1, t),
+        dt_device("serial@10000000", ("ns16550a",), "serial", t),
+    ]
+    m = random_machine("x86_64", "train", 0, 0, t)
+    return m.model_copy(update={"devices": devices, "uptime_us": 83_500_000})
+
+
+INDEX = KnowledgeIndex(
+    packages={
+        "bind9-dnsutils": "Clients provided with BIND 9",
+        "nginx": "small, powerful, scalable web/proxy server",
+    },
+    commands={"dig": ["bind9-dnsutils"]},
+    whatis={"gzip": [WhatisEntry(section="1", description="compress or expand files")]},
+)
+
+
+def test_parse_command_accepts_the_console_commands_and_nothing_else():
+    assert parse_command("devices") == Command(intent="devices")
+    assert parse_command("devices  network") == Command(intent="devices", args=("network",))
+    assert parse_command("device 00:02.0").args == ("00:02.0",)
+    assert parse_command("driver virtio@10008000").intent == "driver"
+    assert parse_command("driver usb").args == ("usb",)
+    assert parse_command("pkg show nginx") == Command(intent="pkg_show", args=("nginx",))
+    assert parse_command("pkg search web server").args == ("web", "server")
+    assert parse_command("none").intent == "none"
+    for bad in ("", "poweroff", "set seed=1", "help", "devices gpu", "devices network storage", "cpu now",
+                "device", "device 0:2.0", "provides", "provides [", "pkg", "pkg show", "pkg show A B",
+                "pkg search", "pkg search -x", "recipe for pasta", "whatis gzip\x00"):  # fmt: skip
+        assert parse_command(bad) is None, bad
+    for text in ("devices usb", "pkg search dns tools", "provides dig", "uptime"):
+        assert parse_command(text).text == text
+
+
+def test_device_table_matches_docs_console_md():
+    out = render(parse_command("devices"), _doc_machine(), INDEX).splitlines()
+    assert out[0] == "auton: devices class=all count=4"
+    assert out[1:-1] == _doc_block("### The device table")
+    assert out[-1] == "auton: end command=devices rc=0"
+
+
+def test_device_detail_holds_docs_console_md_lines():
+    out = render(parse_command("device 00:02.0"), _doc_machine(), INDEX).splitlines()
+    doc = _doc_block("### `device ADDRESS`")
+    assert out[0] == doc[0] and out[-1] == doc[-1]
+    # the kernel (kernel/console/cmd_hw.c) prints the BARs before the driver, the doc after the modalias
+    assert sorted(out[1:-1]) == sorted(doc[1:-1])
+
+
+def test_other_outputs_match_the_contract():
+    m = _doc_machine()
+    assert render(parse_command("provides dig"), m, INDEX).splitlines()[:2] == [
+        "auton: provides command=dig count=1 packages=bind9-dnsutils",
+        "dig: bind9-dnsutils",
+    ]
+    assert "gzip (1) - compress or expand files" in render(parse_command("whatis gzip"), m, INDEX)
+    assert (
+        render(parse_command("uptime"), m, INDEX)
+        == "auton: uptime us=83500000\nup 0:01:23\nauton: end command=uptime rc=0\n"
+    )
+    show = render(parse_command("pkg show nginx"), m, INDEX).splitlines()
+    assert show[0] == "auton: pkg show name=nginx found=1" and show[-1] == "auton: end command=pkg rc=0"
+    assert render(parse_command("provides foo"), m, INDEX).endswith("auton: end command=provides rc=1\n")
+    search = render(parse_command("pkg search web server"), m, INDEX).splitlines()
+    assert search[:2] == [
+        'auton: pkg search words="web server" count=1 shown=1',
+        "nginx - " + INDEX.packages["nginx"],
+    ]
+    assert render(Command(intent="none"), m, INDEX) == ""
+
+
+def test_grounded_catches_a_name_absent_from_the_output():
+    out = render(parse_command("devices network"), _doc_machine(), INDEX)
+    assert grounded("There are 2 network devices, at 00:02.0 and virtio@10008000.", out)
+    assert not grounded("There are 2 network devices, at 00:02.0 and virtio@10009000.", out)  # absent address
+    assert not grounded("The network device uses the igb driver.", out)  # a driver the output does not hold
+    assert not grounded("There are 3 network devices.", out)  # a number the output does not hold
+    assert not correct("This machine has devices.", out, ["2"])  # grounded but misses the asked fact
+
+
+def test_every_reference_is_valid_grounded_and_in_the_completions(task_dataset):
+    data = TaskData(task_dataset)
+    machines, shared = data.machines(), IndexStates(data.index())
+    roots: dict = {}
+    for split in ("train", "val", "test"):
+        for e in data.examples(split):
+            root = roots.setdefault(e.machine, completions(machines[e.machine], shared))
+            state = root.walk(e.command)
+            assert parse_command(e.command) is not None and state is not None and state.terminal, e.command
+            assert correct(e.answer, e.output, e.facts), (e.answer, e.output)
+    m = next(iter(machines.values()))
+    absent = next(f"00:{i:02x}.0" for i in range(32) if m.device(f"00:{i:02x}.0") is None)
+    root = roots[m.id]
+    assert root.walk(f"device {absent}") is None and root.walk("poweroff") is None
+    states = export(root)["states"]  # the data the kernel's decoder can mirror
+    s = 0
+    for ch in "devices usb":
+        s = states[s]["edges"][ch]
+    assert states[s]["terminal"] and json.dumps(states)
+
+
+def test_held_out_splits_are_disjoint(task_dataset):
+    data = TaskData(task_dataset)
+    ex = {s: data.examples(s) for s in ("train", "val", "test")}
+    templates = {s: {e.template for e in rows} for s, rows in ex.items()}
+    machines = {s: {e.machine for e in rows} for s, rows in ex.items()}
+    names = {
+        s: {e.command for e in rows if e.intent in ("provides", "whatis", "pkg_show")}
+        for s, rows in ex.items()
+    }
+    for held in ("val", "test"):
+        assert templates[held] and not templates[held] & templates["train"]
+        assert not machines[held] & machines["train"]
+        assert names[held] and not {c.split(" ")[-1] for c in names[held]} & {
+            c.split(" ")[-1] for c in names["train"]
+        }
+    pools = {s: set(p) for s, p in extra_pool(hardware_tables()).items()}
+    assert pools["test"] and not pools["test"] & pools["train"] and not pools["val"] & pools["train"]
+    manifest = json.loads((task_dataset / "manifest.json").read_text())
+    assert manifest["metrics"]["counts"]["test"] == {
+        i: sum(e.intent == i for e in ex["test"]) for i in manifest["metrics"]["counts"]["test"]
+    }
+    assert {"templates", "machines"} <= set(manifest["metrics"]["held_out"])
+
+
+def test_machines_follow_the_arch():
+    t = hardware_tables()
+    riscv = random_machine("riscv64", "test", 3, 0, t)
+    x86 = random_machine("x86_64", "test", 3, 0, t)
+    assert {d.bus for d in riscv.devices} >= {"dt", "virtio", "pci"} and riscv.device("serial@10000000")
+    assert {d.bus for d in x86.devices} == {"pci"} and x86.device("00:00.0")
+    assert random_machine("riscv64", "test", 3, 0, t) == riscv  # a pure function of its arguments
+    virtio_net = next(d for d in riscv.devices if d.bus == "virtio" and d.virtio_id == 1)
+    assert virtio_net.driver == "virtio_net" and virtio_net.name == "Virtio network device"
+
+
+def test_data_task_cli(tmp_path, capsys):
+    out = tmp_path / "task"
+    r = run_cli(capsys, "data", "task", "--arch", "aarch64", "--out", str(out), "--train", "40", "--val", "10",
+                "--test", "10", "--intent", "cpu", "--intent", "none", "--json")  # fmt: skip
+    assert r.code == 0, r.err
+    counts = json.loads(r.out)["counts"]
+    assert sum(counts["train"].values()) == 40 and set(counts["train"]) == {"cpu", "none"}
+    assert (out / "manifest.json").is_file() and (out / "index.json").is_file()
+    bad = run_cli(
+        capsys, "data", "task", "--arch", "aarch64", "--out", str(tmp_path / "x"), "--intent", "recipes"
+    )
+    assert bad.code == 2 and bad.err.startswith("error: unknown intents") and "Traceback" not in bad.err
+    again = run_cli(capsys, "data", "task", "--arch", "aarch64", "--out", str(out), "--train", "4")
+    assert again.code == 2 and "already exists" in again.err
