@@ -98,8 +98,8 @@ static void print_pci_detail(struct shell *sh, const struct hw_device *d)
         kprintf("buses:     secondary %02x subordinate %02x\n", d->sec_bus, d->sub_bus);
     for (int i = 0; i < d->nbars; i++)
         kprintf("bar%d:      %s 0x%llx size 0x%llx%s%s\n", i, d->bar[i].io ? "io" : "mem",
-                (unsigned long long)d->bar[i].base, (unsigned long long)d->bar[i].size,
-                d->bar[i].is64 ? " 64-bit" : "", d->bar[i].prefetch ? " prefetchable" : "");
+                (unsigned long long)d->bar[i].base, (unsigned long long)d->bar[i].size, d->bar[i].is64 ? " 64-bit" : "",
+                d->bar[i].prefetch ? " prefetchable" : "");
     if (d->virtio_id) {
         names_pci_modalias(d, m, sizeof m);
         kprintf("virtio:    device %u (%s), transport %s\n", d->virtio_id, hw_virtio_name(d->virtio_id), m);
@@ -121,8 +121,8 @@ int cmd_device(struct shell *sh, struct words *a)
     const char *drv;
     size_t dn = driver_of(d, &drv);
     print_id(d, id, sizeof id);
-    kprintf("auton: device addr=%s bus=%s id=%s class=%06x kind=%s driver=%.*s\n", d->addr, bus_names[d->bus],
-            id, d->class_code, hw_kind_name(d->kind), (int)dn, drv);
+    kprintf("auton: device addr=%s bus=%s id=%s class=%06x kind=%s driver=%.*s\n", d->addr, bus_names[d->bus], id,
+            d->class_code, hw_kind_name(d->kind), (int)dn, drv);
     kprintf("address:   %s\n", d->addr);
     if (d->bus == HW_BUS_PCI) {
         print_pci_detail(sh, d);

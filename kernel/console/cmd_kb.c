@@ -4,8 +4,8 @@
 #include "console.h"
 #include "kernel.h"
 
-#define SEARCH_SHOWN 20
-#define SEARCH_WORDS 8
+#define SEARCH_SHOWN  20
+#define SEARCH_WORDS  8
 #define SHOW_COMMANDS 32
 
 /* A header value: bare when it is one plain word, else quoted. */

@@ -50,8 +50,8 @@ static const struct command {
     const char *name, *usage, *what;
     int (*run)(struct shell *sh, struct words *a);
 } commands[] = {
-    {"devices", "devices [all|network|storage|display|serial|input|rng|bridge|usb|other]",
-     "the devices found at boot", cmd_devices},
+    {"devices", "devices [all|network|storage|display|serial|input|rng|bridge|usb|other]", "the devices found at boot",
+     cmd_devices},
     {"device", "device ADDRESS", "one device in detail (ADDRESS as devices prints it)", cmd_device},
     {"driver", "driver ADDRESS|CLASS", "the Linux driver for a device or a class, and the alias that matched",
      cmd_driver},
@@ -61,8 +61,7 @@ static const struct command {
     {"model", "model", "the language model in this kernel", cmd_model},
     {"provides", "provides COMMAND", "the Debian package that ships a command", cmd_provides},
     {"whatis", "whatis COMMAND", "the one-line description of a command (man page)", cmd_whatis},
-    {"pkg", "pkg show NAME | pkg search WORD...", "a Debian package, or packages matching all the words",
-     cmd_pkg},
+    {"pkg", "pkg show NAME | pkg search WORD...", "a Debian package, or packages matching all the words", cmd_pkg},
     {"help", "help", "this list", cmd_help},
 };
 

@@ -9,7 +9,7 @@
 #include "kb.h"
 #include "slm.h"
 
-#define CONSOLE_LINE_MAX 1024 /* a longer line is cut at 1023 bytes */
+#define CONSOLE_LINE_MAX  1024 /* a longer line is cut at 1023 bytes */
 #define CONSOLE_MAX_WORDS 16
 
 struct shell_settings {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define KB_MAX_SECTIONS 16
-#define KB_MAX_FIELDS 4
+#define KB_MAX_FIELDS   4
 
 struct kb_section {
     const char *name, *data; /* name is not NUL-terminated */

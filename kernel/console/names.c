@@ -6,9 +6,9 @@
 
 size_t names_pci_modalias(const struct hw_device *d, char *buf, size_t cap)
 {
-    return slm_snprintf(buf, cap, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
-                        d->subvendor, d->subdevice, (unsigned)(d->class_code >> 16) & 0xff,
-                        (unsigned)(d->class_code >> 8) & 0xff, (unsigned)d->class_code & 0xff);
+    return slm_snprintf(buf, cap, "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device, d->subvendor,
+                        d->subdevice, (unsigned)(d->class_code >> 16) & 0xff, (unsigned)(d->class_code >> 8) & 0xff,
+                        (unsigned)d->class_code & 0xff);
 }
 
 /* of:N<name>T<type>C<compatible>... as of_device_uevent_modalias writes it (spaces become _). */

@@ -126,9 +126,8 @@ void shell_print_model(const struct shell *sh)
     kprintf(" params=%llu quant=%s tokenizer=%s layers=%u d_model=%u heads=%u kv_heads=%u d_ff=%u context=%u "
             "vocab=%u bytes=%zu sha256=%s\n",
             (unsigned long long)info->n_params, info->quant ? info->quant : "-",
-            info->tokenizer ? info->tokenizer : "-", info->n_layers, info->d_model, info->n_heads,
-            info->n_kv_heads, info->d_ff, info->context, info->vocab_size, sh->model_bytes,
-            sh->model_sha256 ? sh->model_sha256 : "-");
+            info->tokenizer ? info->tokenizer : "-", info->n_layers, info->d_model, info->n_heads, info->n_kv_heads,
+            info->d_ff, info->context, info->vocab_size, sh->model_bytes, sh->model_sha256 ? sh->model_sha256 : "-");
 }
 
 void shell_print_tables(const struct shell *sh)
@@ -159,8 +158,8 @@ static void answer(struct shell *sh, const char *prompt)
         kputs("\nauton: error: no model\n");
         return;
     }
-    int n = slm_generate(sh->model, prompt, sh->st.max_tokens, &sh->st.sampler, emit_piece, &ids, &stats, err,
-                         sizeof err);
+    int n =
+        slm_generate(sh->model, prompt, sh->st.max_tokens, &sh->st.sampler, emit_piece, &ids, &stats, err, sizeof err);
     kputs("\n");
     if (n < 0) {
         kprintf("auton: error: %s\n", err);
@@ -172,8 +171,8 @@ static void answer(struct shell *sh, const char *prompt)
     kprintf("auton: stats prompt_tokens=%d tokens=%d eos=%d prefill_us=%llu decode_us=%llu tok_s=%llu.%03llu "
             "arena_peak=%zu\n",
             stats.prompt_tokens, stats.generated_tokens, stats.stopped_at_eos, (unsigned long long)stats.prefill_us,
-            (unsigned long long)stats.decode_us, (unsigned long long)(milli / 1000),
-            (unsigned long long)(milli % 1000), sh->arena->peak);
+            (unsigned long long)stats.decode_us, (unsigned long long)(milli / 1000), (unsigned long long)(milli % 1000),
+            sh->arena->peak);
     if (sh->st.show_ids) {
         kputs("auton: ids");
         for (int i = 0; i < ids.n; i++)

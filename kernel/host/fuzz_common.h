@@ -14,29 +14,29 @@
 #include "hw.h"
 #include "names.h"
 
-static const char small_kb[] =
-    "AUTONKB 1\n"
-    "@section pci_vendor 2 42\n"
-    "1af4\tRed Hat, Inc.\n8086\tIntel Corporation\n"
-    "@section pci_device 2 76\n"
-    "1af41000\tVirtio network device\n8086100e\t82540EM Gigabit Ethernet Controller\n"
-    "@section pci_class 3 57\n"
-    "02\tNetwork controller\n0200\tEthernet controller\n06\tBridge\n"
-    "@section alias 4 130\n"
-    "pci:v00008086d0000100Esv*sd*bc*sc*i*\te1000\nvirtio:d00000001v*\tvirtio_net\nof:N*T*Cns16550a*\t8250_of\npci:v*d*sv*sd*bc02sc[0-8]i*\tx[\n"
-    "@section pkg 2 67\n"
-    "bind9-dnsutils\tClients provided with BIND 9\nnginx\tsmall web server\n"
-    "@section cmd 2 42\n"
-    "dig\tbind9-dnsutils\nnginx\tnginx,nginx-full\n"
-    "@section whatis 1 32\n"
-    "gzip\t1\tcompress or expand files\n"
-    "@section word 4 33\n"
-    "bind9\t0\nserver\t1\nsmall\t1\nweb\t0,1\n"
-    "@end\n";
+static const char small_kb[] = "AUTONKB 1\n"
+                               "@section pci_vendor 2 42\n"
+                               "1af4\tRed Hat, Inc.\n8086\tIntel Corporation\n"
+                               "@section pci_device 2 76\n"
+                               "1af41000\tVirtio network device\n8086100e\t82540EM Gigabit Ethernet Controller\n"
+                               "@section pci_class 3 57\n"
+                               "02\tNetwork controller\n0200\tEthernet controller\n06\tBridge\n"
+                               "@section alias 4 130\n"
+                               "pci:v00008086d0000100Esv*sd*bc*sc*i*\te1000\nvirtio:d00000001v*\tvirtio_net\nof:N*T*"
+                               "Cns16550a*\t8250_of\npci:v*d*sv*sd*bc02sc[0-8]i*\tx[\n"
+                               "@section pkg 2 67\n"
+                               "bind9-dnsutils\tClients provided with BIND 9\nnginx\tsmall web server\n"
+                               "@section cmd 2 42\n"
+                               "dig\tbind9-dnsutils\nnginx\tnginx,nginx-full\n"
+                               "@section whatis 1 32\n"
+                               "gzip\t1\tcompress or expand files\n"
+                               "@section word 4 33\n"
+                               "bind9\t0\nserver\t1\nsmall\t1\nweb\t0,1\n"
+                               "@end\n";
 
 static struct shell fuzz_shell;
 
-static void fuzz_setup(void)
+static inline void fuzz_setup(void)
 {
     static int done;
     if (done)
@@ -67,7 +67,7 @@ static void fuzz_setup(void)
     fuzz_shell.st.max_tokens = 1;
 }
 
-static void fuzz_reset_tables(void)
+static inline void fuzz_reset_tables(void)
 {
     memset(&hw_inv, 0, sizeof hw_inv);
     memset(&hw_cpu, 0, sizeof hw_cpu);
@@ -75,7 +75,7 @@ static void fuzz_reset_tables(void)
 }
 
 /* Run one console line (a copy: commands cut it in place). */
-static void fuzz_command(const char *text)
+static inline void fuzz_command(const char *text)
 {
     char line[CONSOLE_LINE_MAX];
     snprintf(line, sizeof line, "%s", text);
@@ -83,7 +83,7 @@ static void fuzz_command(const char *text)
 }
 
 /* Name and print everything discovery found. */
-static void fuzz_show_inventory(void)
+static inline void fuzz_show_inventory(void)
 {
     char line[CONSOLE_LINE_MAX];
     names_resolve(&fuzz_shell.kb);

@@ -12,7 +12,8 @@ static void make_inventory(void)
         uint8_t dev;
         uint16_t vendor, device, subdevice;
         uint32_t class_code;
-    } fns[3] = {{0, 0x8086, 0x1237, 0, 0x060000}, {2, 0x8086, 0x100e, 0x1100, 0x020000}, {3, 0x1af4, 0x1000, 1, 0x020000}};
+    } fns[3] = {
+        {0, 0x8086, 0x1237, 0, 0x060000}, {2, 0x8086, 0x100e, 0x1100, 0x020000}, {3, 0x1af4, 0x1000, 1, 0x020000}};
     for (int i = 0; i < 3; i++) {
         uint8_t *r = hw + i * (16 + 256), *cfg = r + 16;
         r[0] = 'P';

@@ -51,13 +51,14 @@ int hwsim_load(const uint8_t *data, size_t len, char *err, size_t errlen)
             return -1;
         }
         const uint8_t *h = data + off;
-        struct record r = {(char)h[0], h[1], h[2], h[3], le32(h + 4), (uint64_t)le32(h + 8) | (uint64_t)le32(h + 12) << 32,
-                           h + 16};
-        int ok = r.kind == 'P' ? (r.len == 256 || r.len == 4096) && r.dev < 32 && r.fn < 8
+        struct record r = {
+            (char)h[0], h[1], h[2], h[3], le32(h + 4), (uint64_t)le32(h + 8) | (uint64_t)le32(h + 12) << 32, h + 16};
+        int ok = r.kind == 'P'   ? (r.len == 256 || r.len == 4096) && r.dev < 32 && r.fn < 8
                  : r.kind == 'M' ? r.len >= 4 && r.len <= 4096 && r.len % 4 == 0 && !r.bus && !r.dev && !r.fn
                                  : 0;
         if (!ok) {
-            snprintf(err, errlen, "bad record at byte %zu (kind 'P' bus dev fn + 256/4096 bytes, or 'M' + address)", off);
+            snprintf(err, errlen, "bad record at byte %zu (kind 'P' bus dev fn + 256/4096 bytes, or 'M' + address)",
+                     off);
             return -1;
         }
         if (r.len > len - off - 16) {

@@ -6,22 +6,31 @@
 
 #include "platform.h"
 
-void plat_putc(int c) { putchar(c); }
+void plat_putc(int c)
+{
+    putchar(c);
+}
 
-int plat_getc(void) { return getchar(); }
+int plat_getc(void)
+{
+    return getchar();
+}
 
-uint64_t plat_time_us(void) {
+uint64_t plat_time_us(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-void plat_exit(int code) {
+void plat_exit(int code)
+{
     fflush(stdout);
     exit(code);
 }
 
-const char *plat_arch_name(void) {
+const char *plat_arch_name(void)
+{
 #if defined(__x86_64__)
     return "host-x86_64";
 #elif defined(__aarch64__)

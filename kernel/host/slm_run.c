@@ -46,17 +46,19 @@ typedef struct {
     size_t len, cap;
 } output;
 
-static void usage(const char *msg) {
+static void usage(const char *msg)
+{
     fprintf(stderr,
             "slm-run: %s\n"
             "usage: slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json] "
-            "[--arena MB] [--logits FILE]\n"
+            "[--arena MB] [--logits FILE] [--isa PATH]\n"
             "       slm-run MODEL.gguf --console [--kb FILE] [--dtb FILE.dtb] [--pci FILE] [-n N] [--temp T] ...\n",
             msg);
     exit(2);
 }
 
-static double number(const char *flag, const char *v, double lo, double hi) {
+static double number(const char *flag, const char *v, double lo, double hi)
+{
     char *end;
     errno = 0;
     double d = v ? strtod(v, &end) : 0;
@@ -68,14 +70,18 @@ static double number(const char *flag, const char *v, double lo, double hi) {
     return d;
 }
 
-static uint8_t *read_file(const char *path, size_t *len) {
+static uint8_t *read_file(const char *path, size_t *len)
+{
     FILE *f = fopen(path, "rb");
-    if (!f || fseek(f, 0, SEEK_END) != 0) goto fail;
+    if (!f || fseek(f, 0, SEEK_END) != 0)
+        goto fail;
     long size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) goto fail;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto fail;
     /* 64-byte aligned, like the kernel's page-aligned embedding, so GGUF's alignment holds */
     uint8_t *buf = aligned_alloc(64, ((size_t)size + 64) & ~(size_t)63);
-    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) goto fail;
+    if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size)
+        goto fail;
     fclose(f);
     *len = (size_t)size;
     return buf;
@@ -84,14 +90,16 @@ fail:
     exit(2);
 }
 
-static void bad_file(const char *path, const char *what) {
+static void bad_file(const char *path, const char *what)
+{
     fprintf(stderr, "slm-run: %s: %s\n", path, what);
     exit(2);
 }
 
 /* The kernel's console over stdin/stdout, on the hardware of the --dtb and --pci files. */
 static void console(slm_model *m, slm_arena *arena, size_t model_bytes, const slm_sampler *sampler, int max_tokens,
-                    const char *kb_path, const char *dtb_path, const char *pci_path) {
+                    const char *kb_path, const char *dtb_path, const char *pci_path)
+{
     static struct shell sh;
     char err[256];
     size_t n;
@@ -103,23 +111,25 @@ static void console(slm_model *m, slm_arena *arena, size_t model_bytes, const sl
     slm_get_info(m, &sh.info);
     if (pci_path) {
         uint8_t *hw = read_file(pci_path, &n);
-        if (hwsim_load(hw, n, err, sizeof err) != 0) bad_file(pci_path, err);
+        if (hwsim_load(hw, n, err, sizeof err) != 0)
+            bad_file(pci_path, err);
     }
     if (dtb_path) {
         uint8_t *dtb = read_file(dtb_path, &n);
-        if (hw_dt_discover(dtb, n) != 0) bad_file(dtb_path, "not a valid device tree blob");
+        if (hw_dt_discover(dtb, n) != 0)
+            bad_file(dtb_path, "not a valid device tree blob");
     } else if (pci_path) {
         static const struct pci_host all = {.bus_start = 0, .bus_end = 255};
         pci_enumerate(&all);
     }
     if (kb_path) {
         uint8_t *kb = read_file(kb_path, &sh.kb_bytes);
-        if (kb_open(&sh.kb, kb, sh.kb_bytes, err, sizeof err) != 0) bad_file(kb_path, err);
+        if (kb_open(&sh.kb, kb, sh.kb_bytes, err, sizeof err) != 0)
+            bad_file(kb_path, err);
     }
     names_resolve(&sh.kb);
-    kprintf("auton: boot arch=%s machine=\"slm-run\" ram_start=0x%llx ram_bytes=%llu image_bytes=0\n",
-            plat_arch_name(), (unsigned long long)(hw_mem.n ? hw_mem.bank[0].base : 0),
-            (unsigned long long)hw_mem.total);
+    kprintf("auton: boot arch=%s machine=\"slm-run\" ram_start=0x%llx ram_bytes=%llu image_bytes=0\n", plat_arch_name(),
+            (unsigned long long)(hw_mem.n ? hw_mem.bank[0].base : 0), (unsigned long long)hw_mem.total);
     shell_print_model(&sh);
     kprintf("auton: arena bytes=%zu used=%zu peak=%zu kv_bytes=%llu\n", arena->size, arena->used, arena->peak,
             (unsigned long long)sh.info.kv_bytes);
@@ -128,7 +138,8 @@ static void console(slm_model *m, slm_arena *arena, size_t model_bytes, const sl
     shell_run(&sh);
 }
 
-static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
+static void emit(int32_t token, const char *piece, size_t len, void *ctx)
+{
     output *o = ctx;
     o->ids[o->n++] = token;
     if (o->logits && fwrite(slm_logits(o->m), sizeof(float), o->vocab, o->logits) != o->vocab) {
@@ -142,7 +153,8 @@ static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
     }
     if (o->len + len > o->cap) {
         o->cap = (o->len + len) * 2 + 256;
-        if (!(o->text = realloc(o->text, o->cap))) exit(1);
+        if (!(o->text = realloc(o->text, o->cap)))
+            exit(1);
     }
     memcpy(o->text + o->len, piece, len);
     o->len += len;
@@ -151,7 +163,8 @@ static void emit(int32_t token, const char *piece, size_t len, void *ctx) {
 /* The codepoint at t[*pos], advancing *pos, decoded as Python's errors="replace" (and WHATWG) do:
  * an invalid or cut sequence (generation can stop inside a character) is one U+FFFD for its
  * longest valid prefix; overlong forms and surrogates are invalid. */
-static uint32_t utf8_or_replacement(const uint8_t *t, size_t n, size_t *pos) {
+static uint32_t utf8_or_replacement(const uint8_t *t, size_t n, size_t *pos)
+{
     size_t i = *pos;
     uint8_t c = t[i++], lo = 0x80, hi = 0xbf;
     uint32_t cp;
@@ -181,7 +194,8 @@ static uint32_t utf8_or_replacement(const uint8_t *t, size_t n, size_t *pos) {
 }
 
 /* A JSON string in pure ASCII: non-ASCII as \u escapes (surrogate pairs above U+FFFF). */
-static void json_string(const char *s, size_t n) {
+static void json_string(const char *s, size_t n)
+{
     putchar('"');
     for (size_t i = 0; i < n;) {
         uint32_t cp = utf8_or_replacement((const uint8_t *)s, n, &i);
@@ -192,29 +206,35 @@ static void json_string(const char *s, size_t n) {
         else if (cp < 0x80)
             putchar((int)cp);
         else
-            printf("\\u%04x\\u%04x", (unsigned)(0xd800 + ((cp - 0x10000) >> 10)), (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
+            printf("\\u%04x\\u%04x", (unsigned)(0xd800 + ((cp - 0x10000) >> 10)),
+                   (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
     }
     putchar('"');
 }
 
-static void json_ids(const char *key, const int32_t *ids, int n) {
+static void json_ids(const char *key, const int32_t *ids, int n)
+{
     printf("\"%s\": [", key);
-    for (int i = 0; i < n; i++) printf(i ? ", %d" : "%d", ids[i]);
+    for (int i = 0; i < n; i++)
+        printf(i ? ", %d" : "%d", ids[i]);
     printf("]");
 }
 
-static void json_model(const slm_info *in, const slm_arena *a) {
+static void json_model(const slm_info *in, const slm_arena *a)
+{
     printf("\"model\": {\"name\": ");
     json_string(in->name, strlen(in->name));
     printf(", \"quant\": \"%s\", \"tokenizer\": \"%s\", \"params\": %llu, \"weight_bytes\": %llu, "
            "\"kv_bytes\": %llu, \"layers\": %u, \"d_model\": %u, \"heads\": %u, \"kv_heads\": %u, \"d_ff\": %u, "
-           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu}",
+           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu, \"isa\": \"%s\", "
+           "\"isas\": \"%s\"}",
            in->quant, in->tokenizer, (unsigned long long)in->n_params, (unsigned long long)in->weight_bytes,
            (unsigned long long)in->kv_bytes, in->n_layers, in->d_model, in->n_heads, in->n_kv_heads, in->d_ff,
-           in->context, in->vocab_size, a->used, a->peak);
+           in->context, in->vocab_size, a->used, a->peak, in->isa, in->isas);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     const char *path = NULL, *prompt = NULL, *logits = NULL, *kb = NULL, *dtb = NULL, *pci = NULL;
     int max_tokens = 64, raw = 0, json = 0, con = 0, max_set = 0;
     double arena_mb = 512;
@@ -222,7 +242,8 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
-            if (!v) usage("-p needs a prompt");
+            if (!v)
+                usage("-p needs a prompt");
             prompt = v, i++;
         } else if (!strcmp(a, "-n")) {
             max_tokens = (int)number(a, v, 0, 1 << 20), i++, max_set = 1;
@@ -235,15 +256,24 @@ int main(int argc, char **argv) {
         } else if (!strcmp(a, "--arena")) {
             arena_mb = number(a, v, 0.01, 1 << 20), i++;
         } else if (!strcmp(a, "--logits")) {
-            if (!v) usage("--logits needs a file");
+            if (!v)
+                usage("--logits needs a file");
             logits = v, i++;
         } else if (!strcmp(a, "--kb") || !strcmp(a, "--dtb") || !strcmp(a, "--pci")) {
-            if (!v) usage(a[2] == 'k' ? "--kb needs a file" : a[2] == 'd' ? "--dtb needs a file" : "--pci needs a file");
+            if (!v)
+                usage(a[2] == 'k' ? "--kb needs a file" : a[2] == 'd' ? "--dtb needs a file" : "--pci needs a file");
             *(a[2] == 'k' ? &kb : a[2] == 'd' ? &dtb : &pci) = v, i++, con = 1;
         } else if (!strcmp(a, "--console")) {
             con = 1;
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
+        } else if (!strcmp(a, "--isa")) {
+            if (!v || slm_set_isa(v) != 0) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "--isa needs a kernel path this CPU runs (best %s)", slm_isas());
+                usage(msg);
+            }
+            i++;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -256,12 +286,14 @@ int main(int argc, char **argv) {
             usage("only one model file");
         }
     }
-    if (!path) usage("no model file");
+    if (!path)
+        usage("no model file");
 
     size_t len, arena_bytes = (size_t)(arena_mb * 1048576.0);
     uint8_t *gguf = read_file(path, &len);
     void *mem = malloc(arena_bytes);
-    if (!mem) usage("cannot allocate the arena");
+    if (!mem)
+        usage("cannot allocate the arena");
     slm_arena arena;
     slm_arena_init(&arena, mem, arena_bytes);
     slm_model *m;
@@ -271,7 +303,8 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (con) {
-        if (prompt || json || raw || logits) usage("--console does not take -p, --json, --raw or --logits");
+        if (prompt || json || raw || logits)
+            usage("--console does not take -p, --json, --raw or --logits");
         console(m, &arena, len, &sampler, max_set ? max_tokens : 0, kb, dtb, pci);
     }
     slm_info info;
@@ -300,12 +333,14 @@ int main(int argc, char **argv) {
     int n = raw ? slm_tokenize(m, prompt, strlen(prompt), 1, prompt_ids, (int)info.context, err, sizeof err)
                 : slm_tokenize_prompt(m, prompt, prompt_ids, (int)info.context, err, sizeof err);
     slm_stats st;
-    if (n >= 0) n = slm_generate_tokens(m, prompt_ids, n, max_tokens, &sampler, emit, &out, &st, err, sizeof err);
+    if (n >= 0)
+        n = slm_generate_tokens(m, prompt_ids, n, max_tokens, &sampler, emit, &out, &st, err, sizeof err);
     if (n < 0) {
         fprintf(stderr, "slm-run: %s\n", err);
         return 1;
     }
-    if (out.logits) fclose(out.logits);
+    if (out.logits)
+        fclose(out.logits);
     double tok_s = st.decode_us ? (st.generated_tokens - 1) * 1e6 / (double)st.decode_us : 0.0;
     if (json) {
         printf("{");

@@ -7,8 +7,8 @@
 #include "hw.h"
 #include "kernel.h"
 
-#define MAX_PCI_HOSTS 4
-#define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" */
+#define MAX_PCI_HOSTS      4
+#define VIRTIO_MMIO_MAGIC  0x74726976 /* "virt" */
 #define VIRTIO_MMIO_WINDOW 0x200
 
 struct dt_ctx {
@@ -20,9 +20,14 @@ static const struct {
     const char *compatible;
     uint8_t kind;
 } dt_kinds[] = {
-    {"ns16550a", HW_SERIAL},          {"ns16550", HW_SERIAL},     {"ns8250", HW_SERIAL},
-    {"arm,pl011", HW_SERIAL},         {"arm,sbsa-uart", HW_SERIAL}, {"snps,dw-apb-uart", HW_SERIAL},
-    {"sifive,uart0", HW_SERIAL},      {"pci-host-ecam-generic", HW_BRIDGE},
+    {"ns16550a", HW_SERIAL},
+    {"ns16550", HW_SERIAL},
+    {"ns8250", HW_SERIAL},
+    {"arm,pl011", HW_SERIAL},
+    {"arm,sbsa-uart", HW_SERIAL},
+    {"snps,dw-apb-uart", HW_SERIAL},
+    {"sifive,uart0", HW_SERIAL},
+    {"pci-host-ecam-generic", HW_BRIDGE},
     {"pci-host-cam-generic", HW_BRIDGE},
 };
 

@@ -13,11 +13,11 @@
 struct fdt_node {
     const char *name; /* "serial@10000000" (not NUL-terminated within name_len) */
     size_t name_len;
-    int depth;                      /* root = 0 */
-    const struct fdt_node *parent;  /* NULL for the root */
-    uint32_t addr_cells, size_cells; /* the parent's #address-cells/#size-cells: how reg reads */
+    int depth;                               /* root = 0 */
+    const struct fdt_node *parent;           /* NULL for the root */
+    uint32_t addr_cells, size_cells;         /* the parent's #address-cells/#size-cells: how reg reads */
     uint32_t own_addr_cells, own_size_cells; /* this node's, for its children (default 2/1) */
-    const uint8_t *props, *props_end; /* the node's property tokens, already validated */
+    const uint8_t *props, *props_end;        /* the node's property tokens, already validated */
     const char *strings;
     uint32_t strings_size;
 };

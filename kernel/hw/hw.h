@@ -17,23 +17,12 @@
 #include <stdint.h>
 
 #define HW_MAX_DEVICES 128
-#define HW_MAX_BANKS 16
-#define HW_COMPAT_MAX 128 /* a node's compatible list, NUL-separated as in the DTB */
+#define HW_MAX_BANKS   16
+#define HW_COMPAT_MAX  128 /* a node's compatible list, NUL-separated as in the DTB */
 
 enum hw_bus { HW_BUS_PCI, HW_BUS_VIRTIO, HW_BUS_DT };
 
-enum hw_kind {
-    HW_OTHER,
-    HW_NETWORK,
-    HW_STORAGE,
-    HW_DISPLAY,
-    HW_SERIAL,
-    HW_INPUT,
-    HW_RNG,
-    HW_BRIDGE,
-    HW_USB,
-    HW_KINDS
-};
+enum hw_kind { HW_OTHER, HW_NETWORK, HW_STORAGE, HW_DISPLAY, HW_SERIAL, HW_INPUT, HW_RNG, HW_BRIDGE, HW_USB, HW_KINDS };
 
 struct hw_bar {
     uint64_t base, size;
@@ -43,18 +32,18 @@ struct hw_bar {
 struct hw_device {
     char addr[40]; /* as `devices` prints it: 00:02.0, virtio@10008000, serial@10000000 */
     uint8_t bus, kind;
-    uint16_t vendor, device, subvendor, subdevice; /* PCI; virtio: 1af4 and the virtio id */
-    uint32_t class_code;                           /* 24-bit PCI class (virtio: the PCI equivalent) */
-    uint8_t header_type, sec_bus, sub_bus;         /* PCI; bridges' bus numbers */
+    uint16_t vendor, device, subvendor, subdevice;     /* PCI; virtio: 1af4 and the virtio id */
+    uint32_t class_code;                               /* 24-bit PCI class (virtio: the PCI equivalent) */
+    uint8_t header_type, sec_bus, sub_bus;             /* PCI; bridges' bus numbers */
     uint32_t virtio_id, virtio_vendor, virtio_version; /* virtio-mmio, and virtio-pci functions */
-    uint64_t base, size;                           /* the first reg entry (DT, virtio-mmio) */
+    uint64_t base, size;                               /* the first reg entry (DT, virtio-mmio) */
     struct hw_bar bar[6];
     uint8_t nbars;
     char compat[HW_COMPAT_MAX]; /* DT: compatible strings, NUL-separated */
     uint16_t compat_len;
-    char dt_name[32];  /* DT: the node name without its unit address */
-    char dt_type[24];  /* DT: device_type, "" if none */
-    char status[16];   /* DT: status, "" if none */
+    char dt_name[32]; /* DT: the node name without its unit address */
+    char dt_type[24]; /* DT: device_type, "" if none */
+    char status[16];  /* DT: status, "" if none */
     /* resolved from the kb blob at boot (console/names.c): pointers into the blob */
     const char *driver, *alias;
     uint16_t driver_len, alias_len;

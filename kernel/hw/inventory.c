@@ -7,9 +7,9 @@ struct hw_cpu hw_cpu;
 struct hw_memory hw_mem;
 
 static const char *const kind_names[HW_KINDS] = {
-    [HW_OTHER] = "other",   [HW_NETWORK] = "network", [HW_STORAGE] = "storage",
-    [HW_DISPLAY] = "display", [HW_SERIAL] = "serial",  [HW_INPUT] = "input",
-    [HW_RNG] = "rng",       [HW_BRIDGE] = "bridge",   [HW_USB] = "usb",
+    [HW_OTHER] = "other",     [HW_NETWORK] = "network", [HW_STORAGE] = "storage",
+    [HW_DISPLAY] = "display", [HW_SERIAL] = "serial",   [HW_INPUT] = "input",
+    [HW_RNG] = "rng",         [HW_BRIDGE] = "bridge",   [HW_USB] = "usb",
 };
 
 struct hw_device *hw_add(void)
@@ -47,14 +47,22 @@ int hw_kind_from_name(const char *s, size_t len)
 int hw_kind_of_pci_class(uint32_t class_code)
 {
     switch (class_code >> 16) {
-    case 0x01: return HW_STORAGE;
-    case 0x02: return HW_NETWORK;
-    case 0x03: return HW_DISPLAY;
-    case 0x06: return HW_BRIDGE;
-    case 0x07: return HW_SERIAL;
-    case 0x09: return HW_INPUT;
-    case 0x0c: return (class_code >> 8) == 0x0c03 ? HW_USB : HW_OTHER;
-    default: return HW_OTHER;
+    case 0x01:
+        return HW_STORAGE;
+    case 0x02:
+        return HW_NETWORK;
+    case 0x03:
+        return HW_DISPLAY;
+    case 0x06:
+        return HW_BRIDGE;
+    case 0x07:
+        return HW_SERIAL;
+    case 0x09:
+        return HW_INPUT;
+    case 0x0c:
+        return (class_code >> 8) == 0x0c03 ? HW_USB : HW_OTHER;
+    default:
+        return HW_OTHER;
     }
 }
 
@@ -65,18 +73,12 @@ static const struct {
     uint32_t class_code;
     const char *name;
 } virtio_types[] = {
-    {1, HW_NETWORK, 0x020000, "Virtio network device"},
-    {2, HW_STORAGE, 0x010000, "Virtio block device"},
-    {3, HW_SERIAL, 0x078000, "Virtio console"},
-    {4, HW_RNG, 0x00ff00, "Virtio RNG"},
-    {5, HW_OTHER, 0x00ff00, "Virtio memory balloon"},
-    {8, HW_STORAGE, 0x010000, "Virtio SCSI"},
-    {9, HW_OTHER, 0x000200, "Virtio filesystem (9P)"},
-    {16, HW_DISPLAY, 0x038000, "Virtio GPU"},
-    {18, HW_INPUT, 0x098000, "Virtio input"},
-    {19, HW_OTHER, 0x00ff00, "Virtio socket"},
-    {20, HW_OTHER, 0x100000, "Virtio crypto"},
-    {26, HW_STORAGE, 0x018000, "Virtio file system"},
+    {1, HW_NETWORK, 0x020000, "Virtio network device"}, {2, HW_STORAGE, 0x010000, "Virtio block device"},
+    {3, HW_SERIAL, 0x078000, "Virtio console"},         {4, HW_RNG, 0x00ff00, "Virtio RNG"},
+    {5, HW_OTHER, 0x00ff00, "Virtio memory balloon"},   {8, HW_STORAGE, 0x010000, "Virtio SCSI"},
+    {9, HW_OTHER, 0x000200, "Virtio filesystem (9P)"},  {16, HW_DISPLAY, 0x038000, "Virtio GPU"},
+    {18, HW_INPUT, 0x098000, "Virtio input"},           {19, HW_OTHER, 0x00ff00, "Virtio socket"},
+    {20, HW_OTHER, 0x100000, "Virtio crypto"},          {26, HW_STORAGE, 0x018000, "Virtio file system"},
 };
 
 #define VIRTIO_TYPES (sizeof virtio_types / sizeof virtio_types[0])

@@ -8,17 +8,16 @@
 #include "hw.h"
 #include "kernel.h"
 
-#define PCI_VENDOR 0x00
-#define PCI_COMMAND 0x04
-#define PCI_CLASS 0x08 /* revision in the low byte */
-#define PCI_HEADER 0x0c /* header type in bits 23:16 */
-#define PCI_BAR0 0x10
-#define PCI_BUSES 0x18 /* type 1: primary, secondary, subordinate */
+#define PCI_VENDOR    0x00
+#define PCI_COMMAND   0x04
+#define PCI_CLASS     0x08 /* revision in the low byte */
+#define PCI_HEADER    0x0c /* header type in bits 23:16 */
+#define PCI_BAR0      0x10
+#define PCI_BUSES     0x18 /* type 1: primary, secondary, subordinate */
 #define PCI_SUBSYSTEM 0x2c
-#define CMD_DECODE 0x3 /* I/O and memory space */
+#define CMD_DECODE    0x3 /* I/O and memory space */
 
-static void size_bars(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn, struct hw_device *d,
-                      int nbars)
+static void size_bars(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn, struct hw_device *d, int nbars)
 {
     uint32_t cmd = plat_pci_read32(h, bus, dev, fn, PCI_COMMAND);
     plat_pci_write32(h, bus, dev, fn, PCI_COMMAND, cmd & ~(uint32_t)CMD_DECODE);
@@ -65,8 +64,8 @@ static uint32_t virtio_pci_id(const struct hw_device *d)
 }
 
 /* Record one function; returns its header type, or -1 if nothing answers there. */
-static int add_function(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn, uint8_t *queue,
-                        int *tail, uint8_t *seen)
+static int add_function(const struct pci_host *h, unsigned bus, unsigned dev, unsigned fn, uint8_t *queue, int *tail,
+                        uint8_t *seen)
 {
     uint32_t id = plat_pci_read32(h, bus, dev, fn, PCI_VENDOR);
     if ((id & 0xffff) == 0xffff || (id & 0xffff) == 0)

@@ -22,16 +22,14 @@ uint64_t fdt_cells(const uint8_t *p, uint32_t cells)
 int fdt_name_is(const struct fdt_node *node, const char *want)
 {
     size_t n = strlen(want);
-    return node->name_len >= n && strncmp(node->name, want, n) == 0 &&
-           (node->name_len == n || node->name[n] == '@');
+    return node->name_len >= n && strncmp(node->name, want, n) == 0 && (node->name_len == n || node->name[n] == '@');
 }
 
 /* Is the NUL-terminated string at strings[off] equal to `want`, within strings_size? */
 static int string_is(const struct fdt_node *node, uint32_t off, const char *want)
 {
     size_t n = strlen(want);
-    return off < node->strings_size && node->strings_size - off > n &&
-           memcmp(node->strings + off, want, n + 1) == 0;
+    return off < node->strings_size && node->strings_size - off > n && memcmp(node->strings + off, want, n + 1) == 0;
 }
 
 const uint8_t *fdt_prop(const struct fdt_node *node, const char *name, uint32_t *len)

@@ -7,19 +7,19 @@
 #include "pl011.h"
 #include "platform.h"
 
-#define UART0 0x09000000UL
-#define RAM_BASE 0x40000000UL /* where QEMU puts the DTB for an ELF kernel */
-#define SEMIHOSTING_SYS_EXIT 0x18
+#define UART0                        0x09000000UL
+#define RAM_BASE                     0x40000000UL /* where QEMU puts the DTB for an ELF kernel */
+#define SEMIHOSTING_SYS_EXIT         0x18
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
-#define GICD 0x08000000UL /* GICv2 distributor */
-#define GICC 0x08010000UL /* GICv2 CPU interface */
-#define GICD_CTLR 0x000
-#define GICD_ISENABLER0 0x100
-#define GICD_IPRIORITYR 0x400
-#define GICC_CTLR 0x000
-#define GICC_PMR 0x004
-#define VTIMER_PPI 27 /* the EL1 virtual timer's interrupt */
-#define IDLE_HZ 1000  /* console polls per second while idle */
+#define GICD                         0x08000000UL /* GICv2 distributor */
+#define GICC                         0x08010000UL /* GICv2 CPU interface */
+#define GICD_CTLR                    0x000
+#define GICD_ISENABLER0              0x100
+#define GICD_IPRIORITYR              0x400
+#define GICC_CTLR                    0x000
+#define GICC_PMR                     0x004
+#define VTIMER_PPI                   27   /* the EL1 virtual timer's interrupt */
+#define IDLE_HZ                      1000 /* console polls per second while idle */
 
 void arch_start(uintptr_t x0);
 void aarch64_trap(uint64_t vector, uint64_t esr, uint64_t elr, uint64_t far);
@@ -103,15 +103,15 @@ static const struct {
     uint32_t implementer, part; /* part 0xfff: any */
     const char *name;
 } cpu_names[] = {
-    {0x41, 0xd03, "Cortex-A53"}, {0x41, 0xd04, "Cortex-A35"},  {0x41, 0xd05, "Cortex-A55"},
-    {0x41, 0xd07, "Cortex-A57"}, {0x41, 0xd08, "Cortex-A72"},  {0x41, 0xd09, "Cortex-A73"},
-    {0x41, 0xd0a, "Cortex-A75"}, {0x41, 0xd0b, "Cortex-A76"},  {0x41, 0xd0c, "Neoverse-N1"},
-    {0x41, 0xd0d, "Cortex-A77"}, {0x41, 0xd40, "Neoverse-V1"}, {0x41, 0xd41, "Cortex-A78"},
-    {0x41, 0xd44, "Cortex-X1"},  {0x41, 0xd46, "Cortex-A510"}, {0x41, 0xd47, "Cortex-A710"},
+    {0x41, 0xd03, "Cortex-A53"},  {0x41, 0xd04, "Cortex-A35"},  {0x41, 0xd05, "Cortex-A55"},
+    {0x41, 0xd07, "Cortex-A57"},  {0x41, 0xd08, "Cortex-A72"},  {0x41, 0xd09, "Cortex-A73"},
+    {0x41, 0xd0a, "Cortex-A75"},  {0x41, 0xd0b, "Cortex-A76"},  {0x41, 0xd0c, "Neoverse-N1"},
+    {0x41, 0xd0d, "Cortex-A77"},  {0x41, 0xd40, "Neoverse-V1"}, {0x41, 0xd41, "Cortex-A78"},
+    {0x41, 0xd44, "Cortex-X1"},   {0x41, 0xd46, "Cortex-A510"}, {0x41, 0xd47, "Cortex-A710"},
     {0x41, 0xd49, "Neoverse-N2"}, {0x41, 0xd4f, "Neoverse-V2"}, {0x41, 0xfff, "Arm"},
-    {0x42, 0xfff, "Broadcom"},   {0x43, 0xfff, "Cavium"},      {0x46, 0xfff, "Fujitsu"},
-    {0x48, 0xfff, "HiSilicon"},  {0x4e, 0xfff, "NVIDIA"},      {0x51, 0xfff, "Qualcomm"},
-    {0x61, 0xfff, "Apple"},      {0xc0, 0xfff, "Ampere"},
+    {0x42, 0xfff, "Broadcom"},    {0x43, 0xfff, "Cavium"},      {0x46, 0xfff, "Fujitsu"},
+    {0x48, 0xfff, "HiSilicon"},   {0x4e, 0xfff, "NVIDIA"},      {0x51, 0xfff, "Qualcomm"},
+    {0x61, 0xfff, "Apple"},       {0xc0, 0xfff, "Ampere"},
 };
 
 static const char *cpu_name(uint32_t implementer, uint32_t part)

@@ -12,31 +12,31 @@
 
 extern char _kernel_start[];
 
-#define DESC_BLOCK 0x1ull
-#define DESC_ATTR(i) ((uint64_t)(i) << 2) /* index into MAIR_EL1 */
+#define DESC_BLOCK    0x1ull
+#define DESC_ATTR(i)  ((uint64_t)(i) << 2) /* index into MAIR_EL1 */
 #define DESC_SH_INNER (3ull << 8)
-#define DESC_AF (1ull << 10)
-#define DESC_PXN (1ull << 53)
-#define DESC_UXN (1ull << 54)
+#define DESC_AF       (1ull << 10)
+#define DESC_PXN      (1ull << 53)
+#define DESC_UXN      (1ull << 54)
 
 #define MAIR_DEVICE_nGnRnE 0x00ull /* attr 0 */
-#define MAIR_NORMAL_WB 0xffull     /* attr 1: inner/outer write-back, read/write allocate */
+#define MAIR_NORMAL_WB     0xffull /* attr 1: inner/outer write-back, read/write allocate */
 
 #define TCR_T0SZ(bits) (64ull - (bits))
-#define TCR_IRGN0_WB (1ull << 8)
-#define TCR_ORGN0_WB (1ull << 10)
-#define TCR_SH0_INNER (3ull << 12)
-#define TCR_TG0_4K (0ull << 14)
-#define TCR_EPD1 (1ull << 23) /* no TTBR1 walks */
-#define TCR_IPS_40BIT (2ull << 32)
+#define TCR_IRGN0_WB   (1ull << 8)
+#define TCR_ORGN0_WB   (1ull << 10)
+#define TCR_SH0_INNER  (3ull << 12)
+#define TCR_TG0_4K     (0ull << 14)
+#define TCR_EPD1       (1ull << 23) /* no TTBR1 walks */
+#define TCR_IPS_40BIT  (2ull << 32)
 
-#define BLOCK_SHIFT 30
+#define BLOCK_SHIFT  30
 #define DEVICE_BLOCK (DESC_ATTR(0) | DESC_PXN | DESC_UXN | DESC_AF | DESC_BLOCK)
 
-#define SCTLR_M (1ull << 0)
-#define SCTLR_A (1ull << 1)
-#define SCTLR_C (1ull << 2)
-#define SCTLR_I (1ull << 12)
+#define SCTLR_M   (1ull << 0)
+#define SCTLR_A   (1ull << 1)
+#define SCTLR_C   (1ull << 2)
+#define SCTLR_I   (1ull << 12)
 #define SCTLR_WXN (1ull << 19)
 
 static uint64_t l1_table[512] __attribute__((aligned(4096)));
@@ -46,7 +46,8 @@ void mmu_enable(void);
 void mmu_enable(void)
 {
     for (uint64_t i = 0; i < 512; i++) {
-        l1_table[i] = (i << BLOCK_SHIFT) | (i == 0 ? DEVICE_BLOCK : DESC_ATTR(1) | DESC_SH_INNER | DESC_AF | DESC_BLOCK);
+        l1_table[i] =
+            (i << BLOCK_SHIFT) | (i == 0 ? DEVICE_BLOCK : DESC_ATTR(1) | DESC_SH_INNER | DESC_AF | DESC_BLOCK);
     }
     uint64_t mair = MAIR_DEVICE_nGnRnE | MAIR_NORMAL_WB << 8;
     uint64_t tcr = TCR_T0SZ(39) | TCR_IRGN0_WB | TCR_ORGN0_WB | TCR_SH0_INNER | TCR_TG0_4K | TCR_EPD1 | TCR_IPS_40BIT;

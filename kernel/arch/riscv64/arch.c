@@ -7,15 +7,15 @@
 #include "platform.h"
 #include "uart16550.h"
 
-#define UART0 0x10000000UL
-#define SIFIVE_TEST 0x100000UL
-#define FINISHER_PASS 0x5555
-#define FINISHER_FAIL 0x3333 /* the exit code goes in bits 31:16 */
-#define SBI_EXT_TIME 0x54494D45
-#define SBI_EXT_BASE 0x10
+#define UART0             0x10000000UL
+#define SIFIVE_TEST       0x100000UL
+#define FINISHER_PASS     0x5555
+#define FINISHER_FAIL     0x3333 /* the exit code goes in bits 31:16 */
+#define SBI_EXT_TIME      0x54494D45
+#define SBI_EXT_BASE      0x10
 #define SBI_GET_MVENDORID 4 /* then marchid, mimpid */
-#define SIE_STIE (1u << 5)
-#define IDLE_HZ 1000 /* console polls per second while idle */
+#define SIE_STIE          (1u << 5)
+#define IDLE_HZ           1000 /* console polls per second while idle */
 
 static uint64_t timebase_hz = 10000000; /* QEMU virt's default, replaced by the DTB's value */
 
@@ -109,8 +109,9 @@ static void cpu_ids(void)
     uint64_t vendor = sbi_base(SBI_GET_MVENDORID), arch = sbi_base(SBI_GET_MVENDORID + 1);
     uint64_t imp = sbi_base(SBI_GET_MVENDORID + 2);
     size_t n = strlen(hw_cpu.extra);
-    slm_snprintf(hw_cpu.extra + n, sizeof hw_cpu.extra - n, "%sids:       mvendorid 0x%llx marchid 0x%llx mimpid 0x%llx",
-                 n ? "\n" : "", (unsigned long long)vendor, (unsigned long long)arch, (unsigned long long)imp);
+    slm_snprintf(hw_cpu.extra + n, sizeof hw_cpu.extra - n,
+                 "%sids:       mvendorid 0x%llx marchid 0x%llx mimpid 0x%llx", n ? "\n" : "",
+                 (unsigned long long)vendor, (unsigned long long)arch, (unsigned long long)imp);
     if (vendor)
         slm_snprintf(hw_cpu.vendor, sizeof hw_cpu.vendor, "mvendorid 0x%llx", (unsigned long long)vendor);
     if (!hw_cpu.timer_hz)

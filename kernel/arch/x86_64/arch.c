@@ -9,25 +9,25 @@
 #include "platform.h"
 #include "uart16550.h"
 
-#define COM1 0x3f8
-#define DEBUG_EXIT_PORT 0xf4 /* QEMU exits with status (value << 1) | 1 */
-#define PIT_HZ 1193182
-#define PIT_CH0 0x40
-#define PIT_CH2 0x42
-#define PIT_CMD 0x43
-#define PORT_B 0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
-#define PIC1 0x20     /* master 8259: command port, data port + 1 */
-#define PIC2 0xa0     /* slave 8259 */
-#define IRQ_BASE 32   /* IRQ 0-15 -> vectors 32-47, clear of the CPU exceptions */
-#define IDLE_HZ 1000  /* console polls per second while idle */
-#define MULTIBOOT_MAGIC 0x2BADB002
-#define MB_FLAG_MEM (1u << 0)
-#define MB_FLAG_CMDLINE (1u << 2)
-#define MB_FLAG_MMAP (1u << 6)
+#define COM1                0x3f8
+#define DEBUG_EXIT_PORT     0xf4 /* QEMU exits with status (value << 1) | 1 */
+#define PIT_HZ              1193182
+#define PIT_CH0             0x40
+#define PIT_CH2             0x42
+#define PIT_CMD             0x43
+#define PORT_B              0x61 /* bit 0: channel 2 gate, bit 1: speaker, bit 5: channel 2 output */
+#define PIC1                0x20 /* master 8259: command port, data port + 1 */
+#define PIC2                0xa0 /* slave 8259 */
+#define IRQ_BASE            32   /* IRQ 0-15 -> vectors 32-47, clear of the CPU exceptions */
+#define IDLE_HZ             1000 /* console polls per second while idle */
+#define MULTIBOOT_MAGIC     0x2BADB002
+#define MB_FLAG_MEM         (1u << 0)
+#define MB_FLAG_CMDLINE     (1u << 2)
+#define MB_FLAG_MMAP        (1u << 6)
 #define MB_MEMORY_AVAILABLE 1
-#define IDENTITY_MAPPED (4ull << 30) /* entry.S maps the first 4 GiB */
-#define PCI_CONFIG_ADDRESS 0xcf8
-#define PCI_CONFIG_DATA 0xcfc
+#define IDENTITY_MAPPED     (4ull << 30) /* entry.S maps the first 4 GiB */
+#define PCI_CONFIG_ADDRESS  0xcf8
+#define PCI_CONFIG_DATA     0xcfc
 
 struct multiboot_info {
     uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
@@ -49,7 +49,7 @@ struct idt_entry {
 } __attribute__((packed));
 
 extern const char isr_stubs[]; /* entry.S: 32 stubs, 16 bytes each */
-extern const char timer_irq[];  /* entry.S: acknowledges IRQ 0 */
+extern const char timer_irq[]; /* entry.S: acknowledges IRQ 0 */
 
 void arch_start(uint32_t magic, uint32_t info);
 void x86_trap(uint64_t vector, const uint64_t *frame);
@@ -248,11 +248,11 @@ static void cpu_ids(void)
         uint8_t reg, bit; /* reg 2: ecx, 3: edx of leaf 1 */
         const char *name;
     } features[] = {
-        {3, 0, "fpu"},     {3, 4, "tsc"},      {3, 5, "msr"},     {3, 9, "apic"},    {3, 15, "cmov"},
-        {3, 23, "mmx"},    {3, 25, "sse"},     {3, 26, "sse2"},   {3, 28, "ht"},     {2, 0, "sse3"},
-        {2, 1, "pclmulqdq"}, {2, 9, "ssse3"},  {2, 12, "fma"},    {2, 13, "cx16"},   {2, 19, "sse4_1"},
-        {2, 20, "sse4_2"}, {2, 21, "x2apic"},  {2, 22, "movbe"},  {2, 23, "popcnt"}, {2, 25, "aes"},
-        {2, 26, "xsave"},  {2, 28, "avx"},     {2, 29, "f16c"},   {2, 30, "rdrand"}, {2, 31, "hypervisor"},
+        {3, 0, "fpu"},       {3, 4, "tsc"},     {3, 5, "msr"},    {3, 9, "apic"},    {3, 15, "cmov"},
+        {3, 23, "mmx"},      {3, 25, "sse"},    {3, 26, "sse2"},  {3, 28, "ht"},     {2, 0, "sse3"},
+        {2, 1, "pclmulqdq"}, {2, 9, "ssse3"},   {2, 12, "fma"},   {2, 13, "cx16"},   {2, 19, "sse4_1"},
+        {2, 20, "sse4_2"},   {2, 21, "x2apic"}, {2, 22, "movbe"}, {2, 23, "popcnt"}, {2, 25, "aes"},
+        {2, 26, "xsave"},    {2, 28, "avx"},    {2, 29, "f16c"},  {2, 30, "rdrand"}, {2, 31, "hypervisor"},
     };
     uint32_t r[4], max;
     cpuid(0, r);
