@@ -12,32 +12,39 @@
 
 static int failures;
 
-static void report(const char *name, int ok, const char *detail) {
+static void report(const char *name, int ok, const char *detail)
+{
     printf("%-24s %s  %s\n", name, ok ? "ok  " : "FAIL", detail);
     failures += !ok;
 }
 
-static uint32_t bits(float f) {
+static uint32_t bits(float f)
+{
     uint32_t b;
     memcpy(&b, &f, 4);
     return b;
 }
 
-static float from(uint32_t b) {
+static float from(uint32_t b)
+{
     float f;
     memcpy(&f, &b, 4);
     return f;
 }
 
 /* Distance in units in the last place between two finite floats of the same sign region. */
-static int64_t ulps(float a, float b) {
+static int64_t ulps(float a, float b)
+{
     int64_t ia = (int32_t)bits(a), ib = (int32_t)bits(b);
-    if (ia < 0) ia = INT32_MIN - ia;
-    if (ib < 0) ib = INT32_MIN - ib;
+    if (ia < 0)
+        ia = INT32_MIN - ia;
+    if (ib < 0)
+        ib = INT32_MIN - ib;
     return ia > ib ? ia - ib : ib - ia;
 }
 
-static void check_fp16(void) {
+static void check_fp16(void)
+{
     char d[128];
     int bad = 0;
     for (uint32_t h = 0; h < 65536; h++) {
@@ -45,7 +52,8 @@ static void check_fp16(void) {
         uint16_t hv = (uint16_t)h;
         memcpy(&ref, &hv, 2);
         float want = (float)ref, got = fp16_to_fp32(hv);
-        if (isnan(want) ? !isnan(got) : bits(want) != bits(got)) bad++;
+        if (isnan(want) ? !isnan(got) : bits(want) != bits(got))
+            bad++;
     }
     snprintf(d, sizeof d, "all 65536 halves, %d differ from _Float16", bad);
     report("fp16 -> fp32", bad == 0, d);
@@ -58,20 +66,34 @@ static void check_fp16(void) {
         uint16_t want;
         memcpy(&want, &ref, 2);
         uint16_t got = fp32_to_fp16(f);
-        if (isnan(f) ? (got & 0x7c00) != 0x7c00 || !(got & 0x3ff) : want != got) bad++;
+        if (isnan(f) ? (got & 0x7c00) != 0x7c00 || !(got & 0x3ff) : want != got)
+            bad++;
     }
     snprintf(d, sizeof d, "%llu floats, %d differ from _Float16 (round to nearest even)", (unsigned long long)n, bad);
     report("fp32 -> fp16", bad == 0, d);
 }
 
-static float exp_cr(float x) { return (float)exp((double)x); }
-static float sin_cr(float x) { return (float)sin((double)x); }
-static float cos_cr(float x) { return (float)cos((double)x); }
-static float sqrt_cr(float x) { return (float)sqrt((double)x); }
+static float exp_cr(float x)
+{
+    return (float)exp((double)x);
+}
+static float sin_cr(float x)
+{
+    return (float)sin((double)x);
+}
+static float cos_cr(float x)
+{
+    return (float)cos((double)x);
+}
+static float sqrt_cr(float x)
+{
+    return (float)sqrt((double)x);
+}
 
 /* f over n + 1 points of [lo, hi]: how many differ from the double libm result rounded to float, the
  * worst distance in ulps, and how many agree with the float libm function. */
-static void sweep(const char *name, float (*f)(float), float (*cr)(float), float (*libm)(float), float lo, float hi) {
+static void sweep(const char *name, float (*f)(float), float (*cr)(float), float (*libm)(float), float lo, float hi)
+{
     const int n = 1000000;
     int64_t worst = 0, off = 0, same_libm = 0;
     for (int i = 0; i <= n; i++) {
@@ -83,12 +105,15 @@ static void sweep(const char *name, float (*f)(float), float (*cr)(float), float
         same_libm += bits(a) == bits(libm(x));
     }
     char d[160];
-    snprintf(d, sizeof d, "[%g, %g]: %lld of %d differ from libm double rounded once (worst %lld ulp); %.3f%% identical to float libm", lo,
-             hi, (long long)off, n + 1, (long long)worst, 100.0 * same_libm / (n + 1));
+    snprintf(
+        d, sizeof d,
+        "[%g, %g]: %lld of %d differ from libm double rounded once (worst %lld ulp); %.3f%% identical to float libm",
+        lo, hi, (long long)off, n + 1, (long long)worst, 100.0 * same_libm / (n + 1));
     report(name, worst <= 1, d);
 }
 
-static void check_math(void) {
+static void check_math(void)
+{
     sweep("expf", fm_expf, exp_cr, expf, -103.0f, 88.0f);
     sweep("sinf", fm_sinf, sin_cr, sinf, -4096.0f, 4096.0f);
     sweep("cosf", fm_cosf, cos_cr, cosf, -4096.0f, 4096.0f);
@@ -109,15 +134,17 @@ static void check_math(void) {
     report("powf", worst <= 1, d);
 }
 
-static void check_fmt(void) {
+static void check_fmt(void)
+{
     static const struct {
         const char *fmt;
         long long i;
         double f;
         const char *s;
     } cases[] = {
-        {"%d|%5d|%-5d|%05d", -42, 0, NULL}, {"%u %x %X", 3735928559LL, 0, NULL}, {"%lld", -9007199254740993LL, 0, NULL},
-        {"%.3f", 0, 3.14159, NULL},         {"%8.2f|%-8.1f|", 0, -2.5, NULL},   {"%.0f %f", 0, 123456.5, NULL},
+        {"%d|%5d|%-5d|%05d", -42, 0, NULL},        {"%u %x %X", 3735928559LL, 0, NULL},
+        {"%lld", -9007199254740993LL, 0, NULL},    {"%.3f", 0, 3.14159, NULL},
+        {"%8.2f|%-8.1f|", 0, -2.5, NULL},          {"%.0f %f", 0, 123456.5, NULL},
         {"[%s] [%8s] [%-6s] [%.2s]", 0, 0, "abc"}, {"100%% %c", 'x', 0, NULL},
     };
     int bad = 0;
@@ -151,28 +178,34 @@ static void check_fmt(void) {
     report("slm_snprintf", bad == 0 && trunc_ok, d);
 }
 
-static void check_unicode(void) {
+static void check_unicode(void)
+{
     int bad = 0;
     for (int b = 0; b < 256; b++)
-        if (gpt2_cp_to_byte(gpt2_byte_to_cp((uint8_t)b)) != b) bad++;
+        if (gpt2_cp_to_byte(gpt2_byte_to_cp((uint8_t)b)) != b)
+            bad++;
     for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
         uint8_t u[4];
         size_t n = utf8_encode(cp, u), pos = 0;
-        if (utf8_next(u, n, &pos) != cp || pos != n) bad++;
+        if (utf8_next(u, n, &pos) != cp || pos != n)
+            bad++;
     }
     static const struct {
         uint32_t cp;
         int cls;
-    } known[] = {{'a', UC_LETTER}, {0xe9, UC_LETTER}, {0x4e2d, UC_LETTER}, {'7', UC_NUMBER}, {0x2167, UC_NUMBER},
-                 {' ', UC_OTHER},  {'!', UC_OTHER},   {0x1f600, UC_OTHER}, {0x0378, UC_UNDEFINED}, {0x110000, UC_UNDEFINED}};
+    } known[] = {{'a', UC_LETTER},       {0xe9, UC_LETTER},       {0x4e2d, UC_LETTER}, {'7', UC_NUMBER},
+                 {0x2167, UC_NUMBER},    {' ', UC_OTHER},         {'!', UC_OTHER},     {0x1f600, UC_OTHER},
+                 {0x0378, UC_UNDEFINED}, {0x110000, UC_UNDEFINED}};
     for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-        if (unicode_class(known[k].cp) != known[k].cls) bad++;
+        if (unicode_class(known[k].cp) != known[k].cls)
+            bad++;
     char d[96];
     snprintf(d, sizeof d, "byte map, UTF-8 round trip of every codepoint, classes: %d wrong", bad);
     report("unicode", bad == 0, d);
 }
 
-int main(void) {
+int main(void)
+{
     check_fp16();
     check_math();
     check_fmt();
