@@ -36,13 +36,13 @@ class Session:
 
     def __init__(self, model):
         self.model = model
-        self.past = None
+        self.cache = None
         self.length = 0
 
     @torch.no_grad()
     def feed(self, ids: list[int]) -> torch.Tensor:
-        out = self.model(input_ids=torch.tensor([ids]), past_key_values=self.past, use_cache=True)
-        self.past = out.past_key_values
+        out = self.model(input_ids=torch.tensor([ids]), cache=self.cache, use_cache=True)
+        self.cache = out.cache
         self.length += len(ids)
         return out.logits[0, -1].float()
 

@@ -1,0 +1,220 @@
+"""Task tuning (tools/tune/): the chat format, constrained decoding, the WSD clock schedule, a real
+micro tuning run to >= 90% held-out command exact match, resume, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tokenizers import Tokenizer
+
+from tests.cli_run import run_cli
+from tests.fixtures_train import torch_threads
+from tools import checkpoint as ckpt
+from tools.task import TaskData, TaskRequest, build_task
+from tools.task.build import TaskExample, jsonl
+from tools.task.completions import IndexStates, completions
+from tools.task.grammar import parse_command
+from tools.tune import CHAT_TEMPLATE, TaskEvalRequest, TuneRequest, evaluate_task, tune
+from tools.tune.chat import encode_exchange, extend_tokenizer
+from tools.tune.constrain import TokenMask, decode_command
+from tools.tune.schedule import Schedule
+
+# The tiny command set: a frame and a keyword make a request; held-out requests are
+# frame x keyword combinations that training never saw (each frame and keyword it did see).
+KEYWORDS = {
+    "cpu": ["cpu", "processor", "cores"],
+    "memory": ["memory", "ram", "free memory"],
+    "uptime": ["uptime", "time since boot"],
+    "devices network": ["network cards", "nics"],
+    "devices storage": ["disks", "drives", "storage"],
+    "none": ["a joke", "the weather", "a recipe"],
+}
+FRAMES = [
+    "show {}",
+    "tell me about {}",
+    "what about {}?",
+    "list {} please",
+    "i want {}",
+    "{}",
+    "give me {}",
+    "check the {}",
+]
+MICRO_TUNE_STEPS = 150
+
+
+def write_tiny_command_set(out: Path, task_index) -> Path:
+    """A task dataset (machines and index from build_task) whose examples are the tiny command set."""
+    build_task(
+        TaskRequest(arch="riscv64", out=out, counts={"train": 1, "val": 1, "test": 1}, intents=["cpu"]),
+        index=task_index,
+    )
+    rows: dict[str, list[TaskExample]] = {"train": [], "val": [], "test": []}
+    for c, (command, keys) in enumerate(KEYWORDS.items()):
+        for k, key in enumerate(keys):
+            for f, frame in enumerate(FRAMES):
+                split = "test" if (f + k + c) % 4 == 0 else "train"
+                for s in [split, "val"] if split == "test" else [split]:
+                    rows[s].append(
+                        TaskExample(
+                            id=f"{s}-{len(rows[s])}",
+                            split=s,
+                            intent=command.split()[0],
+                            template=frame,
+                            machine=f"riscv64-{s}-0",
+                            request=frame.format(key),
+                            command=command,
+                            output="",
+                            answer="",
+                            facts=[],
+                        )  # fmt: skip
+                    )
+    for s, r in rows.items():
+        (out / f"{s}.jsonl").write_text(jsonl(r))
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_task(task_index, tmp_path_factory) -> Path:
+    return write_tiny_command_set(tmp_path_factory.mktemp("tune") / "task", task_index)
+
+
+def _tune_req(model: Path, task: Path, data: Path, out: Path, **kw) -> TuneRequest:
+    args = dict(model=model, task=task, data=data, out=out, max_steps=MICRO_TUNE_STEPS, lr=3e-3, device="cpu",
+                answers=False, warmup_steps=10, eval_interval=1000)  # fmt: skip
+    return TuneRequest(**(args | kw))
+
+
+@pytest.fixture(scope="module")
+def micro_tuned(micro_run, micro_dataset, tiny_task, tmp_path_factory) -> tuple[Path, float]:
+    out = tmp_path_factory.mktemp("tune") / "run"
+    t0 = time.perf_counter()
+    with torch_threads(1):
+        result = tune(_tune_req(micro_run, tiny_task, micro_dataset, out))
+    assert result.status == "completed" and result.steps == MICRO_TUNE_STEPS
+    return out, time.perf_counter() - t0
+
+
+def test_micro_model_learns_the_tiny_command_set(micro_tuned, tiny_task):
+    run, seconds = micro_tuned
+    with torch_threads(1):
+        r = evaluate_task(TaskEvalRequest(model=run, task=tiny_task, answers=False))
+    print(
+        f"micro tune: {seconds:.1f} s, held-out command exact {r.command_exact:.1%}, intent {r.intent_accuracy:.1%}"
+    )
+    assert r.examples == len(TaskData(tiny_task).examples("test")) > 20
+    assert r.command_exact >= 0.9, r.per_intent
+    assert r.refusal_recall is not None and r.refusal_recall >= 0.8
+    step = ckpt.resolve_checkpoint(run)
+    tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
+    model = ckpt.load_model(step)
+    assert tok.token_to_id("<|end|>") is not None and model.config.vocab_size == tok.get_vocab_size()
+
+
+def test_constrained_decoder_never_emits_an_invalid_command(micro_dataset, task_dataset):
+    """10k random logit vectors, scaled from flat to peaked: every decode is a valid, complete
+    command of its machine, within the token budget."""
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    ids = extend_tokenizer(tok)
+    data = TaskData(task_dataset)
+    machines = list(data.machines().values())
+    shared = IndexStates(data.index())
+    mask = TokenMask(tok, ids.end)
+    gen = torch.Generator().manual_seed(0)
+    vectors = decodes = 0
+    while vectors < 10_000:
+        m = machines[decodes % len(machines)]
+        root = completions(m, shared)
+        scale = float(torch.rand(1, generator=gen)) * 20
+        budget = 8 + decodes % 40
+
+        def next_logits(_token, scale=scale):
+            nonlocal vectors
+            vectors += 1
+            return torch.randn(tok.get_vocab_size(), generator=gen) * scale
+
+        out = decode_command(next_logits, root, mask, budget)
+        text = tok.decode(out)
+        state = root.walk(text)
+        assert len(out) < budget and state is not None and state.terminal, text
+        assert parse_command(text) is not None, text
+        decodes += 1
+    assert decodes > 500
+
+
+def test_chat_template_renders_the_training_layout(micro_dataset):
+    from jinja2 import Template
+
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    ids = extend_tokenizer(tok)
+    output = "auton: uptime us=1\nup 0:00:00\nauton: end command=uptime rc=0\n"
+    messages = [
+        {"role": "user", "content": "how long up?"},
+        {"role": "assistant", "content": "uptime"},
+        {"role": "tool", "content": output},
+        {"role": "assistant", "content": "The system has been up 0:00:00."},
+    ]
+    text = Template(CHAT_TEMPLATE).render(messages=messages, bos_token="<s>")
+    seq, learn = encode_exchange(
+        tok, ids, "how long up?", "uptime", output, "The system has been up 0:00:00.", 512
+    )
+    assert tok.encode(text, add_special_tokens=False).ids == seq
+    learned = tok.decode([t for t, on in zip(seq, learn, strict=True) if on], skip_special_tokens=False)
+    assert learned == "uptime<|end|>The system has been up 0:00:00.<|end|>"  # loss on the model's turns only
+    prompt = Template(CHAT_TEMPLATE).render(messages=messages[:1], bos_token="<s>")
+    assert prompt.endswith("<|command|>")
+
+
+def test_wsd_schedule_and_the_clock():
+    s = Schedule(lr=1.0, warmup_steps=10, decay_fraction=0.2, total_steps=100)
+    assert s.lr_at(5) == 0.5 and s.lr_at(10) == 1.0 and s.lr_at(80) == 1.0
+    decay = [s.lr_at(k) for k in range(81, 101)]
+    assert all(a > b for a, b in zip(decay, decay[1:], strict=False)) and 0 < decay[-1] <= 0.05
+    clock = Schedule(lr=1.0, warmup_steps=10, decay_fraction=0.2, budget_s=60.0)
+    assert clock.total_steps is None and clock.lr_at(500) == 1.0 and not clock.done(500)
+    clock.resize(step=20, elapsed_s=10.0, steps_this_process=20, seconds_this_process=10.0)
+    assert clock.total_steps == 20 + 100  # 50 s left at 2 steps/s
+    clock.resize(step=100, elapsed_s=50.0, steps_this_process=100, seconds_this_process=50.0)
+    assert clock.total_steps == 120  # the decay has begun: the length stays
+    assert clock.done(120)
+
+
+def test_interrupted_tune_resumes_to_the_uninterrupted_weights(micro_run, micro_dataset, tiny_task, tmp_path):
+    kw = dict(max_steps=12, eval_interval=6, log_interval=3, pretrain_fraction=0.25)
+    with torch_threads(1):
+        tune(_tune_req(micro_run, tiny_task, micro_dataset, tmp_path / "a", **kw))
+
+        def stop_at_6(task, done, total=None, **fields):
+            if done == 6:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        cut = tune(_tune_req(micro_run, tiny_task, micro_dataset, tmp_path / "b", **kw), progress=stop_at_6)
+        assert cut.status == "interrupted" and cut.steps in (6, 7)
+        done = tune(_tune_req(micro_run, tiny_task, micro_dataset, tmp_path / "b", resume=True, **kw))
+    assert done.status == "completed" and done.steps == 12
+    a = ckpt.load_weights(ckpt.resolve_checkpoint(tmp_path / "a", prefer=ckpt.LATEST))
+    b = ckpt.load_weights(ckpt.resolve_checkpoint(tmp_path / "b", prefer=ckpt.LATEST))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_tune_cli(micro_tuned, micro_run, micro_dataset, tiny_task, task_dataset, tmp_path, capsys):
+    run, _ = micro_tuned
+    r = run_cli(
+        capsys, "tune", "eval", "--model", str(run), "--task", str(task_dataset), "--limit", "6", "--json"
+    )
+    assert r.code == 0, r.err
+    result = json.loads(r.out)
+    assert result["examples"] == 6 and 0 <= result["command_exact"] <= 1
+    assert all(parse_command(s["command"]) is not None for s in result["samples"])
+    assert result["grounded_accuracy"] is None or 0 <= result["grounded_accuracy"] <= 1
+    bad = run_cli(capsys, "tune", "--model", str(tmp_path / "nope"), "--task", str(tiny_task), "--data",
+                  str(micro_dataset), "--out", str(tmp_path / "o"), "--max-steps", "2")  # fmt: skip
+    assert bad.code == 2 and bad.err.startswith("error:") and "Traceback" not in bad.err
+    again = run_cli(capsys, "tune", "--model", str(micro_run), "--task", str(tiny_task), "--data",
+                    str(micro_dataset), "--out", str(run), "--max-steps", "2")  # fmt: skip
+    assert again.code == 2 and "already holds a run" in again.err
