@@ -184,6 +184,20 @@ def test_wsd_schedule_and_the_clock():
     assert clock.done(120)
 
 
+def test_tune_on_the_clock_sizes_its_steps_and_decays(micro_run, micro_dataset, tiny_task, tmp_path):
+    t0 = time.perf_counter()
+    with torch_threads(1):
+        r = tune(
+            _tune_req(micro_run, tiny_task, micro_dataset, tmp_path / "clock", max_steps=None, minutes=0.06)
+        )
+    wall = time.perf_counter() - t0
+    records = [json.loads(line) for line in (tmp_path / "clock" / ckpt.METRICS).read_text().splitlines()]
+    lrs = [x["lr"] for x in records if x["event"] == "train"]
+    assert r.status == "completed" and r.steps == r.total_steps > 10
+    assert r.wall_s < 0.06 * 60 * 1.3 and wall < 30
+    assert lrs[-1] < max(lrs) / 2  # the schedule reached its decay before the clock ran out
+
+
 def test_interrupted_tune_resumes_to_the_uninterrupted_weights(micro_run, micro_dataset, tiny_task, tmp_path):
     kw = dict(max_steps=12, eval_interval=6, log_interval=3, pretrain_fraction=0.25)
     with torch_threads(1):
