@@ -45,7 +45,7 @@ TIER_DEFAULTS: dict[TierChoice, TierDefaults] = {
 }
 DEFAULT_TIER: TierChoice = "tiny"
 DEFAULT_ARCH = Arch.riscv64
-# Compute price used for the cost ledger and the money budget (SPEC.md's $25 per run): an
+# Compute price used for the cost ledger and the money budget (at most $25 a run): an
 # on-demand price per hour of the machine class, overridable with AUTON_COMPUTE_USD_PER_HOUR.
 COMPUTE_USD_PER_HOUR = {"cpu": 0.10, "cuda": 2.50}
 
