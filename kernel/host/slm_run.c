@@ -51,7 +51,7 @@ static void usage(const char *msg)
     fprintf(stderr,
             "slm-run: %s\n"
             "usage: slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json] "
-            "[--arena MB] [--logits FILE] [--isa PATH]\n"
+            "[--arena MB] [--logits FILE]\n"
             "       slm-run MODEL.gguf --console [--kb FILE] [--dtb FILE.dtb] [--pci FILE] [-n N] [--temp T] ...\n",
             msg);
     exit(2);
@@ -226,11 +226,10 @@ static void json_model(const slm_info *in, const slm_arena *a)
     json_string(in->name, strlen(in->name));
     printf(", \"quant\": \"%s\", \"tokenizer\": \"%s\", \"params\": %llu, \"weight_bytes\": %llu, "
            "\"kv_bytes\": %llu, \"layers\": %u, \"d_model\": %u, \"heads\": %u, \"kv_heads\": %u, \"d_ff\": %u, "
-           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu, \"isa\": \"%s\", "
-           "\"isas\": \"%s\"}",
+           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu}",
            in->quant, in->tokenizer, (unsigned long long)in->n_params, (unsigned long long)in->weight_bytes,
            (unsigned long long)in->kv_bytes, in->n_layers, in->d_model, in->n_heads, in->n_kv_heads, in->d_ff,
-           in->context, in->vocab_size, a->used, a->peak, in->isa, in->isas);
+           in->context, in->vocab_size, a->used, a->peak);
 }
 
 int main(int argc, char **argv)
@@ -267,13 +266,6 @@ int main(int argc, char **argv)
             con = 1;
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
-        } else if (!strcmp(a, "--isa")) {
-            if (!v || slm_set_isa(v) != 0) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "--isa needs a kernel path this CPU runs (best %s)", slm_isas());
-                usage(msg);
-            }
-            i++;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (a[0] == '-' && a[1]) {
