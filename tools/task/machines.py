@@ -19,6 +19,7 @@ from functools import lru_cache
 from pydantic import BaseModel
 
 from tools.kb.modalias import of_modalias, pci_modalias, virtio_modalias
+from tools.kernel_console import ModelFacts
 from tools.task.hardware import HardwareTables, pci_kind
 from tools.tiers import Arch
 
@@ -157,21 +158,10 @@ class Memory(BaseModel):
         return max(0, self.total - self.kernel - self.model - self.kb - self.used)
 
 
-class ModelInfo(BaseModel):
-    name: str
-    params: int
-    quant: str
-    tokenizer: str
-    layers: int
-    d_model: int
-    heads: int
-    kv_heads: int
-    d_ff: int
-    context: int
-    vocab: int
-    bytes: int
+class ModelInfo(ModelFacts):
+    """The boot line's model facts (what ``model`` prints in its header) and the KV cache size."""
+
     kv_bytes: int
-    sha256: str
 
 
 class Machine(BaseModel):
