@@ -1,8 +1,11 @@
-"""Integrator: embeds the exported GGUF into the AUTON kernel, boots it under QEMU and asks it the
-demo question (a held-out QA question of the dataset, so there is a reference answer to compare).
+"""Integrator: embeds the exported GGUF and the knowledge tables of the plan's arch and tier
+(tools.kb) into the AUTON kernel, boots it under QEMU with the arch's default device set, asks it
+the demo question (a held-out QA question of the dataset, so there is a reference answer to
+compare) and runs the console's ``devices`` and ``memory`` commands.
 
 The kernel image goes to SLM/runs/<thread>/kernel/<arch>/ (per run, so concurrent runs and replays
-never share a build directory), with boot.json (the BootResult) beside boot.log.
+never share a build directory), with boot.json (the BootResult) beside boot.log; the tables go
+to SLM/runs/<thread>/kb/<arch>/.
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy
 from tools.artifacts import atomic_write_json
 from tools.dataset import Dataset
+from tools.kb.build import KbBuildRequest, kb_tier, tier_kb
+from tools.kb.build import build as build_kb
 from tools.kernel import BootResult, KernelBootRequest, KernelBuildRequest, boot, build
+from tools.kernel_console import MemoryFacts
 from tools.verdict import Stage
 
 CANDIDATES = 5
 MAX_ANSWER_TOKENS = 48
+COMMANDS = ["devices", "memory"]  # typed after the question: what the demo machine has and holds
 BOOT_JSON = "boot.json"
 MB = 1 << 20
 WORD_RX = re.compile(r"[a-z0-9]{3,}")
@@ -50,8 +57,10 @@ def candidates(dataset: str) -> list[tuple[str, str]]:
 
 
 def min_ram_mb(inp: StageInput) -> int:
+    """The runtime's estimate, plus room for the kernel image and the tier's knowledge tables."""
     need = inp.upstream["export"].metrics.get("ram_estimate") or 0
-    return max(16, -(-int(need) // MB) + 8)  # the runtime's estimate, plus room for the kernel image
+    tables = tier_kb(kb_tier(inp.plan.tier)).budget_bytes
+    return max(16, -(-int(need) // MB) + 8 + tables // MB)
 
 
 def offline_decision(inp: StageInput, questions: list[str]) -> IntegrateDecision:
@@ -101,14 +110,23 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     )
     d = decided.value
     out = ctx.workspace.runs / inp.thread_id / "kernel" / inp.plan.arch.value
+    kb = build_kb(
+        KbBuildRequest(
+            arch=inp.plan.arch, tier=kb_tier(inp.plan.tier), out=out.parent.parent / "kb" / out.name
+        ),
+        ctx.progress,
+    )
     built = build(
-        KernelBuildRequest(arch=inp.plan.arch, model=inp.artifacts(ExportArtifacts).gguf, out=out), ctx.progress
+        KernelBuildRequest(
+            arch=inp.plan.arch, model=inp.artifacts(ExportArtifacts).gguf, kb=kb.blob, out=out
+        ),
+        ctx.progress,
     )
     result: BootResult = boot(
         KernelBootRequest(
             arch=inp.plan.arch,
             image=built.image,
-            prompts=[d.prompt],
+            prompts=[d.prompt, *COMMANDS],
             ram_mb=d.ram_mb,
             max_tokens=MAX_ANSWER_TOKENS,
         ),
@@ -116,6 +134,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     )
     atomic_write_json(out / BOOT_JSON, result)
     answer = result.answers[0] if result.answers else None
+    memory = next((c.result for c in result.commands if isinstance(c.result, MemoryFacts)), None)
     reference = dict(pairs)[d.prompt]
     ok, check = relevance(answer.text, reference) if answer else (False, "no answer")
     record = StageRecord(
@@ -131,6 +150,12 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             "error": result.error,
             "banner": result.model.model_dump() if result.model else None,
             "image_bytes": built.image_bytes,
+            "kb_bytes": kb.bytes,
+            "kb_tier": kb.tier.value,
+            "kb_tables": {t.name: t.lines for t in kb.tables},
+            "devices_found": result.inventory.devices if result.inventory else None,
+            "ram_total_bytes": memory.total if memory else None,
+            "ram_used_bytes": memory.total - memory.free if memory else None,
             "prompt": d.prompt,
             "answer": answer.text if answer else None,
             "answer_ok": ok,

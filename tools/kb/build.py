@@ -38,6 +38,12 @@ class TierKb(BaseModel):
     whatis: Literal["all", "archive"] = Field(description="archive: only commands the archive ships")
 
 
+def kb_tier(tier: str | None) -> TierName:
+    """The tier whose tables a model of ``tier`` gets: a micro (test-sized) model or one of no
+    known tier gets the tiny tier's."""
+    return TierName(tier) if tier in {t.value for t in TierName} else TierName.tiny
+
+
 def tier_kb(tier: TierName) -> TierKb:
     budget = TIERS[tier].ram_max_mb * MB // RAM_SHARE
     if tier is TierName.tiny:
