@@ -47,8 +47,8 @@ $(HOST_DIR)/fuzz-kobj/%.o: %.c $(RUNTIME_HDRS) $(CONSOLE_HDRS) host/hwsim.h runt
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_INC) -c $< -o $@
 
-$(HOST_DIR)/slm-run: host/slm_run.c host/platform_host.c $(HOST_KOBJS) $(HOST_OBJS)
-	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) $(HOST_INC) $^ -o $@
+$(HOST_DIR)/slm-run: host/slm_run.c host/platform_host.c host/pool.c host/pool.h $(HOST_KOBJS) $(HOST_OBJS)
+	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) $(HOST_INC) $(filter %.c %.o,$^) -pthread -o $@
 
 $(HOST_DIR)/test-runtime: host/test_runtime.c host/platform_host.c $(HOST_OBJS)
 	$(HOST_CC) $(HOST_BASE) $(HOST_CFLAGS) -Iinclude -Iruntime $^ -lm -o $@

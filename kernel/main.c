@@ -61,6 +61,7 @@ void kmain(const struct boot_info *bi)
     shell_print_model(&sh);
     kprintf("auton: arena bytes=%zu used=%zu peak=%zu kv_bytes=%llu\n", arena.size, arena.used, arena.peak,
             (unsigned long long)sh.info.kv_bytes);
+    kprintf("auton: isa %s (this CPU runs: %s)\n", sh.info.isa, sh.info.isas);
     if (kb_open(&sh.kb, auton_kb_start, sh.kb_bytes, err, sizeof err) != 0)
         kprintf("auton: error: kb (%zu bytes): %s; the commands run without names and packages\n", sh.kb_bytes, err);
     names_resolve(&sh.kb);

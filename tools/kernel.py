@@ -81,12 +81,12 @@ QEMU = {
     Arch.aarch64: (
         "qemu-system-aarch64",
         "qemu-system-arm",
-        ["-machine", "virt", "-cpu", "cortex-a72", "-semihosting-config", "enable=on,target=native"],
+        ["-machine", "virt", "-cpu", "cortex-a76", "-semihosting-config", "enable=on,target=native"],
     ),
     Arch.x86_64: (
         "qemu-system-x86_64",
         "qemu-system-x86",
-        ["-machine", "pc", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+        ["-machine", "pc", "-cpu", "max", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
     ),
 }
 # What `make run`, the Integrator and `kernel boot` give each machine unless told otherwise: a

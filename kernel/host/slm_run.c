@@ -33,6 +33,7 @@
 #include "kernel.h"
 #include "names.h"
 #include "platform.h"
+#include "pool.h"
 #include "slm.h"
 
 typedef struct {
@@ -51,7 +52,7 @@ static void usage(const char *msg)
     fprintf(stderr,
             "slm-run: %s\n"
             "usage: slm-run MODEL.gguf [-p PROMPT] [-n N] [--temp T] [--top-p P] [--seed S] [--raw] [--json] "
-            "[--arena MB] [--logits FILE]\n"
+            "[--arena MB] [--logits FILE] [--isa PATH] [--threads N]\n"
             "       slm-run MODEL.gguf --console [--kb FILE] [--dtb FILE.dtb] [--pci FILE] [-n N] [--temp T] ...\n",
             msg);
     exit(2);
@@ -226,16 +227,17 @@ static void json_model(const slm_info *in, const slm_arena *a)
     json_string(in->name, strlen(in->name));
     printf(", \"quant\": \"%s\", \"tokenizer\": \"%s\", \"params\": %llu, \"weight_bytes\": %llu, "
            "\"kv_bytes\": %llu, \"layers\": %u, \"d_model\": %u, \"heads\": %u, \"kv_heads\": %u, \"d_ff\": %u, "
-           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu}",
+           "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu, \"isa\": \"%s\", "
+           "\"isas\": \"%s\"}",
            in->quant, in->tokenizer, (unsigned long long)in->n_params, (unsigned long long)in->weight_bytes,
            (unsigned long long)in->kv_bytes, in->n_layers, in->d_model, in->n_heads, in->n_kv_heads, in->d_ff,
-           in->context, in->vocab_size, a->used, a->peak);
+           in->context, in->vocab_size, a->used, a->peak, in->isa, in->isas);
 }
 
 int main(int argc, char **argv)
 {
     const char *path = NULL, *prompt = NULL, *logits = NULL, *kb = NULL, *dtb = NULL, *pci = NULL;
-    int max_tokens = 64, raw = 0, json = 0, con = 0, max_set = 0;
+    int max_tokens = 64, raw = 0, json = 0, con = 0, max_set = 0, threads = 1;
     double arena_mb = 512;
     slm_sampler sampler = {0.0f, 1.0f, 0};
     for (int i = 1; i < argc; i++) {
@@ -246,6 +248,8 @@ int main(int argc, char **argv)
             prompt = v, i++;
         } else if (!strcmp(a, "-n")) {
             max_tokens = (int)number(a, v, 0, 1 << 20), i++, max_set = 1;
+        } else if (!strcmp(a, "--threads")) {
+            threads = (int)number(a, v, 1, 256), i++;
         } else if (!strcmp(a, "--temp")) {
             sampler.temperature = (float)number(a, v, 0, 100), i++;
         } else if (!strcmp(a, "--top-p")) {
@@ -266,6 +270,13 @@ int main(int argc, char **argv)
             con = 1;
         } else if (!strcmp(a, "--raw")) {
             raw = 1;
+        } else if (!strcmp(a, "--isa")) {
+            if (!v || slm_set_isa(v) != 0) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "--isa needs a kernel path this CPU runs: best %s", slm_isas());
+                usage(msg);
+            }
+            i++;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -293,6 +304,12 @@ int main(int argc, char **argv)
     if (slm_load(&m, gguf, len, &arena, err, sizeof err) < 0) {
         fprintf(stderr, "slm-run: %s: %s\n", path, err);
         return 1;
+    }
+    if (threads > 1) {
+        pool *workers = pool_start((uint32_t)threads);
+        if (!workers)
+            usage("cannot start the threads");
+        slm_set_workers(m, (uint32_t)threads, pool_fork, workers);
     }
     if (con) {
         if (prompt || json || raw || logits)

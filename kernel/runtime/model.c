@@ -6,6 +6,8 @@
 
 #define MAX_LAYERS 1024
 #define MAX_DIM    (1u << 17)
+/* prompt tokens that go through the layers together (each weight row read once for them) */
+#define PREFILL_BATCH 32
 
 static int get_dim(const gguf_file *g, const char *key, uint32_t *out, int required, uint32_t max, char *err,
                    size_t errlen)
@@ -205,6 +207,7 @@ static int alloc_buffers(slm_model *m, slm_arena *a, char *err, size_t errlen)
     const llama_hparams *hp = &m->hp;
     uint32_t qdim = hp->n_heads * hp->head_dim, kvdim = hp->n_kv_heads * hp->head_dim;
     uint32_t wide = RT_MAX(RT_MAX(hp->d_model, hp->d_ff), qdim);
+    qt_scratch scratch;
     uint64_t kv = (uint64_t)hp->n_layers * hp->context * kvdim;
     if (kv > ((size_t)-1) / 8)
         return arena_oom(a, (size_t)-1, "the KV cache", err, errlen);
@@ -215,32 +218,41 @@ static int alloc_buffers(slm_model *m, slm_arena *a, char *err, size_t errlen)
         slm_snprintf(what, sizeof what, "the KV cache for %u positions", hp->context);
         return arena_oom(a, (size_t)m->kv_bytes, what, err, errlen);
     }
+    size_t B = m->batch = RT_MIN(PREFILL_BATCH, hp->context);
+    size_t scales = wide / QK + 1;
     struct {
         void **p;
         size_t bytes;
     } bufs[] = {
-        {(void **)&m->x, hp->d_model * 4u},
-        {(void **)&m->xb, hp->d_model * 4u},
-        {(void **)&m->xb2, wide * 4u},
-        {(void **)&m->q, qdim * 4u},
-        {(void **)&m->k, kvdim * 4u},
-        {(void **)&m->v, kvdim * 4u},
-        {(void **)&m->att, hp->context * 4u},
-        {(void **)&m->hb, hp->d_ff * 4u},
-        {(void **)&m->hb2, hp->d_ff * 4u},
-        {(void **)&m->logits, hp->vocab * 4u},
-        {(void **)&m->qh, hp->head_dim * 4u},
-        {(void **)&m->scratch.xh, wide * 4u},
-        {(void **)&m->scratch.xq, wide * 2u},
-        {(void **)&m->scratch.xd, (wide / QK + 1) * 4u},
-        {(void **)&m->scratch.xs, (wide / QK + 1) * 4u},
-        {(void **)&m->probs, hp->vocab * 4u},
-        {(void **)&m->order, hp->vocab * 4u},
-        {(void **)&m->tokens, hp->context * 4u},
+        {(void **)&m->x, B * hp->d_model * 4},
+        {(void **)&m->xb, B * hp->d_model * 4},
+        {(void **)&m->xb2, B * qdim * 4},
+        {(void **)&m->q, B * qdim * 4},
+        {(void **)&m->k, B * kvdim * 4},
+        {(void **)&m->v, B * kvdim * 4},
+        {(void **)&m->hb, B * hp->d_ff * 4},
+        {(void **)&m->hb2, B * hp->d_ff * 4},
+        {(void **)&m->logits, (size_t)hp->vocab * 4},
+        {(void **)&m->att, (size_t)hp->n_heads * hp->context * 4},
+        {(void **)&m->qh, (size_t)hp->n_heads * hp->head_dim * 4},
+        {(void **)&m->rope_cs, B * hp->head_dim * 4},
+        {(void **)&m->vecs, B * sizeof(qt_vec)},
+        {(void **)&scratch.xh, B * wide * 4},
+        {(void **)&scratch.xq, B * wide},
+        {(void **)&scratch.xd, B * scales * 4},
+        {(void **)&m->probs, (size_t)hp->vocab * 4},
+        {(void **)&m->order, (size_t)hp->vocab * 4},
+        {(void **)&m->tokens, (size_t)hp->context * 4},
     };
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         if (!(*bufs[i].p = arena_alloc(a, bufs[i].bytes)))
             return arena_oom(a, bufs[i].bytes, "activation buffers", err, errlen);
+    for (size_t t = 0; t < B; t++) { /* each vector's scratch: its share of the three arrays */
+        m->vecs[t].s.xh = scratch.xh + t * wide;
+        m->vecs[t].s.xq = scratch.xq + t * wide;
+        m->vecs[t].s.xd = scratch.xd + t * scales;
+    }
+    m->n_workers = 1;
     return 0;
 }
 
@@ -279,23 +291,29 @@ static void rmsnorm(float *out, const float *x, const float *w, uint32_t n, floa
         out[i] = (x[i] * scale) * w[i];
 }
 
-/* Rotate pairs (x[2i], x[2i+1]) of each head by pos * base^(-2i/hd); the angle steps by a
- * running product, as ggml's rope cache does. */
-static void rope(float *x, uint32_t heads, uint32_t hd, uint32_t pos, float base)
+/* The cos and sin of the angles pos * base^(-2i/hd) for i < hd / 2, once per position (every
+ * head and both q and k use them); the angle steps by a running product, as ggml's rope cache
+ * does. */
+static void rope_angles(float *cs, uint32_t hd, uint32_t pos, float base)
 {
     float theta_scale = fm_powf(base, -2.0f / (float)hd);
     float theta = (float)pos;
-    for (uint32_t i = 0; i < hd; i += 2) {
-        float s, c;
-        fm_sincosf(theta, &s, &c);
-        for (uint32_t h = 0; h < heads; h++) {
-            float *p = x + h * hd + i;
+    for (uint32_t i = 0; i < hd / 2; i++) {
+        fm_sincosf(theta, &cs[2 * i + 1], &cs[2 * i]);
+        theta *= theta_scale;
+    }
+}
+
+/* Rotate pairs (x[2i], x[2i+1]) of each head by the angles in cs (cos, sin per pair). */
+static void rope(float *x, uint32_t heads, uint32_t hd, const float *cs)
+{
+    for (uint32_t h = 0; h < heads; h++)
+        for (uint32_t i = 0; i < hd; i += 2) {
+            float *p = x + h * hd + i, c = cs[i], s = cs[i + 1];
             float x0 = p[0], x1 = p[1];
             p[0] = x0 * c - x1 * s;
             p[1] = x0 * s + x1 * c;
         }
-        theta *= theta_scale;
-    }
 }
 
 /* softmax over n scores; the sum in double and one multiply by its inverse, as ggml does. */
@@ -314,71 +332,148 @@ static void softmax(float *x, uint32_t n)
         x[i] *= inv;
 }
 
-static void attention(slm_model *m, uint32_t l, uint32_t pos)
+/* Fork-join over the workers; one worker is the caller. */
+static void parallel(const slm_model *m, slm_job_fn job, void *arg)
 {
+    if (m->n_workers > 1)
+        m->fork(m->pool, job, arg);
+    else
+        job(arg, 0, 1);
+}
+
+/* Worker w's share [*lo, *hi) of n items. */
+static void share(uint32_t n, uint32_t w, uint32_t nw, uint32_t *lo, uint32_t *hi)
+{
+    *lo = (uint32_t)((uint64_t)n * w / nw);
+    *hi = (uint32_t)((uint64_t)n * (w + 1) / nw);
+}
+
+/* Up to three matrices over the same n input vectors (q, k, v; gate, up; one); with silu, the
+ * first two are gate and up and their rows become silu(gate) * up in place of gate's. */
+typedef struct {
+    const slm_model *m;
+    const qt_matrix *w[3];
+    float *out[3];
+    uint32_t count, n, silu;
+} matmul_job;
+
+static void matmul_worker(void *arg, uint32_t worker, uint32_t n_workers)
+{
+    const matmul_job *j = arg;
+    for (uint32_t i = 0; i < j->count; i++) {
+        uint32_t lo, hi, rows = j->w[i]->rows;
+        share(rows, worker, n_workers, &lo, &hi);
+        qt_rows(j->out[i], rows, j->w[i], j->m->vecs, j->n, lo, hi);
+    }
+    if (!j->silu)
+        return;
+    uint32_t lo, hi, rows = j->w[0]->rows;
+    share(rows, worker, n_workers, &lo, &hi);
+    for (uint32_t t = 0; t < j->n; t++)
+        for (uint32_t r = lo; r < hi; r++) {
+            float g = j->out[0][t * rows + r];
+            j->out[0][t * rows + r] = g / (1.0f + fm_expf(-g)) * j->out[1][t * rows + r];
+        }
+}
+
+/* Bind the model's input vectors to n rows of `in` (stride cols) and run the matrices. */
+static void matmul(slm_model *m, const float *in, uint32_t cols, uint32_t n, matmul_job *j)
+{
+    for (uint32_t t = 0; t < n; t++) {
+        qt_vec_bind(&m->vecs[t], in + (size_t)t * cols, cols, &m->vecs[t].s);
+        for (uint32_t i = 0; i < j->count; i++)
+            qt_prepare(&m->vecs[t], j->w[i]->type);
+    }
+    j->m = m;
+    j->n = n;
+    parallel(m, matmul_worker, j);
+}
+
+typedef struct {
+    const slm_model *m;
+    uint32_t l, n, pos;
+} attention_job;
+
+/* Worker w's heads, for each of the batch's tokens: token t at position pos + t attends to
+ * the cache's positions 0 .. pos + t. */
+static void attention_worker(void *arg, uint32_t worker, uint32_t n_workers)
+{
+    const attention_job *j = arg;
+    const slm_model *m = j->m;
     const llama_hparams *hp = &m->hp;
-    uint32_t hd = hp->head_dim, kvdim = hp->n_kv_heads * hd, group = hp->n_heads / hp->n_kv_heads;
-    const uint16_t *kc = m->k_cache + (size_t)l * hp->context * kvdim;
-    const uint16_t *vc = m->v_cache + (size_t)l * hp->context * kvdim;
+    uint32_t hd = hp->head_dim, kvdim = hp->n_kv_heads * hd, qdim = hp->n_heads * hd;
+    uint32_t group = hp->n_heads / hp->n_kv_heads, h0, h1;
+    const uint16_t *kc = m->k_cache + (size_t)j->l * hp->context * kvdim;
+    const uint16_t *vc = m->v_cache + (size_t)j->l * hp->context * kvdim;
     float scale = 1.0f / fm_sqrtf((float)hd);
-    float *qh = m->qh; /* the query head rounded through F16 */
-    for (uint32_t h = 0; h < hp->n_heads; h++) {
-        uint32_t kvo = (h / group) * hd;
-        for (uint32_t i = 0; i < hd; i++)
-            qh[i] = fp16_to_fp32(fp32_to_fp16(m->q[h * hd + i]));
-        for (uint32_t t = 0; t <= pos; t++)
-            m->att[t] = qt_dot_f16(kc + (size_t)t * kvdim + kvo, qh, hd) * scale;
-        softmax(m->att, pos + 1);
-        float *out = m->xb2 + h * hd;
-        for (uint32_t i = 0; i < hd; i++)
-            out[i] = 0.0f;
-        for (uint32_t t = 0; t <= pos; t++) {
-            float p = fp16_to_fp32(fp32_to_fp16(m->att[t]));
-            qt_axpy_f16(out, p, vc + (size_t)t * kvdim + kvo, hd);
+    share(hp->n_heads, worker, n_workers, &h0, &h1);
+    for (uint32_t t = 0; t < j->n; t++) {
+        uint32_t last = j->pos + t;
+        for (uint32_t h = h0; h < h1; h++) {
+            uint32_t kvo = (h / group) * hd;
+            float *att = m->att + (size_t)h * hp->context, *qh = m->qh + (size_t)h * hd; /* qh: q through F16 */
+            const float *q = m->q + (size_t)t * qdim + h * hd;
+            for (uint32_t i = 0; i < hd; i++)
+                qh[i] = fp16_to_fp32(fp32_to_fp16(q[i]));
+            for (uint32_t p = 0; p <= last; p++)
+                att[p] = qt_dot_f16(kc + (size_t)p * kvdim + kvo, qh, hd) * scale;
+            softmax(att, last + 1);
+            float *out = m->xb2 + (size_t)t * qdim + h * hd;
+            for (uint32_t i = 0; i < hd; i++)
+                out[i] = 0.0f;
+            for (uint32_t p = 0; p <= last; p++) {
+                float pr = fp16_to_fp32(fp32_to_fp16(att[p]));
+                qt_axpy_f16(out, pr, vc + (size_t)p * kvdim + kvo, hd);
+            }
         }
     }
 }
 
-void model_forward(slm_model *m, int32_t token, uint32_t pos, int want_logits)
+static void add_rows(float *x, const float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] += y[i];
+}
+
+void model_forward(slm_model *m, const int32_t *tokens, uint32_t n, uint32_t pos, int want_logits)
 {
     const llama_hparams *hp = &m->hp;
-    uint32_t d = hp->d_model, qdim = hp->n_heads * hp->head_dim, kvdim = hp->n_kv_heads * hp->head_dim;
-    qt_vec v;
-    qt_dequant_row(m->x, &m->tok_embd, (uint32_t)token);
+    uint32_t d = hp->d_model, hd = hp->head_dim, qdim = hp->n_heads * hd, kvdim = hp->n_kv_heads * hd;
+    for (uint32_t t = 0; t < n; t++) {
+        qt_dequant_row(m->x + (size_t)t * d, &m->tok_embd, (uint32_t)tokens[t]);
+        rope_angles(m->rope_cs + (size_t)t * hd, hd, pos + t, hp->rope_base);
+    }
     for (uint32_t l = 0; l < hp->n_layers; l++) {
         const llama_layer *L = &m->layers[l];
-        rmsnorm(m->xb, m->x, L->attn_norm, d, hp->eps);
-        qt_vec_bind(&v, m->xb, d, &m->scratch);
-        qt_matvec(m->q, &L->wq, &v);
-        qt_matvec(m->k, &L->wk, &v);
-        qt_matvec(m->v, &L->wv, &v);
-        rope(m->q, hp->n_heads, hp->head_dim, pos, hp->rope_base);
-        rope(m->k, hp->n_kv_heads, hp->head_dim, pos, hp->rope_base);
-        size_t at = ((size_t)l * hp->context + pos) * kvdim;
-        qt_to_fp16(m->k_cache + at, m->k, kvdim);
-        qt_to_fp16(m->v_cache + at, m->v, kvdim);
-        attention(m, l, pos);
-        qt_vec_bind(&v, m->xb2, qdim, &m->scratch);
-        qt_matvec(m->xb, &L->wo, &v);
-        for (uint32_t i = 0; i < d; i++)
-            m->x[i] += m->xb[i];
-
-        rmsnorm(m->xb, m->x, L->ffn_norm, d, hp->eps);
-        qt_vec_bind(&v, m->xb, d, &m->scratch);
-        qt_matvec(m->hb, &L->gate, &v);
-        qt_matvec(m->hb2, &L->up, &v);
-        for (uint32_t i = 0; i < hp->d_ff; i++) {
-            float g = m->hb[i];
-            m->hb[i] = g / (1.0f + fm_expf(-g)) * m->hb2[i];
+        for (uint32_t t = 0; t < n; t++)
+            rmsnorm(m->xb + (size_t)t * d, m->x + (size_t)t * d, L->attn_norm, d, hp->eps);
+        matmul_job qkv = {.w = {&L->wq, &L->wk, &L->wv}, .out = {m->q, m->k, m->v}, .count = 3};
+        matmul(m, m->xb, d, n, &qkv);
+        for (uint32_t t = 0; t < n; t++) {
+            float *k = m->k + (size_t)t * kvdim;
+            rope(m->q + (size_t)t * qdim, hp->n_heads, hd, m->rope_cs + (size_t)t * hd);
+            rope(k, hp->n_kv_heads, hd, m->rope_cs + (size_t)t * hd);
+            size_t at = ((size_t)l * hp->context + pos + t) * kvdim;
+            qt_to_fp16(m->k_cache + at, k, kvdim);
+            qt_to_fp16(m->v_cache + at, m->v + (size_t)t * kvdim, kvdim);
         }
-        qt_vec_bind(&v, m->hb, hp->d_ff, &m->scratch);
-        qt_matvec(m->xb, &L->down, &v);
-        for (uint32_t i = 0; i < d; i++)
-            m->x[i] += m->xb[i];
+        attention_job aj = {m, l, n, pos};
+        parallel(m, attention_worker, &aj);
+        matmul_job o = {.w = {&L->wo}, .out = {m->xb}, .count = 1};
+        matmul(m, m->xb2, qdim, n, &o);
+        add_rows(m->x, m->xb, (size_t)n * d);
+
+        for (uint32_t t = 0; t < n; t++)
+            rmsnorm(m->xb + (size_t)t * d, m->x + (size_t)t * d, L->ffn_norm, d, hp->eps);
+        matmul_job up = {.w = {&L->gate, &L->up}, .out = {m->hb, m->hb2}, .count = 2, .silu = 1};
+        matmul(m, m->xb, d, n, &up);
+        matmul_job down = {.w = {&L->down}, .out = {m->xb}, .count = 1};
+        matmul(m, m->hb, hp->d_ff, n, &down);
+        add_rows(m->x, m->xb, (size_t)n * d);
     }
     if (!want_logits)
         return;
-    rmsnorm(m->xb, m->x, m->output_norm, d, hp->eps);
-    qt_vec_bind(&v, m->xb, d, &m->scratch);
-    qt_matvec(m->logits, &m->output, &v);
+    rmsnorm(m->xb, m->x + (size_t)(n - 1) * d, m->output_norm, d, hp->eps);
+    matmul_job out = {.w = {&m->output}, .out = {m->logits}, .count = 1};
+    matmul(m, m->xb, d, 1, &out);
 }

@@ -32,9 +32,17 @@ struct slm_model {
     const float *output_norm;
     llama_layer *layers;
     uint16_t *k_cache, *v_cache; /* [layer][position][n_kv_heads * head_dim] */
-    /* activations */
-    float *x, *xb, *xb2, *q, *k, *v, *att, *hb, *hb2, *logits, *qh;
-    qt_scratch scratch;
+    /* activations: `batch` rows each (a batched prefill's tokens), except the per-head
+     * attention scratch and the logits (of the last token) */
+    uint32_t batch;
+    float *x, *xb, *xb2, *q, *k, *v, *hb, *hb2, *logits;
+    float *att, *qh; /* [n_heads][context], [n_heads][head_dim] */
+    float *rope_cs;  /* [batch][head_dim]: cos, sin of each rotary pair's angle at each position */
+    qt_vec *vecs;    /* [batch] the matmuls' input vectors, each with its scratch */
+    /* the workers of slm_set_workers */
+    uint32_t n_workers;
+    slm_fork_fn fork;
+    void *pool;
     /* sampling and prompts */
     float *probs;
     uint32_t *order;
@@ -50,8 +58,9 @@ struct slm_model {
 /* Bind hyperparameters and weights and allocate the cache and buffers (not the vocabulary). */
 int model_build(slm_model *m, const gguf_file *g, slm_arena *a, char *err, size_t errlen);
 
-/* Run `token` at position `pos` (< context) through the model, filling the KV cache; the logits
- * are computed only when want_logits. */
-void model_forward(slm_model *m, int32_t token, uint32_t pos, int want_logits);
+/* Run n (<= m->batch) tokens at positions pos .. pos + n - 1 (< context) through the model as
+ * one batch, filling the KV cache; the logits of the last token are computed only when
+ * want_logits. Every value is the same as when the tokens run one at a time. */
+void model_forward(slm_model *m, const int32_t *tokens, uint32_t n, uint32_t pos, int want_logits);
 
 #endif

@@ -1,5 +1,7 @@
 #include "quant.h"
 
+#include "quant_isa.h"
+
 #include "rt.h"
 
 typedef float v4f __attribute__((vector_size(16)));
@@ -91,14 +93,10 @@ static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n)
         }
         float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
         s->xd[b] = fp16_to_fp32(fp32_to_fp16(d));
-        int32_t sum = 0;
         for (int j = 0; j < QK; j++) {
             float r = round_even(xb[j] * id);
-            int16_t q = r >= -128.0f && r <= 127.0f ? (int16_t)r : -128; /* NaN: -128, as x86's cvtps2dq + pack */
-            s->xq[b * QK + j] = q;
-            sum += q;
+            s->xq[b * QK + j] = r >= -127.0f && r <= 127.0f ? (int8_t)r : 0; /* NaN: 0 */
         }
-        s->xs[b] = sum;
     }
 }
 
@@ -154,7 +152,7 @@ static v4f half4(const uint16_t *p)
     return (v4f)(sign | (special & (em | 0x7f800000u)) | (~special & finite));
 }
 
-float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n)
+static float dot_f16_c(const uint16_t *a, const float *b, uint32_t n)
 {
     v4f s0 = {0}, s1 = {0};
     uint32_t i = 0;
@@ -163,52 +161,127 @@ float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n)
         s1 += half4(a + i + 4) * load4(b + i + 4);
     }
     float s = hsum(s0 + s1);
-    for (; i < n; i++)
-        s += fp16_to_fp32(a[i]) * b[i];
-    return s;
+    return qt_dot_f16_tail(s, a, b, i, n);
 }
 
-void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n)
+static void axpy_f16_c(float *y, float a, const uint16_t *x, uint32_t n)
 {
     uint32_t i = 0;
     for (; i + 4 <= n; i += 4) {
         v4f v = load4(y + i) + a * half4(x + i);
         rt_memcpy(y + i, &v, sizeof v);
     }
-    for (; i < n; i++)
-        y[i] += a * fp16_to_fp32(x[i]);
+    qt_axpy_f16_tail(y, a, x, i, n);
 }
 
-/* The block's integer dot product is exact however it is summed; the float part follows
- * ggml's reference order: sum += (float)sumi * (d_w * d_x). */
-static float dot_q8_0(const block_q8_0 *w, const qt_scratch *x, uint32_t nb)
+/* One block in the canonical order: lane j takes the exact dot product of values 4j .. 4j+3. */
+static void block_lanes(float acc[8], const int8_t *w, const int8_t *x, float d)
 {
-    float s = 0.0f;
-    const int16_t *xq = x->xq;
-    for (uint32_t b = 0; b < nb; b++, xq += QK) {
-        int32_t sumi = 0;
-        for (int j = 0; j < QK; j++)
-            sumi += (int16_t)w[b].qs[j] * xq[j];
-        s += (float)sumi * (fp16_to_fp32(w[b].d) * x->xd[b]);
+    for (int j = 0; j < 8; j++) {
+        int32_t p = 0;
+        for (int i = 4 * j; i < 4 * j + 4; i++)
+            p += (int32_t)w[i] * x[i];
+        acc[j] += (float)p * d;
     }
-    return s;
 }
 
-/* (nib - 8) . x = nib . x - 8 * sum(x): the unsigned nibbles multiply without a subtraction. */
-static float dot_q4_0(const block_q4_0 *w, const qt_scratch *x, uint32_t nb)
+static float dot_q8_0_c(const block_q8_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
-    float s = 0.0f;
-    const int16_t *xq = x->xq;
-    for (uint32_t b = 0; b < nb; b++, xq += QK) {
-        int32_t sumi = 0;
-        for (int j = 0; j < QK / 2; j++)
-            sumi += (int16_t)(w[b].qs[j] & 0x0f) * xq[j];
-        for (int j = 0; j < QK / 2; j++)
-            sumi += (int16_t)(w[b].qs[j] >> 4) * xq[j + QK / 2];
-        sumi -= 8 * x->xs[b];
-        s += (float)sumi * (fp16_to_fp32(w[b].d) * x->xd[b]);
+    float acc[8] = {0};
+    for (uint32_t b = 0; b < nb; b++)
+        block_lanes(acc, w[b].qs, xq + b * QK, fp16_to_fp32(w[b].d) * xd[b]);
+    return qt_hsum8(acc);
+}
+
+static float dot_q4_0_c(const block_q4_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
+{
+    float acc[8] = {0};
+    for (uint32_t b = 0; b < nb; b++) {
+        int8_t v[QK];
+        for (int j = 0; j < QK / 2; j++) {
+            v[j] = (int8_t)((w[b].qs[j] & 0x0f) - 8);
+            v[j + QK / 2] = (int8_t)((w[b].qs[j] >> 4) - 8);
+        }
+        block_lanes(acc, v, xq + b * QK, fp16_to_fp32(w[b].d) * xd[b]);
     }
-    return s;
+    return qt_hsum8(acc);
+}
+
+static int always(void)
+{
+    return 1;
+}
+
+const qt_kernels qt_portable = {"portable", always, dot_q8_0_c, dot_q4_0_c, dot_f16_c, axpy_f16_c};
+
+/* Slowest first: the best path is the last one the CPU runs. */
+static const qt_kernels *const paths[] = {
+    &qt_portable,
+#if defined(__x86_64__)
+    &qt_ssse3,
+    &qt_avx2,
+#elif defined(__aarch64__)
+    &qt_neon,
+    &qt_sdot,
+#endif
+};
+#define N_PATHS (sizeof paths / sizeof paths[0])
+
+/* The path in use; kernels a path leaves NULL are the portable ones. */
+static qt_kernels active;
+
+static const qt_kernels *kernels(void)
+{
+    if (!active.name)
+        qt_set_isa("best");
+    return &active;
+}
+
+int qt_set_isa(const char *name)
+{
+    for (size_t i = N_PATHS; i-- > 0;)
+        if ((rt_streq(name, "best") || rt_streq(name, paths[i]->name)) && paths[i]->available()) {
+            active = *paths[i];
+            if (!active.dot_f16)
+                active.dot_f16 = qt_portable.dot_f16;
+            if (!active.axpy_f16)
+                active.axpy_f16 = qt_portable.axpy_f16;
+            return 0;
+        }
+    return -1;
+}
+
+const char *qt_isa(void)
+{
+    return kernels()->name;
+}
+
+void qt_isa_list(char *buf, size_t n)
+{
+    size_t at = 0;
+    if (n)
+        buf[0] = '\0';
+    for (size_t i = 0; i < N_PATHS; i++) {
+        if (!paths[i]->available())
+            continue;
+        size_t len = rt_strlen(paths[i]->name);
+        if (at + (at > 0) + len + 1 > n)
+            return;
+        if (at)
+            buf[at++] = ' ';
+        rt_memcpy(buf + at, paths[i]->name, len + 1);
+        at += len;
+    }
+}
+
+float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n)
+{
+    return kernels()->dot_f16(a, b, n);
+}
+
+void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n)
+{
+    kernels()->axpy_f16(y, a, x, n);
 }
 
 void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n)
@@ -217,38 +290,46 @@ void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n)
         dst[i] = fp32_to_fp16(src[i]);
 }
 
-void qt_matvec(float *out, const qt_matrix *w, qt_vec *v)
+void qt_prepare(qt_vec *v, uint32_t type)
 {
-    const uint8_t *row = w->data;
-    switch (w->type) {
-    case QT_F32:
-        for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-            out[r] = dot_f32((const float *)row, v->x, v->n);
-        break;
-    case QT_F16:
-        if (!v->have_h) {
-            for (uint32_t i = 0; i < v->n; i++)
-                v->s.xh[i] = fp16_to_fp32(fp32_to_fp16(v->x[i]));
-            v->have_h = 1;
+    if (type == QT_F16 && !v->have_h) {
+        for (uint32_t i = 0; i < v->n; i++)
+            v->s.xh[i] = fp16_to_fp32(fp32_to_fp16(v->x[i]));
+        v->have_h = 1;
+    }
+    if ((type == QT_Q8_0 || type == QT_Q4_0) && !v->have_q) {
+        quantize_q8_0(&v->s, v->x, v->n);
+        v->have_q = 1;
+    }
+}
+
+void qt_rows(float *out, size_t ld, const qt_matrix *w, const qt_vec *v, uint32_t n, uint32_t r0, uint32_t r1)
+{
+    const qt_kernels *k = kernels();
+    uint32_t cols = w->cols;
+    for (uint32_t r = r0; r < r1; r++) {
+        const uint8_t *row = w->data + (size_t)r * w->row_bytes;
+        float *o = out + r;
+        switch (w->type) {
+        case QT_F32:
+            for (uint32_t t = 0; t < n; t++)
+                o[t * ld] = dot_f32((const float *)row, v[t].x, cols);
+            break;
+        case QT_F16:
+            for (uint32_t t = 0; t < n; t++)
+                o[t * ld] = k->dot_f16((const uint16_t *)row, v[t].s.xh, cols);
+            break;
+        case QT_Q8_0:
+            for (uint32_t t = 0; t < n; t++)
+                o[t * ld] = k->dot_q8_0((const block_q8_0 *)row, v[t].s.xq, v[t].s.xd, cols / QK);
+            break;
+        case QT_Q4_0:
+            for (uint32_t t = 0; t < n; t++)
+                o[t * ld] = k->dot_q4_0((const block_q4_0 *)row, v[t].s.xq, v[t].s.xd, cols / QK);
+            break;
+        default: /* unreachable: slm_load accepts only the types above */
+            return;
         }
-        for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-            out[r] = qt_dot_f16((const uint16_t *)row, v->s.xh, v->n);
-        break;
-    case QT_Q8_0:
-    case QT_Q4_0:
-        if (!v->have_q) {
-            quantize_q8_0(&v->s, v->x, v->n);
-            v->have_q = 1;
-        }
-        if (w->type == QT_Q8_0)
-            for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-                out[r] = dot_q8_0((const block_q8_0 *)row, &v->s, v->n / QK);
-        else
-            for (uint32_t r = 0; r < w->rows; r++, row += w->row_bytes)
-                out[r] = dot_q4_0((const block_q4_0 *)row, &v->s, v->n / QK);
-        break;
-    default: /* unreachable: slm_load accepts only the types above */
-        break;
     }
 }
 

@@ -10,7 +10,15 @@
  * Like llama.cpp, a matrix-vector product first converts the activation vector to the
  * weight's "dot type": F32 stays F32, F16 weights see the vector rounded to F16, Q8_0 and Q4_0
  * weights see it quantized to Q8_0 (d = amax / 127, q = round-half-even(x * 127 / amax)).
- * Every dot product then accumulates in a fixed order, so results are the same on all arches. */
+ * Every dot product then accumulates in one canonical order, which the portable C path and
+ * every SIMD path (quant_x86.c, quant_arm.c) follow, so results are the same bits on all
+ * arches and paths:
+ *   Q8_0 / Q4_0: eight float lanes a[0..7]; per block b, d = fp16(w.d) * x.d and for each lane
+ *                j, a[j] += (float)p_j * d, where p_j is the exact integer dot product of the
+ *                block's values 4j .. 4j+3; the row's result is ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)).
+ *   F16:         two groups of four lanes over runs of 8 values, ((c0+c1)+(c2+c3)) of their
+ *                sum c, then the tail in order (the halves are converted exactly).
+ *   F32:         four groups of four lanes over runs of 16, then the tail in order. */
 #ifndef AUTON_QUANT_H
 #define AUTON_QUANT_H
 
@@ -68,16 +76,17 @@ typedef struct {
     size_t row_bytes;
 } qt_matrix;
 
-/* Scratch for preparing activation vectors of up to n values (qt_scratch_bytes(n) in all). */
+/* Scratch for preparing activation vectors of up to n values. */
 typedef struct {
-    float *xh;   /* x rounded through F16 (n floats) */
-    int16_t *xq; /* x quantized to Q8_0: the n values, unpacked to int16 ... */
-    float *xd;   /* ... the n / 32 block scales (the fp16 scale, widened) ... */
-    int32_t *xs; /* ... and the n / 32 block sums of the values (for Q4_0's -8 offset) */
+    float *xh;  /* x rounded through F16 (n floats) */
+    int8_t *xq; /* x quantized to Q8_0: the n values ... */
+    float *xd;  /* ... and the n / 32 block scales (the fp16 scale, widened) */
 } qt_scratch;
 
-/* An activation vector prepared for the dot types it meets. The Q8_0 form is kept unpacked so
- * the integer dot products vectorize well; its values are those of llama.cpp's Q8_0 blocks. */
+/* An activation vector prepared for the dot types it meets. The Q8_0 form keeps values and
+ * scales apart so the block kernels load 32 values at once; they are llama.cpp's Q8_0 blocks,
+ * except that a NaN quantizes to 0 (every value stays in [-127, 127], which the SIMD products
+ * rely on). */
 typedef struct {
     const float *x; /* the F32 vector */
     uint32_t n;
@@ -88,8 +97,13 @@ typedef struct {
 /* Bind `x` (n values) to the scratch; conversions happen lazily, once per binding. */
 void qt_vec_bind(qt_vec *v, const float *x, uint32_t n, const qt_scratch *s);
 
-/* out[r] = W[r,:] . x for rows [0, W->rows). W->cols must equal v->n. */
-void qt_matvec(float *out, const qt_matrix *w, qt_vec *v);
+/* Convert v to the dot type of `type` (once per binding): call it before qt_rows, which only
+ * reads v and so may run on several workers at once. */
+void qt_prepare(qt_vec *v, uint32_t type);
+
+/* out[t * ld + r] = W[r,:] . v[t] for rows [r0, r1) and t < n, each row read once for all n
+ * vectors (prepared for W's type; W->cols must equal their n). */
+void qt_rows(float *out, size_t ld, const qt_matrix *w, const qt_vec *v, uint32_t n, uint32_t r0, uint32_t r1);
 
 /* Dequantize row `r` of W into out (W->cols floats): the embedding lookup. */
 void qt_dequant_row(float *out, const qt_matrix *w, uint32_t r);
@@ -100,5 +114,13 @@ void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n);
  * y += a * x for an F16 x (the attention's two products over the F16 KV cache). */
 float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n);
 void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n);
+
+/* The kernel paths: "portable" everywhere; "ssse3", "avx2" on x86_64; "neon", "sdot" on
+ * aarch64. qt_set_isa selects one by name ("best": the fastest this CPU runs) and returns 0, or
+ * -1 when it is unknown or the CPU lacks it; qt_isa names the one in use (initially the best);
+ * qt_isa_list writes the names this CPU runs, space-separated. */
+int qt_set_isa(const char *name);
+const char *qt_isa(void);
+void qt_isa_list(char *buf, size_t n);
 
 #endif

@@ -20,6 +20,13 @@ size_t rt_strlen(const char *s)
     return n;
 }
 
+int rt_streq(const char *a, const char *b)
+{
+    while (*a && *a == *b)
+        a++, b++;
+    return *a == *b;
+}
+
 uint32_t rt_hash(const void *a, size_t na, const void *b, size_t nb)
 {
     uint32_t h = RT_HASH_INIT;

@@ -19,6 +19,7 @@
 int rt_fail(char *err, size_t errlen, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 size_t rt_strlen(const char *s);
+int rt_streq(const char *a, const char *b); /* 1 when the two strings are equal */
 
 /* Arena allocation, 64-byte aligned. arena_alloc takes from the bottom (kept for the model's
  * lifetime), arena_alloc_temp from the top (released all at once by arena_release_temp).

@@ -5,6 +5,7 @@
 #include "../include/platform.h"
 #include "gguf.h"
 #include "model.h"
+#include "quant.h"
 #include "rt.h"
 #include "sampler.h"
 #include "vocab.h"
@@ -62,6 +63,27 @@ void slm_get_info(const slm_model *m, slm_info *info)
     info->d_ff = m->hp.d_ff;
     info->context = m->hp.context;
     info->vocab_size = m->hp.vocab;
+    info->isa = qt_isa();
+    info->isas = slm_isas();
+}
+
+const char *slm_isas(void)
+{
+    static char isas[64];
+    qt_isa_list(isas, sizeof isas);
+    return isas;
+}
+
+void slm_set_workers(slm_model *m, uint32_t n, slm_fork_fn fork, void *pool)
+{
+    m->n_workers = n > 1 && fork ? n : 1;
+    m->fork = fork;
+    m->pool = pool;
+}
+
+int slm_set_isa(const char *name)
+{
+    return qt_set_isa(name) == 0 ? 0 : SLM_E_INPUT;
 }
 
 int slm_tokenize(slm_model *m, const char *text, size_t len, int add_bos, int32_t *out, int max, char *err,
@@ -94,8 +116,11 @@ int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int m
     float temperature = s ? s->temperature : 0.0f, top_p = s ? s->top_p : 1.0f;
 
     uint64_t t0 = plat_time_us();
-    for (int i = 0; i < n_prompt; i++)
-        model_forward(m, prompt[i], (uint32_t)i, i == n_prompt - 1);
+    for (int i = 0; i < n_prompt;) {
+        int n = (int)RT_MIN((uint32_t)(n_prompt - i), m->batch);
+        model_forward(m, prompt + i, (uint32_t)n, (uint32_t)i, i + n == n_prompt);
+        i += n;
+    }
     uint64_t t1 = plat_time_us();
     st.prompt_tokens = n_prompt;
     uint32_t pos = (uint32_t)n_prompt;
@@ -112,7 +137,7 @@ int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int m
         }
         if (st.generated_tokens == max_tokens || pos >= hp->context)
             break;
-        model_forward(m, tok, pos++, 1);
+        model_forward(m, &tok, 1, pos++, 1);
     }
     st.prefill_us = t1 - t0;
     st.decode_us = plat_time_us() - t1;

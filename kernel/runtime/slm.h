@@ -70,7 +70,25 @@ typedef struct {
     uint64_t weight_bytes; /* tensor data, used in place from the GGUF image */
     uint64_t kv_bytes;     /* KV cache, in the arena */
     uint32_t n_layers, d_model, n_heads, n_kv_heads, d_ff, context, vocab_size;
+    const char *isa;  /* the kernel path in use: "portable", "ssse3", "avx2", "neon", "sdot" */
+    const char *isas; /* the paths this CPU runs, space-separated */
 } slm_info;
+
+/* Fork-join for the forward pass: fork(pool, job, arg) must call job(arg, w, n) once for every
+ * worker w < n (n = the count given to slm_set_workers), concurrently or not, and return when
+ * all have returned. The runtime splits matrix rows and attention heads into n contiguous
+ * shares, each computed exactly as on one worker, so the tokens and logits do not depend on n.
+ * The host build runs the workers on threads (slm-run --threads); the kernel may run them on
+ * its other harts/CPUs. Without a call (or with n = 1) everything runs on the caller. */
+typedef void (*slm_job_fn)(void *arg, uint32_t worker, uint32_t n_workers);
+typedef void (*slm_fork_fn)(void *pool, slm_job_fn job, void *arg);
+void slm_set_workers(slm_model *m, uint32_t n, slm_fork_fn fork, void *pool);
+
+/* Choose the block-kernel path by name (one of slm_info.isas, or "best", the default). Every
+ * path computes the same bits; this exists to test and measure each. Returns 0, or SLM_E_INPUT
+ * when this CPU does not run `name`. Process-wide: call it before slm_generate. */
+int slm_set_isa(const char *name);
+const char *slm_isas(void); /* slm_info.isas without a model */
 
 /* Parse and validate `gguf` (len bytes, which must stay mapped while the model is used) and
  * set up the model, allocating from `arena`. Returns 0, or a negative code with a message. */

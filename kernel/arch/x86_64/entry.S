@@ -2,7 +2,9 @@
  * below uses the address fields (flag 16), so the image is a flat binary loaded at 1 MiB, and
  * _start32 runs in 32-bit protected mode, paging off, with eax = multiboot magic and
  * ebx = the multiboot info. It builds page tables that identity-map the first 4 GiB with
- * 2 MiB pages, turns on PAE, long mode, paging and SSE, and jumps to 64-bit code. */
+ * 2 MiB pages, turns on PAE, long mode, paging and SSE, and jumps to 64-bit code. Where the CPU
+ * has XSAVE it also turns on the AVX state (CR4.OSXSAVE, XCR0), so the runtime's AVX2 kernels
+ * can run; the runtime checks CPUID and XCR0 itself before choosing them. */
 
 #include "stacks.h"
 
@@ -17,6 +19,11 @@
 #define CR4_PAE (1 << 5)
 #define CR4_OSFXSR (1 << 9)
 #define CR4_OSXMMEXCPT (1 << 10)
+#define CR4_OSXSAVE (1 << 18)
+#define CPUID1_XSAVE (1 << 26)      /* CPUID.1:ECX */
+#define CPUID1_AVX (1 << 28)
+#define XCR0_X87_SSE 0x3
+#define XCR0_AVX 0x4
 #define MSR_EFER 0xC0000080
 #define EFER_LME (1 << 8)
 #define PTE_P_RW 0x3
@@ -94,6 +101,22 @@ start64:
     mov     %ax, %gs
     mov     $(boot_stack + BOOT_STACK_SIZE), %rsp
     fninit
+    mov     $1, %eax                /* XSAVE: enable the x87, SSE and (if present) AVX state */
+    cpuid
+    test    $CPUID1_XSAVE, %ecx
+    jz      1f
+    mov     %ecx, %esi
+    mov     %cr4, %rax
+    or      $CR4_OSXSAVE, %rax
+    mov     %rax, %cr4
+    mov     $XCR0_X87_SSE, %eax
+    test    $CPUID1_AVX, %esi
+    jz      2f
+    or      $XCR0_AVX, %eax
+2:  xor     %edx, %edx
+    xor     %ecx, %ecx
+    xsetbv
+1:
     mov     mb_magic, %edi
     mov     mb_info, %esi
     call    arch_start              /* arch_start(magic, info) does not return */
