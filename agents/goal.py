@@ -277,7 +277,9 @@ class _Reader:
         hw = [t for t in targets if t.tier is not None]
         lowest = min(hw, key=lambda t: TIER_ORDER.index(t.tier)) if hw else None  # type: ignore[arg-type]
         tier = _one("tier", words, "tiny, small, medium or large")
-        if tier is not None and tier != "micro":
+        if tier == "micro":  # the test tier: no hardware has it
+            return tier  # type: ignore[return-value]
+        if tier is not None:
             if lowest and TIER_ORDER.index(tier) - TIER_ORDER.index(lowest.tier) >= 2:  # type: ignore[arg-type]
                 raise Question(
                     f"a {tier} model is for bigger hardware than a {lowest.label}, the {lowest.tier} tier's: "
@@ -288,8 +290,6 @@ class _Reader:
                     f"a {tier} model needs at least {TIERS[TierName(tier)].ram_min_mb} MB of RAM but the "
                     f"goal allows {ram_mb} MB: a smaller tier, or more RAM?"
                 )
-            return tier  # type: ignore[return-value]
-        if tier is not None:
             return tier  # type: ignore[return-value]
         picks: list[tuple[TierChoice, str]] = []
         if lowest is not None:
