@@ -9,8 +9,9 @@ emulates and a few common NICs and controllers. Matching is modprobe's (tools.kb
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from tools.kb.blob import read_blob
@@ -66,7 +67,7 @@ BUILTIN_ALIASES: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: per-table caches (tools.task.machines.extra_pool)
+@dataclass(eq=False)  # hashed by identity: per-table caches (tools.task.machines.extra_pool)
 class HardwareTables:
     """The kernel's hardware tables (docs/console.md, Knowledge tables): names by id, aliases in order."""
 
@@ -90,9 +91,16 @@ class HardwareTables:
         return next((self.classes[key[:n]] for n in (6, 4, 2) if key[:n] in self.classes), None)
 
     def driver(self, modalias: str) -> tuple[str, str] | None:
-        """(module, pattern) of the first alias matching ``modalias``, as modprobe picks it."""
-        hit = first_match(list(self.aliases), modalias)
+        """(module, pattern) of the first alias matching ``modalias``, as modprobe picks it
+        (tools.kb.modalias.first_match, over only the rows whose literal prefix fits)."""
+        rows = [row for prefix, row in self._prefixed if modalias.startswith(prefix)]
+        hit = first_match(rows, modalias)
         return (hit[1], hit[0]) if hit else None
+
+    @cached_property
+    def _prefixed(self) -> list[tuple[str, str]]:
+        """(the pattern's text before its first wildcard, row), in table order."""
+        return [(re.split(r"[*?\[]", row.split("\t", 1)[0], maxsplit=1)[0], row) for row in self.aliases]
 
 
 @lru_cache(maxsize=4)
