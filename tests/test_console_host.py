@@ -235,6 +235,17 @@ def test_pci_loops_garbage_and_huge_topologies_are_bounded(host_runtime, gguf, t
         assert r.returncode == 2 and why in r.stderr.decode() and len(r.stderr.splitlines()) == 1
 
 
+def test_unconfigured_bridges_get_bus_numbers(host_runtime, gguf, tmp_path):
+    # no firmware numbered these root ports (secondary bus 0): the kernel assigns 1 and 2 in order
+    hw = record("P", 0, 1, 0, config_space(0x1B36, 0x000C, 0x060400, header=1))
+    hw += record("P", 0, 2, 0, config_space(0x1B36, 0x000C, 0x060400, header=1))
+    hw += record("P", 1, 0, 0, config_space(0x1AF4, 0x1041, 0x020000))
+    hw += record("P", 2, 0, 0, config_space(0x8086, 0x10D3, 0x020000))
+    (tmp_path / "hw.bin").write_bytes(hw)
+    _, out = run_console(host_runtime, gguf, "devices\n", "--pci", str(tmp_path / "hw.bin"))
+    assert list(device_rows(out)) == ["00:01.0", "01:00.0", "00:02.0", "02:00.0"]
+
+
 def test_damaged_deep_and_huge_device_trees(host_runtime, gguf, tmp_path):
     dtb = dumped_dtb("riscv64", tmp_path).read_bytes()
     size = struct.unpack(">I", dtb[4:8])[0]
