@@ -24,7 +24,7 @@ BUILTIN_ALIASES: tuple[tuple[str, str], ...] = (
     ("pci:v00008086d000010D3sv*sd*bc*sc*i*", "e1000e"),
     ("pci:v00008086d00001533sv*sd*bc*sc*i*", "igb"),
     ("pci:v00008086d000010FBsv*sd*bc*sc*i*", "ixgbe"),
-    ("pci:v000010ECd00008139sv*sd*bc*sc*i*", "8139too"),
+    ("pci:v000010ECd00008139sv*sd*bc*sc*i*", "8139cp"),  # first in modules.alias (8139too also matches)
     ("pci:v000010ECd00008168sv*sd*bc*sc*i*", "r8169"),
     ("pci:v000010ECd00008029sv*sd*bc*sc*i*", "ne2k_pci"),
     ("pci:v00001022d00002000sv*sd*bc*sc*i*", "pcnet32"),

@@ -351,7 +351,17 @@ class _Draw:
                 slot += 1
             used.add(f"00:{slot:02x}.0")
             devices.append(self.pci(f"00:{slot:02x}.0", key, cc, 0xFEB00000 + 0x40000 * slot))
-        return sorted(devices, key=lambda d: d.addr)
+        return multifunction(sorted(devices, key=lambda d: d.addr))
+
+
+def multifunction(devices: list[Device]) -> list[Device]:
+    """Mark function 0 of a slot with more functions as multi-function (header type bit 7):
+    enumeration looks past function 0 only then."""
+    slots = {d.addr[:5] for d in devices if d.bus == "pci" and not d.addr.endswith(".0")}
+    for d in devices:
+        if d.bus == "pci" and d.addr.endswith(".0") and d.addr[:5] in slots:
+            d.header_type |= 0x80
+    return devices
 
 
 def _cpu(arch: Arch, rng: random.Random) -> Cpu:
