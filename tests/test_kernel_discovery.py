@@ -374,11 +374,6 @@ def test_discovery_agrees_with_qemu(arch, discovery_images, tmp_path):
             }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kernel/hw/pci.c follows a bridge's secondary bus as firmware left it; on riscv64/aarch64 "
-    "no firmware assigns bus numbers, so devices behind a root port are not found",
-)
 @pytest.mark.parametrize("arch", ["riscv64", "aarch64"])
 def test_devices_behind_an_unconfigured_root_port(arch, discovery_images, tmp_path):
     built, blob = discovery_images(arch)
