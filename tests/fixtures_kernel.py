@@ -5,8 +5,8 @@
   output is varied text rather than the trained micro model's repeated token: a much stronger
   token-for-token parity check. Exported with tools.export like ``micro_gguf``.
 - ``tiny_gguf``: a tiny-tier-sized (about 11.9M parameters) random-init model at Q8_0.
-- ``kernel_image``: a factory ``(arch, gguf) -> KernelBuildResult`` building kernel images with
-  tools.kernel into a session directory (one image per arch and model, built once).
+- ``kernel_image``: a factory ``(arch, gguf, kb=None) -> KernelBuildResult`` building kernel images
+  with tools.kernel into a session directory (one image per arch, model and knowledge blob, built once).
 - ``llama_reference``: llama.cpp (llama-cpp-python) as the reference the kernel and the host
   build must match: ``.greedy(path, prompt, n)`` gives the greedy token ids for a question in
   the QA format, ``.text(path, ids)`` their text; ``.greedy_ids(path, ids, n)`` continues any
@@ -44,8 +44,8 @@ def random_gguf(root: Path, tokenizer: Path, spec: ModelSpec, qtype: str, std: f
     import torch
     from transformers import LlamaForCausalLM
 
-    from tools.export.export import ExportRequest, export
     from tools.checkpoint import MODEL_CONFIG
+    from tools.export.export import ExportRequest, export
 
     config = ModelConfig(name=root.name, model=spec)
     step = root / "step"
@@ -90,9 +90,11 @@ def kernel_image(tmp_path_factory: pytest.TempPathFactory) -> Callable:
     root = tmp_path_factory.mktemp("kernel_images")
 
     @cache
-    def make(arch: str, gguf: Path):
-        out = root / f"{arch}-{gguf.stem}-{hashlib.sha1(str(gguf).encode()).hexdigest()[:10]}"  # one per file
-        return build(KernelBuildRequest(arch=Arch(arch), model=gguf, out=out))
+    def make(arch: str, gguf: Path, kb: Path | None = None):
+        key = hashlib.sha1(f"{gguf}|{kb}".encode()).hexdigest()[:10]  # one per file
+        return build(
+            KernelBuildRequest(arch=Arch(arch), model=gguf, kb=kb, out=root / f"{arch}-{gguf.stem}-{key}")
+        )
 
     return make
 

@@ -88,12 +88,15 @@ def test_greedy_output_matches_llama_cpp(arch, qtype, micro_gguf, parity_gguf, k
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHES)
-def test_tiny_tier_answers_within_128_mib(arch, tiny_gguf, kernel_image, llama_reference):
+def test_tiny_tier_answers_within_128_mib(arch, tiny_gguf, kernel_image, kb_blob, llama_reference):
     _need(arch)
     tiny = TIERS[TierName.tiny]
-    image = kernel_image(arch, tiny_gguf)
+    kb = kb_blob(arch, "tiny")  # the tiny tier's knowledge tables linked in, the default devices
+    image = kernel_image(arch, tiny_gguf, kb.blob)
     result = boot(KernelBootRequest(arch=arch, image=image.image, prompts=["What is OpenSBI?"], max_tokens=4))
     assert result.ok, f"{result.error} (log {result.log})"
+    assert result.kb.bytes == kb.bytes and result.inventory.devices > 0
+    assert result.boot.image_bytes > tiny_gguf.stat().st_size + kb.bytes
     assert result.ram_mb == 128 and ("-m", "128M") == tuple(result.command[result.command.index("-m") :][:2])
     assert tiny.min_params <= result.model.params <= tiny.max_params
     assert result.boot.ram_bytes <= 128 << 20
