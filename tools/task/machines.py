@@ -103,6 +103,7 @@ class Device(BaseModel):
     virtio_version: int = 0
     virtio_vendor: int = 0
     compatible: tuple[str, ...] = ()
+    dt_type: str = ""  # the node's device_type ("pci" for a PCIe host)
     base: int = 0
     size: int = 0
     vendor_name: str | None = None  # from the tables; None when they lack it
@@ -209,7 +210,7 @@ def _bind(d: Device, tables: HardwareTables) -> Device:
     """Modalias and driver, as kernel/console/names.c resolves them: a virtio device over PCI
     tries its virtio modalias first, then its PCI one."""
     if d.bus == "dt":
-        d.modalias = of_modalias(d.addr.split("@")[0], list(d.compatible))
+        d.modalias = of_modalias(d.addr.split("@")[0], list(d.compatible), d.dt_type or None)
     elif d.virtio_id:
         d.modalias = virtio_modalias(d.virtio_id, d.virtio_vendor)
     else:
@@ -256,7 +257,7 @@ def pci_device(
     return _bind(d, tables)
 
 
-def virtio_device(base: int, virtio_id: int, tables: HardwareTables) -> Device:
+def virtio_device(base: int, virtio_id: int, tables: HardwareTables, size: int = 0x1000) -> Device:
     _, kind, class_code = VIRTIO_TYPES[virtio_id]
     d = Device(
         addr=f"virtio@{base:x}",
@@ -270,32 +271,35 @@ def virtio_device(base: int, virtio_id: int, tables: HardwareTables) -> Device:
         virtio_vendor=QEMU_VIRTIO_VENDOR,
         compatible=("virtio,mmio",),
         base=base,
-        size=0x1000 if base < 0x20000000 else 0x200,
+        size=size,
     )
     return _bind(d, tables)
 
 
-def dt_device(node: str, compatible: tuple[str, ...], kind: str, tables: HardwareTables) -> Device:
-    base = int(node.split("@")[1], 16)
-    d = Device(addr=node, bus="dt", kind=kind, compatible=compatible, base=base, size=0x1000)
+def dt_device(
+    node: str, compatible: tuple[str, ...], kind: str, tables: HardwareTables, reg: tuple[int, int] | None = None,
+    dt_type: str = "",
+) -> Device:  # fmt: skip
+    base, size = reg or (int(node.split("@")[1], 16), 0x1000)
+    d = Device(addr=node, bus="dt", kind=kind, compatible=compatible, base=base, size=size, dt_type=dt_type)
     return _bind(d, tables)
 
 
-DT_NODES = {  # node, compatible, CLASS (kernel/hw/dt.c maps UARTs and PCIe hosts; the rest is other)
+DT_NODES = {  # node, compatible, CLASS (kernel/hw/dt.c maps UARTs and PCIe hosts; the rest is other), reg
     "riscv64": [
-        ("serial@10000000", ("ns16550a",), "serial"),
-        ("rtc@101000", ("google,goldfish-rtc",), "other"),
-        ("test@100000", ("sifive,test1", "sifive,test0", "syscon"), "other"),
-        ("plic@c000000", ("sifive,plic-1.0.0", "riscv,plic0"), "other"),
-        ("clint@2000000", ("sifive,clint0", "riscv,clint0"), "other"),
-        ("pci@30000000", ("pci-host-ecam-generic",), "bridge"),
+        ("serial@10000000", ("ns16550a",), "serial", (0x10000000, 0x100)),
+        ("rtc@101000", ("google,goldfish-rtc",), "other", (0x101000, 0x1000)),
+        ("test@100000", ("sifive,test1", "sifive,test0", "syscon"), "other", (0x100000, 0x1000)),
+        ("plic@c000000", ("sifive,plic-1.0.0", "riscv,plic0"), "other", (0xC000000, 0x600000)),
+        ("clint@2000000", ("sifive,clint0", "riscv,clint0"), "other", (0x2000000, 0x10000)),
+        ("pci@30000000", ("pci-host-ecam-generic",), "bridge", (0x30000000, 0x10000000)),
     ],
     "aarch64": [
-        ("pl011@9000000", ("arm,pl011", "arm,primecell"), "serial"),
-        ("pl031@9010000", ("arm,pl031", "arm,primecell"), "other"),
-        ("pl061@9030000", ("arm,pl061", "arm,primecell"), "other"),
-        ("intc@8000000", ("arm,cortex-a15-gic",), "other"),
-        ("pcie@10000000", ("pci-host-ecam-generic",), "bridge"),
+        ("pl011@9000000", ("arm,pl011", "arm,primecell"), "serial", (0x9000000, 0x1000)),
+        ("pl031@9010000", ("arm,pl031", "arm,primecell"), "other", (0x9010000, 0x1000)),
+        ("pl061@9030000", ("arm,pl061", "arm,primecell"), "other", (0x9030000, 0x1000)),
+        ("intc@8000000", ("arm,cortex-a15-gic",), "other", (0x8000000, 0x10000)),
+        ("pcie@10000000", ("pci-host-ecam-generic",), "bridge", (0x4010000000, 0x10000000)),
     ],
 }
 VIRTIO_BASE = {"riscv64": (0x10001000, 0x1000), "aarch64": (0xA000000, 0x200)}
@@ -326,14 +330,14 @@ class _Draw:
     def virt_devices(self, arch: str) -> list[Device]:
         rng = self.rng
         devices = [
-            dt_device(*n, self.tables)
-            for n in DT_NODES[arch]
-            if not n[0].startswith(("test@", "clint@")) or rng.random() < 0.5
+            dt_device(node, compat, kind, self.tables, reg, "pci" if kind == "bridge" else "")
+            for node, compat, kind, reg in DT_NODES[arch]
+            if not node.startswith(("test@", "clint@")) or rng.random() < 0.5
         ]
         base, step = VIRTIO_BASE[arch]
         slots = sorted(rng.sample(range(8), rng.randint(1, 4)))
         ids = [1, 2, 4] + [rng.choice(list(VIRTIO_TYPES)) for _ in range(4)]
-        devices += [virtio_device(base + step * s, ids[i], self.tables) for i, s in enumerate(slots)]
+        devices += [virtio_device(base + step * s, ids[i], self.tables, step) for i, s in enumerate(slots)]
         devices.append(self.pci("00:00.0", "1b36:0008", 0x060000, 0x40000000))
         pci = rng.sample(QEMU_PCI["virt"], rng.randint(0, 3)) + self.extras(rng.randint(0, 2))
         for i, (key, cc) in enumerate(pci, start=1):
@@ -367,7 +371,7 @@ def multifunction(devices: list[Device]) -> list[Device]:
 def _cpu(arch: Arch, rng: random.Random) -> Cpu:
     count = rng.choice((1, 2, 4, 8))
     if arch == Arch.riscv64:
-        extra = "ids:       mvendorid 0x0 marchid 0x0 mimpid 0x0"
+        extra = "mmu:       riscv,sv57\nids:       mvendorid 0x0 marchid 0x0 mimpid 0x0"
         return Cpu(
             count=count,
             isa=rng.choice(RISCV_ISAS),
