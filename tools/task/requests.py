@@ -186,8 +186,16 @@ def typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i] + word[i:]
 
 
+PREFIXES = ("please ", "can you ", "could you ", "hey, ", "quick question: ", "i'd like to know ", "so ")
+SUFFIXES = (" please", " thanks", " now", "?", " for me", " quickly")
+WRAP_RATE = 0.25
+
+
 def noisy(text: str, rng: random.Random, typo_rate: float) -> str:
-    """The template's own words with a typo (at ``typo_rate``) and a random case style."""
+    """The template's own words with a typo (at ``typo_rate``), sometimes a polite prefix or
+    suffix (not on shell-like lines: ``lspci``, ``free -m``), and a random case style."""
+    if " " in text and not re.search(r"[-/|$]", text) and rng.random() < WRAP_RATE:
+        text = rng.choice(PREFIXES) + text if rng.random() < 0.5 else text.rstrip("?") + rng.choice(SUFFIXES)
     words = text.split(" ")
     candidates = [i for i, w in enumerate(words) if len(w) >= 4 and w.isalpha()]
     if candidates and rng.random() < typo_rate:
