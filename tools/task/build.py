@@ -91,11 +91,13 @@ class _Slots:
         self.split = split
 
     def search_words(self, rng: random.Random) -> str:
-        while True:
+        """One or two words of a held-out package's description (so the search finds it)."""
+        for _ in range(1000):
             pkg = rng.choice(self.packages)
             cands = [w for w in re.findall(r"[a-z]{4,}", self.index.packages[pkg].lower()) if w not in _STOP]
             if cands:
                 return " ".join(rng.sample(cands, min(len(cands), rng.choice((1, 1, 2)))))
+        raise InputError(f"no {self.split} package description has a word to search for")
 
 
 def _command(t: Template, machine: Machine, slots: _Slots, rng: random.Random) -> tuple[Command, str]:
