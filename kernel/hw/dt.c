@@ -110,9 +110,11 @@ static int dt_visit(const struct fdt_node *node, void *ctx)
     hw_copy(d->dt_name, sizeof d->dt_name, node->name, base_len);
     hw_copy(d->dt_type, sizeof d->dt_type, type, strlen(type));
     fdt_prop_str(node, "status", d->status, sizeof d->status);
+    hw_clean(d->status, strlen(d->status));
     d->compat_len = (uint16_t)(clen < HW_COMPAT_MAX ? clen : HW_COMPAT_MAX);
     memcpy(d->compat, compat, d->compat_len);
     d->compat[HW_COMPAT_MAX - 1] = '\0';
+    hw_clean(d->compat, d->compat_len);
     fdt_reg(node, 0, &d->base, &d->size);
     for (size_t i = 0; i < sizeof dt_kinds / sizeof dt_kinds[0]; i++)
         if (fdt_list_has(compat, clen, dt_kinds[i].compatible))

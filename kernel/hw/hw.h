@@ -86,7 +86,11 @@ int hw_kind_of_pci_class(uint32_t class_code);
 int hw_kind_of_virtio(uint32_t virtio_id);
 uint32_t hw_class_of_virtio(uint32_t virtio_id);
 const char *hw_virtio_name(uint32_t virtio_id);
-void hw_copy(char *dst, size_t cap, const void *src, size_t len); /* bounded, NUL-terminated */
+/* Bounded, NUL-terminated copy of a string from the hardware, cleaned (hw_clean). */
+void hw_copy(char *dst, size_t cap, const void *src, size_t len);
+/* Replace spaces, quotes and control bytes (not NULs) with '?': what a device tree names can
+ * neither break a column nor a key=value line. */
+void hw_clean(char *s, size_t len);
 
 /* PCI through ECAM (ecam_size > 0) or the x86 configuration ports (ecam_size == 0). */
 struct pci_host {

@@ -117,4 +117,12 @@ void hw_copy(char *dst, size_t cap, const void *src, size_t len)
         len = cap - 1;
     memcpy(dst, src, len);
     dst[len] = '\0';
+    hw_clean(dst, len);
+}
+
+void hw_clean(char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] && ((uint8_t)s[i] <= ' ' || s[i] == '"' || s[i] == 0x7f))
+            s[i] = '?';
 }
