@@ -104,9 +104,11 @@ def test_riscv64_records_where_its_tables_come_from(kb_blob):
     params = read_manifest(built.blob.parent).parameters
     if built.debian == f"{target.suite} {target.arch}":  # trixie's riscv64 archive and kernel
         assert built.note == "" and built.tables[3].source.endswith("-riscv64")
-    else:  # the fallback, with the reason recorded
+    else:  # the fallback, with the reason recorded; the kernel is riscv64's when trixie has it
         assert target.fallback and built.debian == f"{target.fallback.suite} {target.fallback.arch}"
         assert "trixie" in built.note and "used instead" in built.note
+        own_kernel = built.note.endswith("the kernel package from Debian trixie main riscv64")
+        assert built.tables[3].source.endswith("-riscv64" if own_kernel else "-arm64")
     assert params["debian"] == built.debian and params["note"] == built.note
 
 

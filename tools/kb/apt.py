@@ -45,8 +45,9 @@ class DebianTarget(BaseModel):
 BOOKWORM_ARM64 = DebianTarget(suite="bookworm", arch="arm64", kernel="linux-image-arm64")
 # bookworm has no riscv64 port; trixie (Debian 13) is the first release with one, on the same
 # mirror and signed by a key in bookworm's debian-archive-keyring. Should its indexes not be
-# fetchable, bookworm's arm64 archive and kernel stand in: another device-tree machine whose
-# pci/virtio/of aliases are the same bus-generic drivers.
+# fetchable (a mirror mid-sync serves Contents files that do not match the Release), bookworm's
+# arm64 archive stands in, another device-tree machine; the kernel package still comes from
+# trixie's riscv64 Packages index when that alone can be fetched (tools.kb.build).
 TARGETS: dict[Arch, DebianTarget] = {
     Arch.x86_64: DebianTarget(suite="bookworm", arch="amd64", kernel="linux-image-amd64"),
     Arch.aarch64: BOOKWORM_ARM64,
@@ -61,7 +62,16 @@ def debian_cache() -> Path:
     return Path(env) if env else cache_dir() / "debian"
 
 
-def _config(root: Path, target: DebianTarget) -> str:
+CONTENTS_TARGET = """Acquire::IndexTargets::deb::Contents-deb {
+  MetaKey "$(COMPONENT)/Contents-$(ARCHITECTURE)";
+  ShortDescription "Contents-$(ARCHITECTURE)";
+  Description "$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) Contents (deb)";
+  KeepCompressed "true";
+};
+"""
+
+
+def _config(root: Path, target: DebianTarget, contents: bool) -> str:
     d = {k: root / k for k in ("etc", "state", "lists", "cache")}
     return f"""Dir::Etc::SourceList "{d["etc"]}/sources.list";
 Dir::Etc::SourceParts "{d["etc"]}/sources.list.d";
@@ -77,21 +87,17 @@ APT::Architectures {{ "{target.arch}"; }};
 APT::Sandbox::User "{getpass.getuser()}";
 Acquire::Languages "none";
 Acquire::PDiffs "false";
-Acquire::IndexTargets::deb::Contents-deb {{
-  MetaKey "$(COMPONENT)/Contents-$(ARCHITECTURE)";
-  ShortDescription "Contents-$(ARCHITECTURE)";
-  Description "$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) Contents (deb)";
-  KeepCompressed "true";
-}};
-"""
+""" + (CONTENTS_TARGET if contents else "")
 
 
 class PrivateApt:
     """apt-get and apt-cache for one target, with their own configuration under the cache."""
 
-    def __init__(self, target: DebianTarget, root: Path | None = None):
-        self.target = target
-        self.root = (root or debian_cache()) / f"{target.suite}-{target.arch}"
+    def __init__(self, target: DebianTarget, root: Path | None = None, contents: bool = True):
+        """``contents``: fetch the Contents index too (without it: Packages only, in its own lists)."""
+        self.target, self.contents = target, contents
+        name = f"{target.suite}-{target.arch}" + ("" if contents else "-packages")
+        self.root = (root or debian_cache()) / name
         self.conf = self.root / "etc" / "apt.conf"
 
     @property
@@ -107,7 +113,7 @@ class PrivateApt:
         (self.root / "state" / "status").touch()
         sources = f"deb [signed-by={KEYRING}] {MIRROR} {self.target.suite} main\n"
         (self.root / "etc" / "sources.list").write_text(sources)
-        self.conf.write_text(_config(self.root, self.target))
+        self.conf.write_text(_config(self.root, self.target, self.contents))
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -195,12 +201,12 @@ class PrivateApt:
         return debs[-1]
 
 
-def open_archive(arch: Arch, refresh: bool = False) -> tuple[PrivateApt, str]:
+def open_archive(arch: Arch, refresh: bool = False, contents: bool = True) -> tuple[PrivateApt, str]:
     """The updated private apt for ``arch``'s Debian target (or its fallback), and a note
     saying why a fallback stands in ("" when none does)."""
     target, why = TARGETS[arch], ""
     while True:
-        apt = PrivateApt(target)
+        apt = PrivateApt(target, contents=contents)
         try:
             apt.update(refresh=refresh)
             return apt, why

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from tools.artifacts import FileRef, write_manifest
 from tools.errors import CheckFailed
 from tools.kb import archive, modalias, pciids, whatis
-from tools.kb.apt import PrivateApt, open_archive
+from tools.kb.apt import TARGETS, PrivateApt, open_archive
 from tools.kb.blob import UNSORTED, section_bytes, sort_rows, write_blob
 from tools.progress import ProgressFn, null_progress
 from tools.tiers import MB, TIERS, Arch, TierName
@@ -105,7 +105,15 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
     step(2, "commands")
     cmds = archive.commands(apt)
     step(3, "kernel modalias")
-    kernel = modalias.modules_alias(apt, progress)
+    kapt = apt
+    if note:  # the archive fell back: the target's own kernel (Packages only) may still be reachable
+        own = PrivateApt(TARGETS[req.arch], contents=False)
+        try:
+            own.update(refresh=req.refresh)
+            kapt, note = own, f"{note}; the kernel package from {own.label}"
+        except CheckFailed:
+            pass
+    kernel = modalias.modules_alias(kapt, progress)
     dt = req.arch is not Arch.x86_64
     aliases = modalias.alias_rows(kernel.alias_file, modalias.DT_PREFIXES if dt else modalias.PCI_PREFIXES)
     step(4, "pci.ids")
