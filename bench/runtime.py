@@ -7,7 +7,10 @@ The model is a tiny-tier Llama (about 27M parameters: d_model 512, 8 layers, 8/4
 depend on the weights' values); its tokenizer comes from a small riscv64 dataset. Pass
 --gguf TYPE=PATH to measure other files. Everything is built once under bench/results/runtime/.
 
-Decode speed = (tokens - 1) forward passes / their time, after a QA prompt, greedy. Host and
+Decode speed = (tokens - 1) forward passes / their time, after a QA prompt, greedy. Prefill speed =
+prompt tokens / their time for a prompt of about 256 tokens (llama.cpp: one eval of the same ids,
+one thread). The host build also decodes with --threads 1 and 2 (wall clock: CPU time does not show
+a split), and each QEMU figure is also given as a share of llama.cpp's host decode in the same run. Host and
 llama.cpp: the best of --repeats runs, as wall-clock tok/s and CPU-time tok/s (slm-run: the
 CPU time of a --tokens run minus a 1-token run; llama.cpp: process time of the decode loop);
 CPU time is far less sensitive to other load on the machine (the load average is recorded).
@@ -40,6 +43,7 @@ from tools.config import ModelSpec  # noqa: E402
 from tools.dataset import A_TOKEN, Q_TOKEN  # noqa: E402
 
 OUT = REPO / "bench" / "results"
+PREFILL_TOKENS = 256
 WORK = OUT / "runtime"
 PROMPT = "Which package provides the lspci command on riscv64 Debian?"
 TINY = ModelSpec(
@@ -82,25 +86,68 @@ def child_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def slm_run(binary: Path, model: Path, tokens: int) -> tuple[dict, float]:
+def slm_run(binary: Path, model: Path, tokens: int, *args: str, prompt: str = PROMPT) -> tuple[dict, float]:
     cpu = child_cpu()
     r = subprocess.run(
-        [str(binary), str(model), "-p", PROMPT, "-n", str(tokens), "--json"], capture_output=True, check=True
+        [str(binary), str(model), "-p", prompt, "-n", str(tokens), "--json", *args],
+        capture_output=True,
+        check=True,
     )
     return json.loads(r.stdout), child_cpu() - cpu
 
 
-def bench_host(binary: Path, model: Path, tokens: int, repeats: int) -> dict:
+def bench_host(binary: Path, model: Path, tokens: int, repeats: int, *args: str) -> dict:
     wall, cpu = 0.0, 0.0
     for _ in range(repeats):
-        full, cpu_full = slm_run(binary, model, tokens)
-        _, cpu_one = slm_run(binary, model, 1)
+        full, cpu_full = slm_run(binary, model, tokens, *args)
+        _, cpu_one = slm_run(binary, model, 1, *args)
         stats = full["stats"]
         assert stats["generated_tokens"] == tokens, "the model stopped early; use another prompt"
         wall = max(wall, stats["decode_tok_s"])
         if cpu_full > cpu_one:
             cpu = max(cpu, (tokens - 1) / (cpu_full - cpu_one))
     return {"tok_s": round(wall, 1), "cpu_tok_s": round(cpu, 1), "prompt_tokens": stats["prompt_tokens"]}
+
+
+def prefill_prompt(binary: Path, model: Path) -> tuple[str, list[int]]:
+    """Words of PROMPT repeated until the raw text is PREFILL_TOKENS tokens or a little more."""
+    words = (PROMPT.split() * PREFILL_TOKENS)[:PREFILL_TOKENS]
+    lo, hi = 1, len(words)
+    while lo < hi:  # the fewest words that reach PREFILL_TOKENS tokens
+        mid = (lo + hi) // 2
+        n = len(slm_run(binary, model, 0, "--raw", prompt=" ".join(words[:mid]))[0]["prompt_ids"])
+        lo, hi = (mid + 1, hi) if n < PREFILL_TOKENS else (lo, mid)
+    text = " ".join(words[:lo])
+    return text, slm_run(binary, model, 0, "--raw", prompt=text)[0]["prompt_ids"]
+
+
+def bench_prefill(binary: Path, model: Path, text: str, repeats: int) -> dict:
+    """Prompt tokens/s: wall clock from slm-run's own timing, CPU time as a long prompt's run
+    minus a one-word prompt's."""
+    wall, cpu = 0.0, 0.0
+    for _ in range(repeats):
+        full, cpu_full = slm_run(binary, model, 1, "--raw", prompt=text)
+        _, cpu_one = slm_run(binary, model, 1, "--raw", prompt="hello")
+        n = full["stats"]["prompt_tokens"]
+        wall = max(wall, n / max(full["stats"]["prefill_us"] / 1e6, 1e-9))
+        if cpu_full > cpu_one:
+            cpu = max(cpu, n / (cpu_full - cpu_one))
+    return {"tok_s": round(wall, 1), "cpu_tok_s": round(cpu, 1), "prompt_tokens": n}
+
+
+def bench_llama_prefill(model: Path, ids: list[int], repeats: int, context: int) -> dict:
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(model), n_ctx=context, n_threads=1, n_threads_batch=1, verbose=False)
+    wall, cpu = 0.0, 0.0
+    for _ in range(repeats):
+        llm.reset()
+        t, c = time.perf_counter(), time.process_time()
+        llm.eval(ids)
+        wall = max(wall, len(ids) / (time.perf_counter() - t))
+        cpu = max(cpu, len(ids) / max(time.process_time() - c, 1e-9))
+    llm.close()
+    return {"tok_s": round(wall, 1), "cpu_tok_s": round(cpu, 1), "prompt_tokens": len(ids)}
 
 
 def bench_llama(model: Path, tokens: int, repeats: int, context: int) -> dict:
@@ -181,13 +228,25 @@ def main() -> None:
             "file": str(model),
             "params": info["model"]["params"],
             "file_mb": round(model.stat().st_size / 1e6, 1),
+            "isa": info["model"]["isa"],
             "host": {name: bench_host(b, model, args.tokens, args.repeats) for name, b in builds.items()},
+            "host_threads": {
+                str(n): bench_host(builds["portable"], model, args.tokens, args.repeats, "--threads", str(n))
+                for n in (1, 2)
+            },
             "llama_cpp": bench_llama(model, args.tokens, args.repeats, info["model"]["context"]),
             "qemu": {},
         }
+        text, ids = prefill_prompt(builds["portable"], model)
+        row["prefill"] = {
+            "host": bench_prefill(builds["portable"], model, text, args.repeats),
+            "llama_cpp": bench_llama_prefill(model, ids, args.repeats, info["model"]["context"]),
+        }
         if qtype in args.qemu_types.split(","):
             for arch in filter(None, args.arches.split(",")):
-                row["qemu"][arch] = bench_qemu(arch, qtype, model, args.qemu_tokens)
+                q = row["qemu"][arch] = bench_qemu(arch, qtype, model, args.qemu_tokens)
+                if "tok_s" in q:
+                    q["share_of_llama_cpp"] = round(q["tok_s"] / row["llama_cpp"]["tok_s"], 4)
         rows.append(row)
     result = {
         "tokens": args.tokens,
@@ -216,6 +275,17 @@ def main() -> None:
     print(
         f"(decode tok/s, greedy, {args.tokens} tokens, best of {args.repeats}; load average {result['load_average']})"
     )
+    print(
+        f"{'type':5} | {'prefill':>8} {'llama.cpp':>9} {'ratio':>6} (cpu) | {'1 thread':>8} {'2 threads':>9} {'x':>5}"
+    )
+    for r in rows:
+        p, t = r["prefill"], r["host_threads"]
+        print(
+            f"{r['type']:5} | {p['host']['cpu_tok_s']:>8} {p['llama_cpp']['cpu_tok_s']:>9} "
+            f"{p['host']['cpu_tok_s'] / p['llama_cpp']['cpu_tok_s']:>6.2f}       | {t['1']['tok_s']:>8} "
+            f"{t['2']['tok_s']:>9} {t['2']['tok_s'] / t['1']['tok_s']:>5.2f}"
+        )
+    print(f"(prefill: {PREFILL_TOKENS}-token prompt, CPU tok/s, one thread; threads: host decode wall tok/s)")
 
 
 if __name__ == "__main__":

@@ -316,20 +316,48 @@ static void rope(float *x, uint32_t heads, uint32_t hd, const float *cs)
         }
 }
 
+/* y[i] = e^(x[i] - sub) for i < n, four at a time (the last four padded): each value's bits do
+ * not depend on where it falls. */
+static void exp_shifted(float *y, const float *x, uint32_t n, float sub)
+{
+    for (uint32_t i = 0; i < n; i += 4) {
+        uint32_t m = RT_MIN(4u, n - i);
+        fm_v4f v = {0};
+        for (uint32_t j = 0; j < m; j++)
+            v[j] = x[i + j] - sub;
+        v = fm_expf4(v);
+        for (uint32_t j = 0; j < m; j++)
+            y[i + j] = v[j];
+    }
+}
+
 /* softmax over n scores; the sum in double and one multiply by its inverse, as ggml does. */
 static void softmax(float *x, uint32_t n)
 {
     float max = x[0];
     for (uint32_t i = 1; i < n; i++)
         max = x[i] > max ? x[i] : max;
+    exp_shifted(x, x, n, max);
     double sum = 0.0;
-    for (uint32_t i = 0; i < n; i++) {
-        x[i] = fm_expf(x[i] - max);
+    for (uint32_t i = 0; i < n; i++)
         sum += (double)x[i];
-    }
     float inv = (float)(1.0 / sum);
     for (uint32_t i = 0; i < n; i++)
         x[i] *= inv;
+}
+
+/* g[i] = silu(g[i]) * u[i] = g / (1 + e^-g) * u for i < n. */
+static void swiglu(float *g, const float *u, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i += 4) {
+        uint32_t m = RT_MIN(4u, n - i);
+        fm_v4f v = {0};
+        for (uint32_t j = 0; j < m; j++)
+            v[j] = -g[i + j];
+        v = fm_expf4(v);
+        for (uint32_t j = 0; j < m; j++)
+            g[i + j] = g[i + j] / (1.0f + v[j]) * u[i + j];
+    }
 }
 
 /* Fork-join over the workers; one worker is the caller. */
@@ -370,10 +398,7 @@ static void matmul_worker(void *arg, uint32_t worker, uint32_t n_workers)
     uint32_t lo, hi, rows = j->w[0]->rows;
     share(rows, worker, n_workers, &lo, &hi);
     for (uint32_t t = 0; t < j->n; t++)
-        for (uint32_t r = lo; r < hi; r++) {
-            float g = j->out[0][t * rows + r];
-            j->out[0][t * rows + r] = g / (1.0f + fm_expf(-g)) * j->out[1][t * rows + r];
-        }
+        swiglu(j->out[0] + (size_t)t * rows + lo, j->out[1] + (size_t)t * rows + lo, hi - lo);
 }
 
 /* Bind the model's input vectors to n rows of `in` (stride cols) and run the matrices. */

@@ -74,28 +74,39 @@ uint16_t fp32_to_fp16(float f)
     return sign | (uint16_t)q;
 }
 
-/* Round half to even for |v| < 2^22 without libm: adding 1.5 * 2^23 drops the fraction bits
- * under the default rounding mode (the compiler may not fold it: no -ffast-math). */
-static float round_even(float v)
+typedef int32_t v4i32 __attribute__((vector_size(16)));
+typedef int8_t v4i8 __attribute__((vector_size(4)));
+
+/* m ? a : b per lane, for a comparison's mask m. */
+static v4f sel4(v4i32 m, v4f a, v4f b)
 {
-    const float magic = 12582912.0f;
-    return (v + magic) - magic;
+    return (v4f)((m & (v4i32)a) | (~m & (v4i32)b));
 }
 
+/* Four lanes at a time; every step is per value (the max is exact in any order), so the blocks
+ * are llama.cpp's on every arch. */
 static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n)
 {
     for (uint32_t b = 0; b < n / QK; b++) {
-        const float *xb = x + b * QK;
-        float amax = 0.0f;
-        for (int j = 0; j < QK; j++) {
-            float a = xb[j] < 0 ? -xb[j] : xb[j];
-            amax = a > amax ? a : amax;
+        v4f xb[QK / 4], m = {0};
+        rt_memcpy(xb, x + b * QK, sizeof xb);
+        for (int j = 0; j < QK / 4; j++) {
+            v4f a = (v4f)((v4i32)xb[j] & 0x7fffffff);
+            m = sel4(a > m, a, m); /* NaN fails the test */
         }
+        float amax = m[0];
+        for (int j = 1; j < 4; j++)
+            amax = m[j] > amax ? m[j] : amax;
         float d = amax / 127.0f, id = amax != 0.0f ? 127.0f / amax : 0.0f;
         s->xd[b] = fp16_to_fp32(fp32_to_fp16(d));
-        for (int j = 0; j < QK; j++) {
-            float r = round_even(xb[j] * id);
-            s->xq[b * QK + j] = r >= -127.0f && r <= 127.0f ? (int8_t)r : 0; /* NaN: 0 */
+        /* round half to even (|v| <= 127 here): adding 1.5 * 2^23 drops the fraction bits under
+         * the default rounding mode (the compiler may not fold it: no -ffast-math) */
+        const v4f magic = {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f};
+        for (int j = 0; j < QK / 4; j++) {
+            v4f r = (xb[j] * id + magic) - magic;
+            r = sel4((r >= -127.0f) & (r <= 127.0f), r, (v4f){0}); /* NaN: 0 */
+            v4i8 q = __builtin_convertvector(__builtin_convertvector(r, v4i32), v4i8);
+            rt_memcpy(s->xq + b * QK + 4 * j, &q, sizeof q);
         }
     }
 }
@@ -130,15 +141,11 @@ static float dot_f32(const float *a, const float *b, uint32_t n)
         s2 += load4(a + i + 8) * load4(b + i + 8);
         s3 += load4(a + i + 12) * load4(b + i + 12);
     }
-    float s = hsum((s0 + s1) + (s2 + s3));
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    return s;
+    return qt_dot_f32_tail(hsum((s0 + s1) + (s2 + s3)), a, b, i, n);
 }
 
 typedef uint16_t v4u16 __attribute__((vector_size(8)));
 typedef uint32_t v4u32 __attribute__((vector_size(16)));
-typedef int32_t v4i32 __attribute__((vector_size(16)));
 
 /* fp16_to_fp32 on 4 halves at once (the same steps, the select as a vector mask). */
 static v4f half4(const uint16_t *p)
@@ -207,12 +214,22 @@ static float dot_q4_0_c(const block_q4_0 *w, const int8_t *xq, const float *xd, 
     return qt_hsum8(acc);
 }
 
+static void rows_f32_c(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)
+{
+    for (uint32_t r = 0; r < nrows; r++)
+        out[r] = dot_f32((const float *)(w + r * row_bytes), v->x, v->n);
+}
+
+QT_ROWS_OF(rows_q8_0_c, dot_q8_0_c, block_q8_0)
+QT_ROWS_OF(rows_q4_0_c, dot_q4_0_c, block_q4_0)
+
 static int always(void)
 {
     return 1;
 }
 
-const qt_kernels qt_portable = {"portable", always, dot_q8_0_c, dot_q4_0_c, dot_f16_c, axpy_f16_c};
+const qt_kernels qt_portable = {"portable", always, rows_f32_c, rows_q8_0_c, rows_q4_0_c,
+                                NULL,       NULL,   dot_f16_c,  axpy_f16_c};
 
 /* Slowest first: the best path is the last one the CPU runs. */
 static const qt_kernels *const paths[] = {
@@ -242,6 +259,8 @@ int qt_set_isa(const char *name)
     for (size_t i = N_PATHS; i-- > 0;)
         if ((rt_streq(name, "best") || rt_streq(name, paths[i]->name)) && paths[i]->available()) {
             active = *paths[i];
+            if (!active.rows_f32)
+                active.rows_f32 = qt_portable.rows_f32;
             if (!active.dot_f16)
                 active.dot_f16 = qt_portable.dot_f16;
             if (!active.axpy_f16)
@@ -303,33 +322,31 @@ void qt_prepare(qt_vec *v, uint32_t type)
     }
 }
 
+static void rows_f16(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)
+{
+    for (uint32_t r = 0; r < nrows; r++)
+        out[r] = active.dot_f16((const uint16_t *)(w + r * row_bytes), v->s.xh, v->n);
+}
+
 void qt_rows(float *out, size_t ld, const qt_matrix *w, const qt_vec *v, uint32_t n, uint32_t r0, uint32_t r1)
 {
     const qt_kernels *k = kernels();
-    uint32_t cols = w->cols;
-    for (uint32_t r = r0; r < r1; r++) {
+    qt_rows_fn *f = w->type == QT_F32    ? k->rows_f32
+                    : w->type == QT_F16  ? rows_f16
+                    : w->type == QT_Q8_0 ? k->rows_q8_0
+                    : w->type == QT_Q4_0 ? k->rows_q4_0
+                                         : NULL; /* unreachable: slm_load accepts only these */
+    if (!f)
+        return;
+    qt_batch_fn *batch = n < 2 ? NULL : w->type == QT_Q8_0 ? k->batch_q8_0 : w->type == QT_Q4_0 ? k->batch_q4_0 : NULL;
+    for (uint32_t r = r0; r < r1; r += QT_ROW_GROUP) {
+        uint32_t g = RT_MIN(QT_ROW_GROUP, r1 - r);
         const uint8_t *row = w->data + (size_t)r * w->row_bytes;
-        float *o = out + r;
-        switch (w->type) {
-        case QT_F32:
+        if (batch)
+            batch(out + r, ld, row, w->row_bytes, g, v, n);
+        else
             for (uint32_t t = 0; t < n; t++)
-                o[t * ld] = dot_f32((const float *)row, v[t].x, cols);
-            break;
-        case QT_F16:
-            for (uint32_t t = 0; t < n; t++)
-                o[t * ld] = k->dot_f16((const uint16_t *)row, v[t].s.xh, cols);
-            break;
-        case QT_Q8_0:
-            for (uint32_t t = 0; t < n; t++)
-                o[t * ld] = k->dot_q8_0((const block_q8_0 *)row, v[t].s.xq, v[t].s.xd, cols / QK);
-            break;
-        case QT_Q4_0:
-            for (uint32_t t = 0; t < n; t++)
-                o[t * ld] = k->dot_q4_0((const block_q4_0 *)row, v[t].s.xq, v[t].s.xd, cols / QK);
-            break;
-        default: /* unreachable: slm_load accepts only the types above */
-            return;
-        }
+                f(out + t * ld + r, row, w->row_bytes, g, &v[t]);
     }
 }
 

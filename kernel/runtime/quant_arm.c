@@ -83,6 +83,11 @@ DOTPROD static float dot_q4_0_sdot(const block_q4_0 *w, const int8_t *xq, const 
     DOT_BODY(lanes_sdot, q4_low(vld1q_u8(w[b].qs)), q4_high(vld1q_u8(w[b].qs)));
 }
 
+QT_ROWS_OF(rows_q8_0_neon, dot_q8_0_neon, block_q8_0)
+QT_ROWS_OF(rows_q4_0_neon, dot_q4_0_neon, block_q4_0)
+QT_ROWS_OF(rows_q8_0_sdot, dot_q8_0_sdot, block_q8_0)
+QT_ROWS_OF(rows_q4_0_sdot, dot_q4_0_sdot, block_q4_0)
+
 /* The F16 kernels: quant.c's lanes s0, s1; halves convert exactly with fcvtl. */
 static float dot_f16_neon(const uint16_t *a, const float *b, uint32_t n)
 {
@@ -109,7 +114,9 @@ static void axpy_f16_neon(float *y, float a, const uint16_t *x, uint32_t n)
     qt_axpy_f16_tail(y, a, x, i, n);
 }
 
-const qt_kernels qt_neon = {"neon", cpu_has_neon, dot_q8_0_neon, dot_q4_0_neon, dot_f16_neon, axpy_f16_neon};
-const qt_kernels qt_sdot = {"sdot", cpu_has_sdot, dot_q8_0_sdot, dot_q4_0_sdot, dot_f16_neon, axpy_f16_neon};
+const qt_kernels qt_neon = {"neon", cpu_has_neon, NULL,         rows_q8_0_neon, rows_q4_0_neon,
+                            NULL,   NULL,         dot_f16_neon, axpy_f16_neon};
+const qt_kernels qt_sdot = {"sdot", cpu_has_sdot, NULL,         rows_q8_0_sdot, rows_q4_0_sdot,
+                            NULL,   NULL,         dot_f16_neon, axpy_f16_neon};
 
 #endif

@@ -7,12 +7,18 @@
 
 #include "quant.h"
 
+/* out[i] = row i . v for nrows rows of row_bytes each at w (v prepared for their type). */
+typedef void qt_rows_fn(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v);
+
+/* out[t * ld + i] = row i . v[t] for nrows rows and n > 1 vectors (a batched prefill's tile). */
+typedef void qt_batch_fn(float *out, size_t ld, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v,
+                         uint32_t n);
+
 typedef struct {
     const char *name;
     int (*available)(void);
-    /* one row against the Q8_0 activation: nb blocks of weights, xq/xd as in qt_scratch */
-    float (*dot_q8_0)(const block_q8_0 *w, const int8_t *xq, const float *xd, uint32_t nb);
-    float (*dot_q4_0)(const block_q4_0 *w, const int8_t *xq, const float *xd, uint32_t nb);
+    qt_rows_fn *rows_f32, *rows_q8_0, *rows_q4_0;
+    qt_batch_fn *batch_q8_0, *batch_q4_0; /* optional: NULL runs rows_* once per vector */
     float (*dot_f16)(const uint16_t *a, const float *b, uint32_t n);
     void (*axpy_f16)(float *y, float a, const uint16_t *x, uint32_t n);
 } qt_kernels;
@@ -24,10 +30,29 @@ extern const qt_kernels qt_ssse3, qt_avx2;
 extern const qt_kernels qt_neon, qt_sdot;
 #endif
 
+/* Rows qt_rows hands a kernel at once (they interleave independent rows to hide latency). */
+#define QT_ROW_GROUP 4
+
+/* A qt_rows_fn over a one-row Q8_0/Q4_0 kernel dot(w, xq, xd, nb). */
+#define QT_ROWS_OF(name, dot, block_type)                                                                              \
+    static void name(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)                  \
+    {                                                                                                                  \
+        for (uint32_t r = 0; r < nrows; r++)                                                                           \
+            out[r] = dot((const block_type *)(w + r * row_bytes), v->s.xq, v->s.xd, v->n / QK);                        \
+    }
+
 /* The canonical 8-lane reduction of the Q8_0/Q4_0 dot products. */
 static inline float qt_hsum8(const float a[8])
 {
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
+/* The F32 kernel's tail past its last run of 16 values, in order. */
+static inline float qt_dot_f32_tail(float s, const float *a, const float *b, uint32_t i, uint32_t n)
+{
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
 }
 
 /* The F16 kernels' tails past the last full vector, in order (every path shares them). */

@@ -1,0 +1,95 @@
+"""The runtime's block-kernel paths (kernel/runtime/quant*.c), batched prefill and workers.
+
+Every path computes one canonical summation order, so each path the host CPU runs (slm-run
+--isa: portable, ssse3, avx2 on x86_64) and every worker count (--threads) gives the same logits
+bit for bit, and therefore the same tokens as llama.cpp (tests/test_runtime_host.py checks the
+default path against it). Under QEMU, the CPU model decides which path the kernel picks; each
+must give the host's tokens. A prompt longer than one prefill batch (32 tokens) must still give
+llama.cpp's tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.test_runtime_host import QUESTIONS, generate, slm
+from tools.kernel import KernelBootRequest, boot
+
+# CPU model -> the path the kernel must choose (tools.kernel's defaults are max and cortex-a76)
+QEMU_PATHS = {
+    "x86_64": {"qemu64": "portable", "Penryn": "ssse3", "max": "avx2"},
+    "aarch64": {"cortex-a72": "neon", "cortex-a76": "sdot"},
+}
+N = 12
+
+
+def host_paths(host_runtime: Path, model: Path) -> list[str]:
+    return json.loads(slm(host_runtime, model, "--json").stdout)["model"]["isas"].split()
+
+
+def logits(host_runtime: Path, model: Path, tmp_path: Path, *args: str) -> tuple[list[int], bytes]:
+    out = tmp_path / "logits.bin"
+    ids = generate(host_runtime, model, QUESTIONS[2], N, *args, logits=out)["output_ids"]
+    return ids, out.read_bytes()
+
+
+@pytest.mark.parametrize("qtype", ["F32", "F16", "Q8_0", "Q4_0"])
+def test_every_path_and_worker_count_computes_the_same_bits(qtype, host_runtime, micro_gguf, tmp_path):
+    model = micro_gguf[qtype]
+    paths = host_paths(host_runtime, model)
+    assert paths[0] == "portable"
+    reference = logits(host_runtime, model, tmp_path, "--isa", "portable")
+    assert len(reference[0]) == N
+    for path in paths[1:]:
+        assert logits(host_runtime, model, tmp_path, "--isa", path) == reference, path
+    for threads in ("2", "3"):
+        assert logits(host_runtime, model, tmp_path, "--threads", threads) == reference, threads
+
+
+def test_x86_host_runs_the_simd_paths(host_runtime, micro_gguf):
+    import platform
+
+    if platform.machine() != "x86_64":
+        pytest.skip("the SSSE3/AVX2 paths are x86_64's")
+    flags = Path("/proc/cpuinfo").read_text()
+    want = ["portable"] + [p for p, flag in (("ssse3", " ssse3"), ("avx2", " avx2")) if flag in flags]
+    assert host_paths(host_runtime, micro_gguf["Q8_0"]) == want
+
+
+def test_unknown_path_is_a_usage_error(host_runtime, micro_gguf):
+    r = slm(host_runtime, micro_gguf["Q8_0"], "--isa", "sve2", "-p", "hi")
+    assert r.returncode == 2 and b"--isa needs a kernel path this CPU runs: best portable" in r.stderr
+    r = slm(host_runtime, micro_gguf["Q8_0"], "--threads", "0", "-p", "hi")
+    assert r.returncode == 2 and b"--threads needs a number from 1" in r.stderr
+
+
+def test_prompt_longer_than_a_prefill_batch_matches_llama_cpp(host_runtime, parity_gguf, llama_reference):
+    model = parity_gguf["Q8_0"]
+    prompt = " ".join(QUESTIONS)
+    out = generate(host_runtime, model, prompt, N)
+    assert len(out["prompt_ids"]) > 64  # three batches of 32
+    ref, _ = llama_reference.greedy_ids(model, out["prompt_ids"], N)
+    assert out["output_ids"] == ref
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", sorted(QEMU_PATHS))
+def test_each_qemu_cpu_model_picks_its_path_and_gives_the_host_tokens(
+    arch, host_runtime, parity_gguf, kernel_image
+):
+    model = parity_gguf["Q8_0"]
+    image = kernel_image(arch, model)
+    want = generate(host_runtime, model, QUESTIONS[0], N, "--isa", "portable")["output_ids"]
+    for cpu, path in QEMU_PATHS[arch].items():
+        req = KernelBootRequest(
+            arch=arch, image=image.image, prompts=QUESTIONS[:1], max_tokens=N, qemu_args=["-cpu", cpu]
+        )
+        result = boot(req)
+        assert result.ok, f"{result.error} (log {result.log})"
+        banner = re.search(r"auton: isa (\S+)", Path(result.log).read_text(errors="replace"))
+        assert banner and banner.group(1) == path, (cpu, banner and banner.group(0))
+        assert result.answers[0].token_ids == want, (arch, cpu)
