@@ -12,8 +12,8 @@ from tools.artifacts import REPO_ROOT
 TOOLS = REPO_ROOT / "tools"
 # tools/ packages that belong to a stage, in pipeline order: each may import the earlier ones and
 # the shared modules (everything else in tools/), never a later one
+# (tools/kernel_console.py, the console protocol, is shared: the kernel tool and the task data read it)
 STAGE_PACKAGES = ("data", "arch", "kb", "task", "train", "tune", "eval", "quant", "export", "kernel", "review")
-ALIASES = {"kernel_console": "kernel"}
 
 
 def imports(path: Path, modules: set[str] = frozenset()) -> set[str]:
@@ -43,8 +43,7 @@ def module_name(path: Path) -> str:
 
 def top(module: str) -> str:
     """The tools/ package (or shared module) a ``tools.x.y`` module belongs to."""
-    name = module.split(".")[1]
-    return ALIASES.get(name, name)
+    return module.split(".")[1]
 
 
 def tool_modules() -> dict[str, set[str]]:
