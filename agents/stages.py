@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents import architect, data, evaluate, export, integrator, quantize, train
+from agents import architect, data, evaluate, export, integrate, quantize, train
 from agents.context import AgentContext
 from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
 from agents.policy import rerun
@@ -69,7 +69,7 @@ PIPELINE: tuple[StageSpec, ...] = (
     StageSpec("evaluate", evaluate.run, evaluate.EvaluateArtifacts, review="evaluation", reviewed=lambda a: a.report),
     StageSpec("quantize", quantize.run, quantize.QuantizeArtifacts, review="quantized", reviewed=lambda a: a.quantized),
     StageSpec("export", export.run, export.ExportArtifacts, review="export", reviewed=lambda a: a.export),
-    StageSpec("integrate", integrator.run, integrator.IntegrateArtifacts, review="boot", reviewed=lambda a: a.boot),
+    StageSpec("integrate", integrate.run, integrate.IntegrateArtifacts, review="boot", reviewed=lambda a: a.boot),
 )
 SPECS: dict[str, StageSpec] = {s.name: s for s in PIPELINE}
 assert tuple(SPECS) == STAGES, "tools.verdict.Stage and the pipeline table must name the same stages"
