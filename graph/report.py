@@ -214,7 +214,10 @@ def summary_lines(state: PipelineState, cost: Costs | None = None) -> list[str]:
         ("evaluate", "task_accuracy", "task accuracy"),
         ("quantize", "rel_change", "quantization change"),
         ("export", "gguf_bytes", "GGUF bytes"),
-        ("integrate", "image_bytes", "kernel image bytes"),
+        ("integrate", "image_bytes", "kernel image bytes (model and knowledge tables included)"),
+        ("integrate", "kb_bytes", "knowledge tables bytes"),
+        ("integrate", "ram_used_bytes", "kernel RAM in use"),
+        ("integrate", "devices_found", "devices discovered"),
         ("integrate", "tokens_per_s", "tokens/s in QEMU"),
     ):
         v = _metric(state, stage, key)

@@ -6,7 +6,7 @@ dominant weight type; ONNX: fp32, with an int8 variant file); ``tensor_types`` (
 per type); ``tier``, ``arch``, ``params``, ``model`` (dimensions); ``tokenizer`` (kind, e.g.
 ``gpt2/gpt-2``, vocab size, sha256 of tokenizer.json); ``ram_estimate`` (kernel runtime bytes: the
 embedded GGUF file + F32 KV cache at full context + F32 activations + tokenizer tables, the
-terms of tools.arch.estimates; GGUF only); ``source`` (checkpoint or quantized directory, method);
+terms of tools.arch.estimates, + the tier's budget for the knowledge tables of tools.kb; GGUF only); ``source`` (checkpoint or quantized directory, method);
 ``eval`` (the model's metrics, from the artifact that measured them: a quantized source's report
 ``after``; for a float checkpoint with ``--data``, tools.eval runs the GGUF in llama.cpp on the
 test split and QA pairs; else null) and ``eval_source`` (which of the two);
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tools.artifacts import FileRef
 from tools.quant.metrics import Metrics
@@ -30,6 +30,7 @@ class RamEstimate(BaseModel):
     kv_cache: int
     activations: int
     tokenizer: int
+    knowledge_tables: int = Field(0, description="the tier's budget for the kernel's knowledge tables (tools.kb)")
     total: int
 
 

@@ -44,6 +44,7 @@ from tools.gguf.plan import (
 )
 from tools.gguf.store import load_typed
 from tools.gguf.vocab import GGUFVocab, load_vocab
+from tools.kb.build import kb_tier, tier_kb
 from tools.progress import ProgressFn, null_progress
 from tools.quant.metrics import measure
 
@@ -105,8 +106,14 @@ def _probe(encode, decode, vocab: GGUFVocab, data: Path | None, context: int) ->
 def _ram(src: ModelSource, file_bytes: int) -> RamEstimate:
     spec = src.config.model
     kv, act, tok = kv_cache_bytes(spec), runtime_activation_bytes(spec), tokenizer_bytes(spec)
+    kb = tier_kb(kb_tier(spec.tier)).budget_bytes  # the tables the kernel links in next to the model
     return RamEstimate(
-        model_file=file_bytes, kv_cache=kv, activations=act, tokenizer=tok, total=file_bytes + kv + act + tok
+        model_file=file_bytes,
+        kv_cache=kv,
+        activations=act,
+        tokenizer=tok,
+        knowledge_tables=kb,
+        total=file_bytes + kv + act + tok + kb,
     )
 
 
