@@ -21,7 +21,7 @@ from tools.task.build import TaskExample, jsonl
 from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
 from tools.tune import CHAT_TEMPLATE, TaskEvalRequest, TuneRequest, evaluate_task, tune
-from tools.tune.chat import encode_exchange, extend_tokenizer
+from tools.tune.chat import command_prompt, encode_exchange, extend_tokenizer
 from tools.tune.constrain import TokenMask, decode_command
 from tools.tune.schedule import Schedule
 
@@ -232,3 +232,42 @@ def test_tune_cli(micro_tuned, micro_run, micro_dataset, tiny_task, task_dataset
     again = run_cli(capsys, "tune", "--model", str(micro_run), "--task", str(tiny_task), "--data",
                     str(micro_dataset), "--out", str(run), "--max-steps", "2")  # fmt: skip
     assert again.code == 2 and "already holds a run" in again.err
+
+
+def test_gguf_chat_template_gives_the_same_commands_in_llama_cpp(micro_tuned, tiny_task, tmp_path):
+    """The tuned model exported to GGUF carries its chat template and end-of-turn token, so
+    llama-cpp-python's chat completion prompts it exactly as the kernel does: its greedy command
+    for each held-out request is the one PyTorch's unconstrained greedy decode writes."""
+    from gguf import GGUFReader
+    from llama_cpp import Llama
+
+    from tools.export.export import ExportRequest, export
+
+    run, _ = micro_tuned
+    gguf = export(ExportRequest(model=run, out=tmp_path / "exp")).file
+    fields = GGUFReader(gguf).fields
+    template = fields["tokenizer.chat_template"]
+    assert bytes(template.parts[template.data[0]]).decode() == CHAT_TEMPLATE
+    step = ckpt.resolve_checkpoint(run)
+    tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
+    ids = extend_tokenizer(tok)
+    eot = fields["tokenizer.ggml.eot_token_id"]
+    assert int(eot.parts[eot.data[0]][0]) == ids.end
+    model = ckpt.load_model(step)
+    llm = Llama(model_path=str(gguf), n_ctx=int(model.config.max_position_embeddings), n_threads=1, verbose=False)
+    requests = [e.request for e in TaskData(tiny_task).examples("test")][:12]
+    agree = valid = 0
+    for request in requests:
+        got = llm.create_chat_completion(
+            messages=[{"role": "user", "content": request}], temperature=0.0, max_tokens=12
+        )["choices"][0]["message"]["content"]
+        prompt = command_prompt(tok, ids, request)
+        with torch.no_grad():
+            out = model.generate(
+                torch.tensor([prompt]), max_new_tokens=12, do_sample=False, eos_token_id=ids.end, pad_token_id=0
+            )[0, len(prompt) :].tolist()
+        want = tok.decode([t for t in out if t != ids.end])
+        agree += got == want
+        valid += parse_command(got) is not None
+    assert agree == len(requests), f"{agree}/{len(requests)} commands agree"
+    assert valid >= 0.9 * len(requests)  # and they are commands, not empty or stray text

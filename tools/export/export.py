@@ -47,6 +47,7 @@ from tools.gguf.vocab import GGUFVocab, load_vocab
 from tools.kb.build import kb_tier, tier_kb
 from tools.progress import ProgressFn, null_progress
 from tools.quant.metrics import measure
+from tools.tune.chat import CHAT_TEMPLATE, END
 
 ExportType = Literal["F32", "F16", "Q8_0", "Q4_0"]
 EVAL_WINDOW = 128  # tokens in the logit-parity window (capped by the model context)
@@ -117,9 +118,17 @@ def _ram(src: ModelSource, file_bytes: int) -> RamEstimate:
     )
 
 
+def with_chat_format(vocab: GGUFVocab) -> GGUFVocab:
+    """A task-tuned model's vocabulary (it has the chat tokens) carries the chat template and
+    stops at the end of its turn, so llama.cpp's chat completion prompts it as the kernel does."""
+    if END not in vocab.tokens:
+        return vocab
+    return vocab.model_copy(update={"chat_template": CHAT_TEMPLATE, "eot_id": vocab.tokens.index(END)})
+
+
 def _gguf(req: ExportRequest, src: ModelSource, model, tmp: Path, progress: ProgressFn) -> dict:
     qtype = src.qtype or req.type or "F32"
-    vocab = load_vocab(src.tokenizer, model.config.vocab_size)
+    vocab = with_chat_format(load_vocab(src.tokenizer, model.config.vocab_size))
     state = model_state(model)
     if src.weights is not None:
         typed = load_typed(src.weights)

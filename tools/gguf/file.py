@@ -147,6 +147,10 @@ def write_gguf(
     w.add_add_eos_token(vocab.add_eos)
     if vocab.model != "gpt2":
         w.add_add_space_prefix(vocab.add_space_prefix)
+    if vocab.chat_template is not None:
+        w.add_chat_template(vocab.chat_template)
+    if vocab.eot_id is not None:
+        w.add_eot_token_id(vocab.eot_id)
 
     tied = bool(c.tie_word_embeddings)
     for hf_name, t in tensors.items():

@@ -11,7 +11,8 @@ Two tokenizer kinds map onto llama.cpp vocabularies:
   ``<0xNN>`` pieces are BYTE; other Unigram pieces of score 0 are SentencePiece user-defined
   symbols (e.g. a newline piece). ``add_space_prefix`` follows the tokenizer's metaspace prepend.
 
-Special tokens (tools.dataset.SPECIAL_TOKENS, ids 0..5) are CONTROL tokens. When the model's
+Special tokens (tools.dataset.SPECIAL_TOKENS, ids 0..5, and the chat tokens a task-tuned model
+adds after the vocabulary) are CONTROL tokens. When the model's
 embedding has more rows than the tokenizer has tokens, the rest are ``[PAD<id>]`` UNUSED tokens.
 WordPiece has no llama.cpp vocabulary that the llama architecture pairs with; it is refused.
 """
@@ -46,6 +47,8 @@ class GGUFVocab(BaseModel):
     add_bos: bool = True
     add_eos: bool = False
     add_space_prefix: bool = False
+    chat_template: str | None = None  # tokenizer.chat_template (Jinja), for a task-tuned model
+    eot_id: int | None = None  # the end of the model's turn, where llama.cpp stops generating
 
     @property
     def unreachable_byte_ids(self) -> frozenset[int]:
