@@ -193,6 +193,8 @@ def bench_qemu(arch: str, qtype: str, model: Path, tokens: int) -> dict:
     return {
         "tok_s": round(a.tokens_per_s, 2),
         "tokens": a.tokens,
+        "prefill_tok_s": round(a.prompt_tokens / max(a.prefill_us / 1e6, 1e-9), 2),
+        "prompt_tokens": a.prompt_tokens,
         "ram_mb": ram_mb,
         "boot_s": round(r.seconds, 1),
     }
@@ -286,6 +288,13 @@ def main() -> None:
             f"{t['2']['tok_s']:>9} {t['2']['tok_s'] / t['1']['tok_s']:>5.2f}"
         )
     print(f"(prefill: {PREFILL_TOKENS}-token prompt, CPU tok/s, one thread; threads: host decode wall tok/s)")
+    for r in rows:
+        for arch, q in r["qemu"].items():
+            if "tok_s" in q:
+                print(
+                    f"qemu {arch} {r['type']}: decode {q['tok_s']} tok/s = {100 * q['share_of_llama_cpp']:.2f}% of "
+                    f"llama.cpp's host decode; prefill {q['prefill_tok_s']} tok/s ({q['prompt_tokens']} tokens)"
+                )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import pytest
 from tests.test_runtime_host import QUESTIONS, generate, slm
 from tools.kernel import KernelBootRequest, boot
 
-# CPU model -> the path the kernel must choose (tools.kernel's defaults are max and cortex-a76)
+# CPU model -> the path the kernel must choose (tools.kernel's defaults are qemu64, whose TCG
+# runs the portable path faster than its emulated SSSE3/AVX2, and cortex-a76)
 QEMU_PATHS = {
     "x86_64": {"qemu64": "portable", "Penryn": "ssse3", "max": "avx2"},
     "aarch64": {"cortex-a72": "neon", "cortex-a76": "sdot"},

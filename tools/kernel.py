@@ -86,7 +86,7 @@ QEMU = {
     Arch.x86_64: (
         "qemu-system-x86_64",
         "qemu-system-x86",
-        ["-machine", "pc", "-cpu", "max", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
+        ["-machine", "pc", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"],
     ),
 }
 # What `make run`, the Integrator and `kernel boot` give each machine unless told otherwise: a

@@ -181,35 +181,30 @@ static void axpy_f16_c(float *y, float a, const uint16_t *x, uint32_t n)
     qt_axpy_f16_tail(y, a, x, i, n);
 }
 
-/* One block in the canonical order: lane j takes the exact dot product of values 4j .. 4j+3. */
-static void block_lanes(float acc[8], const int8_t *w, const int8_t *x, float d)
-{
-    for (int j = 0; j < 8; j++) {
-        int32_t p = 0;
-        for (int i = 4 * j; i < 4 * j + 4; i++)
-            p += (int32_t)w[i] * x[i];
-        acc[j] += (float)p * d;
-    }
-}
-
+/* quant.h's order: block b's exact integer sum, scaled, onto lane b % 8. */
 static float dot_q8_0_c(const block_q8_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
     float acc[8] = {0};
-    for (uint32_t b = 0; b < nb; b++)
-        block_lanes(acc, w[b].qs, xq + b * QK, fp16_to_fp32(w[b].d) * xd[b]);
+    for (uint32_t b = 0; b < nb; b++, xq += QK) {
+        int32_t s = 0;
+        for (int j = 0; j < QK; j++)
+            s += (int32_t)w[b].qs[j] * xq[j];
+        acc[b % 8] += (float)s * (fp16_to_fp32(w[b].d) * xd[b]);
+    }
     return qt_hsum8(acc);
 }
 
+/* (nib - 8) . x = nib . x - 8 * sum(x): the unsigned nibbles multiply without a subtraction. */
 static float dot_q4_0_c(const block_q4_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
     float acc[8] = {0};
-    for (uint32_t b = 0; b < nb; b++) {
-        int8_t v[QK];
+    for (uint32_t b = 0; b < nb; b++, xq += QK) {
+        int32_t s = 0, sx = 0;
         for (int j = 0; j < QK / 2; j++) {
-            v[j] = (int8_t)((w[b].qs[j] & 0x0f) - 8);
-            v[j + QK / 2] = (int8_t)((w[b].qs[j] >> 4) - 8);
+            s += (int32_t)(w[b].qs[j] & 0x0f) * xq[j] + (int32_t)(w[b].qs[j] >> 4) * xq[j + QK / 2];
+            sx += xq[j] + xq[j + QK / 2];
         }
-        block_lanes(acc, v, xq + b * QK, fp16_to_fp32(w[b].d) * xd[b]);
+        acc[b % 8] += (float)(s - 8 * sx) * (fp16_to_fp32(w[b].d) * xd[b]);
     }
     return qt_hsum8(acc);
 }

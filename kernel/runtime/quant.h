@@ -13,9 +13,9 @@
  * Every dot product then accumulates in one canonical order, which the portable C path and
  * every SIMD path (quant_x86.c, quant_arm.c) follow, so results are the same bits on all
  * arches and paths:
- *   Q8_0 / Q4_0: eight float lanes a[0..7]; per block b, d = fp16(w.d) * x.d and for each lane
- *                j, a[j] += (float)p_j * d, where p_j is the exact integer dot product of the
- *                block's values 4j .. 4j+3; the row's result is ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)).
+ *   Q8_0 / Q4_0: eight float lanes a[0..7]; block b adds (float)s_b * d_b onto lane b % 8, where
+ *                s_b is the block's exact integer dot product and d_b = fp16(w.d) * x.d; the
+ *                row's result is ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)).
  *   F16:         two groups of four lanes over runs of 8 values, ((c0+c1)+(c2+c3)) of their
  *                sum c, then the tail in order (the halves are converted exactly).
  *   F32:         four groups of four lanes over runs of 16, then the tail in order. */

@@ -1,7 +1,6 @@
 /* The aarch64 block kernels: NEON (smull + pairwise adds) and SDOT (ARMv8.2 dotprod, used when
  * ID_AA64ISAR0_EL1.DP says the CPU has it). Both keep two accumulators of four lanes and
- * compute quant.h's canonical order: lane j is the exact sum of values 4j .. 4j+3, which is
- * what sdot computes per 32-bit lane; multiply and add stay separate (no FMA). */
+ * compute quant.h's canonical order; multiply and add stay separate (no FMA). */
 #if defined(__aarch64__)
 
 #include <arm_neon.h>
@@ -30,57 +29,85 @@ static float hsum8_neon(float32x4_t lo, float32x4_t hi)
     return vget_lane_f32(p, 0) + vget_lane_f32(p, 1);
 }
 
-/* lane j: sum of w_i * x_i over i in 4j .. 4j+3 of 16 values, as floats. */
-static float32x4_t lanes_neon(int8x16_t w, int8x16_t x)
+/* Four int32 parts of w . x over 16 values. */
+static int32x4_t part_neon(int8x16_t w, int8x16_t x)
 {
     int32x4_t a = vpaddlq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(x)));
-    int32x4_t b = vpaddlq_s16(vmull_s8(vget_high_s8(w), vget_high_s8(x)));
-    return vcvtq_f32_s32(vpaddq_s32(a, b));
+    return vpadalq_s16(a, vmull_high_s8(w, x));
 }
 
-DOTPROD static float32x4_t lanes_sdot(int8x16_t w, int8x16_t x)
+DOTPROD static int32x4_t part_sdot(int8x16_t w, int8x16_t x)
 {
-    return vcvtq_f32_s32(vdotq_s32(vdupq_n_s32(0), w, x));
+    return vdotq_s32(vdupq_n_s32(0), w, x);
 }
 
-static int8x16_t q4_low(uint8x16_t q)
+/* Block b of the row at w as two halves of 16 signed values (values 0..15, 16..31). */
+static void block_neon(const uint8_t *w, uint32_t b, int q4, int8x16_t *v0, int8x16_t *v1)
 {
-    return vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), vdupq_n_s8(8));
+    if (q4) {
+        uint8x16_t q = vld1q_u8(((const block_q4_0 *)w)[b].qs);
+        *v0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, vdupq_n_u8(0x0f))), vdupq_n_s8(8));
+        *v1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
+    } else {
+        const int8_t *q = ((const block_q8_0 *)w)[b].qs;
+        *v0 = vld1q_s8(q);
+        *v1 = vld1q_s8(q + 16);
+    }
 }
 
-static int8x16_t q4_high(uint8x16_t q)
+/* The weight scales of blocks [b, b + m) (0 past m) times the activation's. */
+static float32x4_t scales_neon(const uint8_t *w, uint32_t b, uint32_t m, const float *xd, int q4)
 {
-    return vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), vdupq_n_s8(8));
+    uint16_t h[4];
+    float x[4];
+    for (uint32_t k = 0; k < 4; k++) {
+        h[k] = k >= m ? 0 : q4 ? ((const block_q4_0 *)w)[b + k].d : ((const block_q8_0 *)w)[b + k].d;
+        x[k] = k < m ? xd[b + k] : 0.0f;
+    }
+    return vmulq_f32(vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(h))), vld1q_f32(x));
 }
 
-/* One body per product (LANES) and weight type; the block loop is the same for all four. */
-#define DOT_BODY(LANES, W0, W1)                                                                                        \
-    float32x4_t lo = vdupq_n_f32(0.0f), hi = vdupq_n_f32(0.0f);                                                        \
-    for (uint32_t b = 0; b < nb; b++, xq += QK) {                                                                      \
-        float32x4_t d = vdupq_n_f32(fp16_to_fp32(w[b].d) * xd[b]);                                                     \
-        lo = vaddq_f32(lo, vmulq_f32(LANES(W0, vld1q_s8(xq)), d));                                                     \
-        hi = vaddq_f32(hi, vmulq_f32(LANES(W1, vld1q_s8(xq + 16)), d));                                                \
+/* quant.h's order over groups of eight blocks: each block's exact integer sum in a lane (the
+ * parts reduced by pairwise adds), scaled and added onto lanes b % 8 (lo: 0..3, hi: 4..7). */
+#define DOT_BODY(PART, Q4)                                                                                             \
+    float32x4_t acc[2] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};                                                       \
+    const uint8_t *row = (const uint8_t *)w;                                                                           \
+    for (uint32_t b = 0; b < nb; b += 4) {                                                                             \
+        uint32_t m = RT_MIN(4u, nb - b);                                                                               \
+        int32x4_t p[4];                                                                                                \
+        for (uint32_t k = 0; k < 4; k++) {                                                                             \
+            p[k] = vdupq_n_s32(0);                                                                                     \
+            if (k < m) {                                                                                               \
+                int8x16_t w0, w1;                                                                                      \
+                block_neon(row, b + k, Q4, &w0, &w1);                                                                  \
+                const int8_t *x = xq + (b + k) * QK;                                                                   \
+                p[k] = vaddq_s32(PART(w0, vld1q_s8(x)), PART(w1, vld1q_s8(x + 16)));                                   \
+            }                                                                                                          \
+        }                                                                                                              \
+        int32x4_t sums = vpaddq_s32(vpaddq_s32(p[0], p[1]), vpaddq_s32(p[2], p[3]));                                   \
+        float32x4_t *a = &acc[(b / 4) % 2];                                                                            \
+        *a = vaddq_f32(*a, vmulq_f32(vcvtq_f32_s32(sums), scales_neon(row, b, m, xd, Q4)));                            \
     }                                                                                                                  \
-    return hsum8_neon(lo, hi)
+    return hsum8_neon(acc[0], acc[1])
 
 static float dot_q8_0_neon(const block_q8_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
-    DOT_BODY(lanes_neon, vld1q_s8(w[b].qs), vld1q_s8(w[b].qs + 16));
+    DOT_BODY(part_neon, 0);
 }
 
 static float dot_q4_0_neon(const block_q4_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
-    DOT_BODY(lanes_neon, q4_low(vld1q_u8(w[b].qs)), q4_high(vld1q_u8(w[b].qs)));
+    DOT_BODY(part_neon, 1);
 }
 
 DOTPROD static float dot_q8_0_sdot(const block_q8_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
-    DOT_BODY(lanes_sdot, vld1q_s8(w[b].qs), vld1q_s8(w[b].qs + 16));
+    DOT_BODY(part_sdot, 0);
 }
 
 DOTPROD static float dot_q4_0_sdot(const block_q4_0 *w, const int8_t *xq, const float *xd, uint32_t nb)
 {
-    DOT_BODY(lanes_sdot, q4_low(vld1q_u8(w[b].qs)), q4_high(vld1q_u8(w[b].qs)));
+    DOT_BODY(part_sdot, 1);
 }
 
 QT_ROWS_OF(rows_q8_0_neon, dot_q8_0_neon, block_q8_0)

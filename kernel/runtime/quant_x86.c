@@ -1,8 +1,9 @@
-/* The x86_64 block kernels: SSSE3 (pmaddubsw on 128 bits, two accumulators of four lanes) and
- * AVX2 with F16C (one accumulator of eight lanes; the KV cache's halves converted by vcvtph2ps).
- * Both compute quant.h's canonical order: the signed products go through pmaddubsw as
- * |w| * sign(x, w), exact because every activation is in [-127, 127], then pmaddwd with ones
- * makes lane j the sum of values 4j .. 4j+3; multiply and add stay separate (no FMA). */
+/* The x86_64 block kernels: SSSE3 (128 bits, two accumulators of four lanes) and AVX2 with F16C
+ * (one accumulator of eight lanes; scales and the KV cache's halves converted by vcvtph2ps). Both
+ * compute quant.h's canonical order over groups of eight blocks: the signed products go through
+ * pmaddubsw as |w| * sign(x, w), exact because every activation is in [-127, 127], pmaddwd and
+ * phaddd reduce each block to its exact integer sum, one lane per block, and those are scaled
+ * and added onto the lanes; multiply and add stay separate (no FMA). */
 #if defined(__x86_64__)
 
 #include <cpuid.h>
@@ -41,13 +42,6 @@ SSSE3 static float hsum8_128(__m128 lo, __m128 hi)
     return _mm_cvtss_f32(_mm_add_ss(p, _mm_shuffle_ps(p, p, 1)));
 }
 
-/* lane j of the result: sum of w_i * x_i for i in 4j .. 4j+3 (16 values). */
-SSSE3 static __m128 lanes_128(__m128i w, __m128i x)
-{
-    __m128i prod = _mm_maddubs_epi16(_mm_sign_epi8(w, w), _mm_sign_epi8(x, w));
-    return _mm_cvtepi32_ps(_mm_madd_epi16(prod, _mm_set1_epi16(1)));
-}
-
 #define INLINE __attribute__((always_inline)) inline
 
 /* A qt_rows_fn over group(out, w, row_bytes, R, v, ...) for R rows at once: groups of
@@ -62,46 +56,79 @@ SSSE3 static __m128 lanes_128(__m128i w, __m128i x)
             group(out + r, w + r * rb, rb, 1, v, ##__VA_ARGS__);                                                       \
     }
 
+static INLINE uint16_t block_scale(const uint8_t *w, uint32_t b, int q4)
+{
+    return q4 ? ((const block_q4_0 *)w)[b].d : ((const block_q8_0 *)w)[b].d;
+}
+
+/* The block group [b, b + m) of a row: its weight scales times the activation's, m <= 8 lanes
+ * (the rest 0), as quant.h's d = fp16(w.d) * x.d. */
+static INLINE void group_scales(float d[8], const uint8_t *w, uint32_t b, uint32_t m, const float *xd, int q4)
+{
+    for (uint32_t k = 0; k < 8; k++)
+        d[k] = k < m ? fp16_to_fp32(block_scale(w, b + k, q4)) * xd[b + k] : 0.0f;
+}
+
 /* Block b of the row at w as two halves of 16 signed values (values 0..15, 16..31). */
-SSSE3 static INLINE void block_128(const uint8_t *w, uint32_t b, int q4, __m128i *v0, __m128i *v1, uint16_t *d)
+SSSE3 static INLINE void block_128(const uint8_t *w, uint32_t b, int q4, __m128i *v0, __m128i *v1)
 {
     if (q4) {
-        const block_q4_0 *blk = (const block_q4_0 *)w + b;
         const __m128i mask = _mm_set1_epi8(0x0f), eight = _mm_set1_epi8(8);
-        __m128i q = _mm_loadu_si128((const __m128i *)blk->qs);
+        __m128i q = _mm_loadu_si128((const __m128i *)((const block_q4_0 *)w)[b].qs);
         *v0 = _mm_sub_epi8(_mm_and_si128(q, mask), eight);
         *v1 = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), mask), eight);
-        *d = blk->d;
     } else {
-        const block_q8_0 *blk = (const block_q8_0 *)w + b;
-        *v0 = _mm_loadu_si128((const __m128i *)blk->qs);
-        *v1 = _mm_loadu_si128((const __m128i *)(blk->qs + 16));
-        *d = blk->d;
+        const int8_t *q = ((const block_q8_0 *)w)[b].qs;
+        *v0 = _mm_loadu_si128((const __m128i *)q);
+        *v1 = _mm_loadu_si128((const __m128i *)(q + 16));
     }
 }
 
-/* R rows at once (independent accumulators hide the add latency), Q8_0 or Q4_0 weights. */
+/* Four int32 parts of w . x over 16 values (exact: every activation is in [-127, 127]). */
+SSSE3 static INLINE __m128i part_128(__m128i w, __m128i x)
+{
+    return _mm_madd_epi16(_mm_maddubs_epi16(_mm_sign_epi8(w, w), _mm_sign_epi8(x, w)), _mm_set1_epi16(1));
+}
+
+/* Block b's four parts, or 0 past the row's m blocks of this group. */
+SSSE3 static INLINE __m128i block_parts_128(const uint8_t *w, uint32_t b, int live, const int8_t *xq, int q4)
+{
+    if (!live)
+        return _mm_setzero_si128();
+    __m128i w0, w1;
+    block_128(w, b, q4, &w0, &w1);
+    const int8_t *x = xq + b * QK;
+    return _mm_add_epi32(part_128(w0, _mm_loadu_si128((const __m128i *)x)),
+                         part_128(w1, _mm_loadu_si128((const __m128i *)(x + 16))));
+}
+
+/* [sum p0, sum p1, sum p2, sum p3]: four blocks' exact integer dot products. */
+SSSE3 static INLINE __m128i sums4_128(__m128i p0, __m128i p1, __m128i p2, __m128i p3)
+{
+    return _mm_hadd_epi32(_mm_hadd_epi32(p0, p1), _mm_hadd_epi32(p2, p3));
+}
+
 SSSE3 static INLINE void group_ssse3(float *out, const uint8_t *w, size_t rb, const int R, const qt_vec *v, int q4)
 {
-    __m128 lo[QT_ROW_GROUP], hi[QT_ROW_GROUP];
+    uint32_t nb = v->n / QK;
 #pragma GCC unroll 4
-    for (int r = 0; r < R; r++)
-        lo[r] = hi[r] = _mm_setzero_ps();
-    const int8_t *xq = v->s.xq;
-    for (uint32_t b = 0; b < v->n / QK; b++, xq += QK) {
-        __m128i x0 = _mm_loadu_si128((const __m128i *)xq), x1 = _mm_loadu_si128((const __m128i *)(xq + 16));
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            __m128i w0, w1;
-            uint16_t h;
-            block_128(w + r * rb, b, q4, &w0, &w1, &h);
-            __m128 d = _mm_set1_ps(fp16_to_fp32(h) * v->s.xd[b]);
-            lo[r] = _mm_add_ps(lo[r], _mm_mul_ps(lanes_128(w0, x0), d));
-            hi[r] = _mm_add_ps(hi[r], _mm_mul_ps(lanes_128(w1, x1), d));
+    for (int r = 0; r < R; r++) {
+        const uint8_t *row = w + r * rb;
+        __m128 lo = _mm_setzero_ps(), hi = _mm_setzero_ps();
+        for (uint32_t b = 0; b < nb; b += 8) {
+            uint32_t m = RT_MIN(8u, nb - b);
+            __m128i p[8];
+            for (uint32_t k = 0; k < 8; k++)
+                p[k] = block_parts_128(row, b + k, k < m, v->s.xq, q4);
+            float d[8];
+            group_scales(d, row, b, m, v->s.xd, q4);
+            __m128 s0 = _mm_cvtepi32_ps(sums4_128(p[0], p[1], p[2], p[3]));
+            __m128 s1 = _mm_cvtepi32_ps(sums4_128(p[4], p[5], p[6], p[7]));
+            lo = _mm_add_ps(lo, _mm_mul_ps(s0, _mm_loadu_ps(d)));
+            hi = _mm_add_ps(hi, _mm_mul_ps(s1, _mm_loadu_ps(d + 4)));
         }
+        out[r] = hsum8_128(lo, hi);
     }
-    for (int r = 0; r < R; r++)
-        out[r] = hsum8_128(lo[r], hi[r]);
 }
 
 ROWS_OF_GROUP(SSSE3, rows_q8_0_ssse3, group_ssse3, 0)
@@ -113,123 +140,111 @@ AVX2 static float hsum8_256(__m256 a)
     return hsum8_128(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
 }
 
-AVX2 static __m256 lanes_256(__m256i w, __m256i x)
+/* Block b of the row at w as 32 signed values (0 when not live). */
+AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int live, int q4)
 {
-    __m256i prod = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(prod, _mm256_set1_epi16(1)));
-}
-
-/* Block b of the row at w as 32 signed values, and its scale (converted exactly by F16C). */
-AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int q4, float *d)
-{
+    if (!live)
+        return _mm256_setzero_si256();
     if (q4) {
-        const block_q4_0 *blk = (const block_q4_0 *)w + b;
-        __m128i q = _mm_loadu_si128((const __m128i *)blk->qs);
+        __m128i q = _mm_loadu_si128((const __m128i *)((const block_q4_0 *)w)[b].qs);
         __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q); /* values 0..15, then 16..31 */
-        *d = _cvtsh_ss(blk->d);
         return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
     }
-    const block_q8_0 *blk = (const block_q8_0 *)w + b;
-    *d = _cvtsh_ss(blk->d);
-    return _mm256_loadu_si256((const __m256i *)blk->qs);
+    return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)w)[b].qs);
+}
+
+/* Eight int32 parts of w . x over 32 values, given |w| (exact: activations are in [-127, 127]). */
+AVX2 static INLINE __m256i part_256(__m256i w, __m256i aw, __m256i x)
+{
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
+}
+
+/* [sum p0, ..., sum p7]: eight blocks' exact integer dot products. */
+AVX2 static INLINE __m256i sums8_256(const __m256i p[8])
+{
+    __m256i y1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+    __m256i y2 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(y1, y2, 0x20), _mm256_permute2x128_si256(y1, y2, 0x31));
+}
+
+/* The group's activation values for block b + k, 0 past its m blocks. */
+AVX2 static INLINE __m256i act_256(const int8_t *xq, uint32_t b, uint32_t k, uint32_t m)
+{
+    return k < m ? _mm256_loadu_si256((const __m256i *)(xq + (b + k) * QK)) : _mm256_setzero_si256();
+}
+
+/* The weight scales of blocks [b, b + m), 0 past m, converted exactly by F16C. */
+AVX2 static INLINE __m256 wscales_256(const uint8_t *w, uint32_t b, uint32_t m, int q4)
+{
+    uint16_t h[8];
+    for (uint32_t k = 0; k < 8; k++)
+        h[k] = k < m ? block_scale(w, b + k, q4) : 0;
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+}
+
+/* The activation's scales of blocks [b, b + m), 0 past m. */
+AVX2 static INLINE __m256 xscales_256(const float *xd, uint32_t b, uint32_t m)
+{
+    if (m == 8)
+        return _mm256_loadu_ps(xd + b);
+    float d[8];
+    for (uint32_t k = 0; k < 8; k++)
+        d[k] = k < m ? xd[b + k] : 0.0f;
+    return _mm256_loadu_ps(d);
+}
+
+/* T vectors (T <= 4) against one row: each group of 8 weight blocks is unpacked once for all. */
+#define TILE_T 4
+AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *row, const qt_vec *v, const int T, int q4)
+{
+    __m256 acc[TILE_T];
+    uint32_t nb = v->n / QK;
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++)
+        acc[t] = _mm256_setzero_ps();
+    for (uint32_t b = 0; b < nb; b += 8) {
+        uint32_t m = RT_MIN(8u, nb - b);
+        __m256i wv[8], aw[8];
+        __m256 dw = wscales_256(row, b, m, q4);
+        for (uint32_t k = 0; k < 8; k++) {
+            wv[k] = block_256(row, b + k, k < m, q4);
+            aw[k] = _mm256_sign_epi8(wv[k], wv[k]);
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            __m256i p[8];
+            for (uint32_t k = 0; k < 8; k++)
+                p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, k, m));
+            __m256 d = _mm256_mul_ps(dw, xscales_256(v[t].s.xd, b, m));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums8_256(p)), d));
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++)
+        out[t * ld] = hsum8_256(acc[t]);
 }
 
 AVX2 static INLINE void group_avx2(float *out, const uint8_t *w, size_t rb, const int R, const qt_vec *v, int q4)
 {
-    __m256 acc[QT_ROW_GROUP];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
-        acc[r] = _mm256_setzero_ps();
-    const int8_t *xq = v->s.xq;
-    for (uint32_t b = 0; b < v->n / QK; b++, xq += QK) {
-        __m256i x = _mm256_loadu_si256((const __m256i *)xq);
-#pragma GCC unroll 4
-        for (int r = 0; r < R; r++) {
-            float dw;
-            __m256i q = block_256(w + r * rb, b, q4, &dw);
-            __m256 d = _mm256_set1_ps(dw * v->s.xd[b]);
-            acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(lanes_256(q, x), d));
-        }
-    }
-    for (int r = 0; r < R; r++)
-        out[r] = hsum8_256(acc[r]);
+        tile_avx2(out + r, 0, w + r * rb, v, 1, q4);
 }
 
 ROWS_OF_GROUP(AVX2, rows_q8_0_avx2, group_avx2, 0)
 
 ROWS_OF_GROUP(AVX2, rows_q4_0_avx2, group_avx2, 1)
 
-/* A tile of R rows by T vectors (R <= 2, T <= 4): each weight block is loaded and unpacked once
- * for the T vectors. Q4_0 multiplies the unsigned nibbles and subtracts 8 times each lane's
- * activation sum, which gives the same exact integers as the signed values. */
-#define TILE_R 2
-#define TILE_T 4
-AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *w, size_t rb, const int R, const qt_vec *v,
-                                  const int T, int q4)
-{
-    __m256 acc[TILE_R][TILE_T];
-    const __m256i ones = _mm256_set1_epi16(1);
-#pragma GCC unroll 2
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            acc[r][t] = _mm256_setzero_ps();
-    for (uint32_t b = 0; b < v->n / QK; b++) {
-        __m256i x[TILE_T], xs8[TILE_T];
-        __m256 xd[TILE_T];
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            x[t] = _mm256_loadu_si256((const __m256i *)(v[t].s.xq + b * QK));
-            xd[t] = _mm256_set1_ps(v[t].s.xd[b]);
-            if (q4)
-                xs8[t] = _mm256_slli_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), x[t]), ones), 3);
-        }
-#pragma GCC unroll 2
-        for (int r = 0; r < R; r++) {
-            float dw;
-            __m256i q, aq;
-            if (q4) {
-                const block_q4_0 *blk = (const block_q4_0 *)(w + r * rb) + b;
-                __m128i h = _mm_loadu_si128((const __m128i *)blk->qs);
-                q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(h, 4), h), _mm256_set1_epi8(0x0f));
-                aq = q;
-                dw = _cvtsh_ss(blk->d);
-            } else {
-                const block_q8_0 *blk = (const block_q8_0 *)(w + r * rb) + b;
-                q = _mm256_loadu_si256((const __m256i *)blk->qs);
-                aq = _mm256_sign_epi8(q, q);
-                dw = _cvtsh_ss(blk->d);
-            }
-            __m256 dr = _mm256_set1_ps(dw);
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                __m256i p = q4 ? _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(aq, x[t]), ones), xs8[t])
-                               : _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(x[t], q)), ones);
-                acc[r][t] = _mm256_add_ps(acc[r][t], _mm256_mul_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dr, xd[t])));
-            }
-        }
-    }
-#pragma GCC unroll 2
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++)
-            out[t * ld + r] = hsum8_256(acc[r][t]);
-}
-
 AVX2 static INLINE void batch_avx2(float *out, size_t ld, const uint8_t *w, size_t rb, uint32_t nrows, const qt_vec *v,
                                    uint32_t n, int q4)
 {
     uint32_t t = 0;
-    for (; t + TILE_T <= n; t += TILE_T) {
-        uint32_t r = 0;
-        for (; r + TILE_R <= nrows; r += TILE_R)
-            tile_avx2(out + t * ld + r, ld, w + r * rb, rb, TILE_R, v + t, TILE_T, q4);
-        for (; r < nrows; r++)
-            tile_avx2(out + t * ld + r, ld, w + r * rb, rb, 1, v + t, TILE_T, q4);
-    }
+    for (; t + TILE_T <= n; t += TILE_T)
+        for (uint32_t r = 0; r < nrows; r++)
+            tile_avx2(out + t * ld + r, ld, w + r * rb, v + t, TILE_T, q4);
     for (; t < n; t++)
         for (uint32_t r = 0; r < nrows; r++)
-            tile_avx2(out + t * ld + r, ld, w + r * rb, rb, 1, v + t, 1, q4);
+            tile_avx2(out + t * ld + r, ld, w + r * rb, v + t, 1, q4);
 }
 
 AVX2 static void batch_q8_0_avx2(float *out, size_t ld, const uint8_t *w, size_t rb, uint32_t nrows, const qt_vec *v,
