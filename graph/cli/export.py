@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
             emit_json(result)
             return
         console.print(
-            f"{result.file}  {d.bytes:,} bytes  {d.quant_type}  sha256 {d.sha256[:16]}", markup=False
+            f"{result.file}  {d.bytes:,} bytes  {d.quant_type}  sha256 {d.sha256[:16]}", markup=False, soft_wrap=True
         )
         console.print(validation_line(d.validation, d.passed), markup=False, soft_wrap=True)
         if d.eval:
@@ -98,6 +98,7 @@ def register(app: typer.Typer) -> None:
                 f"eval ({d.eval_source}): perplexity {e.perplexity:.3f} on {e.tokens:,} test tokens, task "
                 f"accuracy {'n/a' if e.task_accuracy is None else f'{e.task_accuracy:.3f}'} ({e.qa_pairs} QA pairs)",
                 markup=False,
+                soft_wrap=True,
             )
         if d.ram_estimate:
-            console.print(f"kernel RAM estimate {d.ram_estimate.total:,} bytes", markup=False)
+            console.print(f"kernel RAM estimate {d.ram_estimate.total:,} bytes", markup=False, soft_wrap=True)
