@@ -159,14 +159,6 @@ AVX2 static INLINE __m256i part_256(__m256i w, __m256i aw, __m256i x)
     return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
 }
 
-/* [sum p0, ..., sum p7]: eight blocks' exact integer dot products. */
-AVX2 static INLINE __m256i sums8_256(const __m256i p[8])
-{
-    __m256i y1 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
-    __m256i y2 = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
-    return _mm256_add_epi32(_mm256_permute2x128_si256(y1, y2, 0x20), _mm256_permute2x128_si256(y1, y2, 0x31));
-}
-
 /* The group's activation values for block b + k, 0 past its m blocks. */
 AVX2 static INLINE __m256i act_256(const int8_t *xq, uint32_t b, uint32_t k, uint32_t m)
 {
@@ -193,7 +185,8 @@ AVX2 static INLINE __m256 xscales_256(const float *xd, uint32_t b, uint32_t m)
     return _mm256_loadu_ps(d);
 }
 
-/* T vectors (T <= 4) against one row: each group of 8 weight blocks is unpacked once for all. */
+/* T vectors (T <= 4) against one row: each half group of 4 weight blocks is unpacked once for
+ * all of them; its phaddd sums (blocks 0-3 in each 128-bit half) wait for the other half's. */
 #define TILE_T 4
 AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *row, const qt_vec *v, const int T, int q4)
 {
@@ -204,19 +197,30 @@ AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *row, con
         acc[t] = _mm256_setzero_ps();
     for (uint32_t b = 0; b < nb; b += 8) {
         uint32_t m = RT_MIN(8u, nb - b);
-        __m256i wv[8], aw[8];
-        __m256 dw = wscales_256(row, b, m, q4);
-        for (uint32_t k = 0; k < 8; k++) {
-            wv[k] = block_256(row, b + k, k < m, q4);
-            aw[k] = _mm256_sign_epi8(wv[k], wv[k]);
+        __m256i y[2][TILE_T];
+        for (uint32_t h = 0; h < 2; h++) {
+            __m256i wv[4], aw[4];
+#pragma GCC unroll 4
+            for (uint32_t k = 0; k < 4; k++) {
+                wv[k] = block_256(row, b + 4 * h + k, 4 * h + k < m, q4);
+                aw[k] = _mm256_sign_epi8(wv[k], wv[k]);
+            }
+#pragma GCC unroll 4
+            for (int t = 0; t < T; t++) {
+                __m256i p[4];
+#pragma GCC unroll 4
+                for (uint32_t k = 0; k < 4; k++)
+                    p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m));
+                y[h][t] = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
+            }
         }
+        __m256 dw = wscales_256(row, b, m, q4);
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
-            __m256i p[8];
-            for (uint32_t k = 0; k < 8; k++)
-                p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, k, m));
+            __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(y[0][t], y[1][t], 0x20),
+                                            _mm256_permute2x128_si256(y[0][t], y[1][t], 0x31));
             __m256 d = _mm256_mul_ps(dw, xscales_256(v[t].s.xd, b, m));
-            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums8_256(p)), d));
+            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d));
         }
     }
 #pragma GCC unroll 4
