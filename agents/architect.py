@@ -17,8 +17,8 @@ from agents.context import AgentContext, request_key
 from agents.data import DataArtifacts
 from agents.decide import decide, outcome
 from agents.models import Artifacts, Plan, StageInput, StageOutcome, StageRecord
-from agents.policy import apply_remedy, rescale_schedule
-from tools.arch.design import DesignRequest, budget_warning, design
+from agents.policy import apply_remedy
+from tools.arch.design import DesignRequest, budget_warning, design, rescale_schedule
 from tools.arch.estimates import flops_per_token, param_count, with_estimates
 from tools.arch.validate import validate
 from tools.artifacts import REPO_ROOT

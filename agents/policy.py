@@ -9,8 +9,6 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from agents.models import StageRecord
-from tools.arch.design import schedule_interval
-from tools.config import TrainSpec
 from tools.verdict import Remedy
 
 
@@ -25,19 +23,3 @@ def apply_remedy(decision: BaseModel, remedy: Remedy | None) -> BaseModel:
 def rerun(record: StageRecord) -> Remedy:
     """The remedy when a stage's tool failed and nothing better is known: run it again."""
     return Remedy(stage=record.stage, action="rerun", text=f"run {record.stage} again")
-
-
-def rescale_schedule(t: TrainSpec, steps: int) -> TrainSpec:
-    """``t`` stretched or shrunk to ``steps`` optimizer steps: warmup stays the same share of the
-    run (at most 5%), evaluation and checkpoints stay ~10 per run."""
-    interval = schedule_interval(steps)
-    return t.model_copy(
-        update={
-            "max_steps": steps,
-            "warmup_steps": min(max(1, steps // 20), t.warmup_steps * steps // max(t.max_steps, 1))
-            if steps > 1
-            else 0,
-            "checkpoint_interval": interval,
-            "eval_interval": interval,
-        }
-    )

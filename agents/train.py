@@ -82,6 +82,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         llm=ctx.llm,
     )
     d = decided.value
+    cfg_steps = cfg.training.max_steps
     cfg = cfg.model_copy(
         update={"training": cfg.training.model_copy(update={"lr": d.lr, "max_steps": d.max_steps})}
     )
@@ -99,11 +100,16 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     }
     out = ctx.workspace.checkpoints / f"{inp.thread_id}-{request_key(identity)}"
     resume = bool(ckpt.step_dirs(out))
+    # A length the plan or the remedy fixed is kept; otherwise a new run fits its schedule into the
+    # plan's training minutes on this machine, at the step time it measures as it starts.
+    fixed = inp.plan.max_steps is not None or d.max_steps != cfg_steps
     request = TrainRequest(
         config=cfg,
         data=Path(data),
         out=out,
         resume=resume,
+        max_steps=d.max_steps if fixed else None,
+        time_budget_s=None if fixed or resume else inp.plan.train_minutes * 60,
         device=inp.plan.device,  # type: ignore[arg-type]
         lr_scale=d.lr_scale,
         inject_nan_at_steps=inp.inject_nan_at_steps,

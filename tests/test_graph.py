@@ -10,7 +10,6 @@ from rich.console import Console
 
 from agents.intake import intake
 from agents.models import ReviewRecord, StageInput, StageRecord
-from agents.policy import rescale_schedule
 from agents.stages import SPECS
 from graph.display import LiveDisplay
 from graph.events import throttled
@@ -18,6 +17,7 @@ from graph.fork import fork_update
 from graph.report import costs, criteria, summary_lines
 from graph.routing import REPORT, after_review
 from graph.state import PipelineState, RunSettings
+from tools.arch.design import rescale_schedule
 from tools.config import TrainSpec
 from tools.errors import InputError
 from tools.verdict import Remedy

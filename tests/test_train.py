@@ -114,3 +114,25 @@ def test_lr_schedule_warms_up_then_decays_to_min():
     assert lr_at(60, spec) == pytest.approx(5.5e-4)
     assert lr_at(110, spec) == pytest.approx(1e-4)
     assert all(lr_at(s, spec) >= lr_at(s + 1, spec) for s in range(10, 110))
+
+
+def test_a_time_budget_sizes_the_schedule_and_a_resume_keeps_it(micro_dataset, tmp_path):
+    """The run times its first steps, fits its schedule into the budget (far fewer steps than the
+    config's 2000 here), ends within it, and a resume continues the sized schedule."""
+    import time
+
+    from tools.train.loop import SIZE_AFTER_STEPS
+
+    training = dict(max_steps=2000, checkpoint_interval=500, eval_interval=500, warmup_steps=20)
+    t0 = time.perf_counter()
+    result = _run(tmp_path, micro_dataset, "sized", training=training, time_budget_s=6.0)
+    wall = time.perf_counter() - t0
+    sized = [r for r in read_metrics(result.run_dir / ckpt.METRICS) if r["event"] == "sized"]
+    assert len(sized) == 1 and sized[0]["step"] == SIZE_AFTER_STEPS
+    steps = sized[0]["max_steps"]
+    assert SIZE_AFTER_STEPS <= steps < 2000 and result.steps == result.max_steps == steps
+    assert wall < 6.0 * 1.5 + 5  # the budget, and the model/data set-up it does not count
+    assert ckpt.load_trainer_state(result.latest).max_steps == steps
+    # a resume (no budget: the run's own schedule) trains nothing more and keeps the length
+    again = _run(tmp_path, micro_dataset, "sized", training=training, resume=True)
+    assert again.steps == again.max_steps == steps

@@ -43,6 +43,9 @@ class TrainerState(BaseModel):
     data_cursor: int = Field(ge=0, description="train sequences consumed, over all processes")
     lr_scale: float = Field(1.0, gt=0, description="product of the NaN-rollback LR reductions so far")
     rollbacks: int = Field(0, ge=0)
+    max_steps: int | None = Field(
+        None, gt=0, description="the schedule's length when the run sized it to its time budget"
+    )
     best_val_loss: float | None = None
     best_step: int | None = None
     world_size: int = Field(1, gt=0)

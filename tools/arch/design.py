@@ -159,6 +159,22 @@ def schedule_interval(steps: int) -> int:
     return min(steps, max(10, round_up(steps / 10, 10)))
 
 
+def rescale_schedule(t: TrainSpec, steps: int) -> TrainSpec:
+    """``t`` stretched or shrunk to ``steps`` optimizer steps: warmup stays the same share of the
+    run (at most 5%), evaluation and checkpoints stay ~10 per run."""
+    interval = schedule_interval(steps)
+    return t.model_copy(
+        update={
+            "max_steps": steps,
+            "warmup_steps": min(max(1, steps // 20), t.warmup_steps * steps // max(t.max_steps, 1))
+            if steps > 1
+            else 0,
+            "checkpoint_interval": interval,
+            "eval_interval": interval,
+        }
+    )
+
+
 def training_for(spec: ModelSpec, tokens: float, tier: str, device: str) -> TrainSpec:
     seqs = max(1, TIER_TOKENS_PER_STEP[tier] // spec.context)
     batch = micro_batch(spec, seqs, int(MEMORY_FRACTION * device_memory(device)))

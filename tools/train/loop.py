@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from tools import checkpoint as ckpt
+from tools.arch.design import rescale_schedule
 from tools.arch.estimates import flops_per_token, param_count, with_estimates
 from tools.arch.hardware import default_precision, peak_flops
 from tools.artifacts import FileRef, write_manifest
@@ -37,6 +38,9 @@ from tools.train.request import NanEvent, TrainRequest, TrainResult
 from tools.train.signals import StopRequest, stop_on_signals
 
 CONFIG = "config.yaml"
+SIZE_AFTER_STEPS = 10  # optimizer steps a run with a time budget times before it sizes its schedule
+SIZE_MARGIN = 0.9  # of the remaining budget for the steps: evaluations and checkpoints take the rest
+MAX_STRETCH = 4  # a sized schedule is at most this many times the config's
 
 
 class TrainingDiverged(CheckFailed):
@@ -290,6 +294,13 @@ class _Run:
             self.state = self._load(start)
         if self.req.lr_scale is not None:  # absolute: replaces the checkpoint's scale
             self.state.lr_scale = self.req.lr_scale
+        if start is not None and self.state.max_steps is not None:
+            if self.req.max_steps is None:  # the schedule the run sized for itself
+                self.spec = rescale_schedule(self.spec, self.state.max_steps)
+            else:  # an explicit length (e.g. "train longer") replaces it
+                self.state.max_steps = None
+        sizing = start is None and self.req.time_budget_s is not None
+        self.size_at = min(SIZE_AFTER_STEPS, self.spec.max_steps) if sizing else None
         if start is not None:
             self.log.truncate_after(self.state.step)
             self.log.write("resume", self.state.step, checkpoint=start.name, **head)
@@ -300,17 +311,16 @@ class _Run:
     def run(self) -> TrainResult:
         t_start = time.perf_counter()
         self._start()
-        spec = self.spec
         interval, total = Interval(), Interval()
         last: dict | None = None
         loss: float | None = None
         status = "completed"
-        while self.state.step < spec.max_steps:
+        while self.state.step < self.spec.max_steps:
             if self._stop_requested():
                 status = "interrupted"
                 break
             step = self.state.step + 1
-            set_lr(self.optimizer, lr_at(step - 1, spec) * self.state.lr_scale)
+            set_lr(self.optimizer, lr_at(step - 1, self.spec) * self.state.lr_scale)
             t0 = time.perf_counter()
             loss, norm, finite = self._step(step)
             if not finite:
@@ -327,6 +337,9 @@ class _Run:
             st.tokens_seen += self.tokens_per_step
             interval.add(loss, norm, dt)
             total.add(loss, norm, dt)
+            if step == self.size_at:
+                self._size_to_budget(step, total, t_start)
+            spec = self.spec
             if step % self.req.log_interval == 0 or step == spec.max_steps:
                 last = self._log_train(step, interval)
                 interval = Interval()
@@ -336,6 +349,18 @@ class _Run:
         if status == "interrupted":
             self._finish_interrupted()
         return self._result(status, last, loss, t_start, total)
+
+    def _size_to_budget(self, step: int, total: Interval, t_start: float) -> None:
+        """Fit the schedule into the request's time budget at the step time measured so far
+        (all processes agree on it); the trainer state keeps the length for a resume."""
+        assert self.req.time_budget_s is not None
+        per_step = self.d.sum([total.seconds / total.steps])[0] / self.d.world
+        left = self.req.time_budget_s - (time.perf_counter() - t_start)
+        fit = step + int(SIZE_MARGIN * left / per_step)
+        steps = max(step, min(fit, MAX_STRETCH * self.cfg.training.max_steps))
+        self.spec = rescale_schedule(self.spec, steps)
+        self.state.max_steps = steps
+        self.log.write("sized", step, max_steps=steps, step_s=per_step, budget_s=self.req.time_budget_s)
 
     def _stop_requested(self) -> bool:
         return bool(self.d.sum([float(bool(self.stop))])[0])

@@ -11,8 +11,10 @@ Record shapes (every record has ``event``, ``step`` and ``time``, seconds since 
 - ``{"event": "val", "step": s, "val_loss": l, "val_ppl": exp(l), "best": bool}``;
 - ``{"event": "checkpoint", "step": s, "path": "step_000000s0", "best": bool}``;
 - ``{"event": "nan", "step": s, "what": "loss"|"grad", "action": "rollback", "to_step": k,
-  "lr_scale": f}`` (the LR is multiplied by ``lr_scale`` from then on), or with
+  "lr_scale": f}`` (the LR scale from then on, tools.train.divergence), or with
   ``"action": "abort"`` when the rollback budget is spent;
+- ``{"event": "sized", "step": s, "max_steps": S, "step_s": t, "budget_s": b}``: a run with a time
+  budget fitted its schedule to it at the step time measured over its first steps;
 - ``{"event": "interrupted", "step": s, "signal": "SIGTERM"}``; ``{"event": "end", "step": s, ...}``.
 
 When a run rolls back or resumes to step k, train and val records after k are dropped from

@@ -26,6 +26,12 @@ class TrainRequest(BaseModel):
         "LR; None keeps the checkpoint's own scale (1.0 for a new run)",
     )
     max_rollbacks: int = Field(3, ge=0, description="NaN/Inf rollbacks allowed before the run fails")
+    time_budget_s: float | None = Field(
+        None,
+        gt=0,
+        description="a new run sizes its schedule to end within this wall time, from the step time "
+        "it measures over its first steps (tools.train.loop.SIZE_AFTER_STEPS)",
+    )
     compile: bool | None = Field(None, description="torch.compile the model (default: on CUDA only)")
     log_interval: int = Field(10, gt=0, description="steps between train records in metrics.jsonl")
     inject_nan_at_steps: list[int] = Field(
