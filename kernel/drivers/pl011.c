@@ -3,13 +3,13 @@
 #include "pl011.h"
 
 enum { DR = 0x00, FR = 0x18, IBRD = 0x24, FBRD = 0x28, LCR_H = 0x2c, CR = 0x30, IMSC = 0x38 };
-#define FR_RXFE (1u << 4)
-#define FR_TXFF (1u << 5)
-#define LCR_H_FEN (1u << 4)
+#define FR_RXFE     (1u << 4)
+#define FR_TXFF     (1u << 5)
+#define LCR_H_FEN   (1u << 4)
 #define LCR_H_WLEN8 (3u << 5)
-#define CR_UARTEN (1u << 0)
-#define CR_TXE (1u << 8)
-#define CR_RXE (1u << 9)
+#define CR_UARTEN   (1u << 0)
+#define CR_TXE      (1u << 8)
+#define CR_RXE      (1u << 9)
 
 static uintptr_t uart;
 

@@ -4,15 +4,18 @@
 #include "uart16550.h"
 
 enum {
-    RBR = 0, THR = 0, DLL = 0, /* receive / transmit holding, divisor latch low (DLAB=1) */
-    IER = 1, DLM = 1,          /* interrupt enable, divisor latch high (DLAB=1) */
-    LCR = 3,                   /* line control */
-    LSR = 5,                   /* line status */
+    RBR = 0,
+    THR = 0,
+    DLL = 0, /* receive / transmit holding, divisor latch low (DLAB=1) */
+    IER = 1,
+    DLM = 1, /* interrupt enable, divisor latch high (DLAB=1) */
+    LCR = 3, /* line control */
+    LSR = 5, /* line status */
 };
-#define LCR_8N1 0x03
-#define LCR_DLAB 0x80
+#define LCR_8N1        0x03
+#define LCR_DLAB       0x80
 #define LSR_DATA_READY 0x01
-#define LSR_THR_EMPTY 0x20
+#define LSR_THR_EMPTY  0x20
 
 void uart16550_init(void)
 {

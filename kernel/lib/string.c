@@ -5,7 +5,7 @@
 #include "kernel.h"
 
 typedef uintptr_t __attribute__((may_alias)) word;
-#define WSIZE sizeof(word)
+#define WSIZE      sizeof(word)
 #define ALIGNED(p) (((uintptr_t)(p) & (WSIZE - 1)) == 0)
 
 void *memcpy(void *dst, const void *src, size_t n)
