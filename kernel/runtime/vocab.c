@@ -355,9 +355,14 @@ int vocab_load(vocab *v, const gguf_file *g, slm_arena *a, size_t max_text, char
         if (v->text[i].len == 0)
             continue; /* never matched; decodes to "" */
         int32_t dup = vocab_find(v, v->text[i].ptr, v->text[i].len, 0, 0);
-        if (dup >= 0)
-            return rt_fail(err, errlen, SLM_E_FORMAT, "tokenizer: token %u duplicates token %d ('%.*s')", i, dup,
-                           (int)RT_MIN(v->text[i].len, 32), v->text[i].ptr);
+        if (dup >= 0) {
+            char shown[33]; /* the text, control bytes as '?': the message stays one line */
+            size_t n = RT_MIN(v->text[i].len, sizeof shown - 1);
+            for (size_t j = 0; j < n; j++)
+                shown[j] = (uint8_t)v->text[i].ptr[j] < 0x20 || v->text[i].ptr[j] == 0x7f ? '?' : v->text[i].ptr[j];
+            shown[n] = '\0';
+            return rt_fail(err, errlen, SLM_E_FORMAT, "tokenizer: token %u duplicates token %d ('%s')", i, dup, shown);
+        }
         uint32_t h = rt_hash(v->text[i].ptr, v->text[i].len, 0, 0) & v->index_mask;
         while (v->index[h] >= 0)
             h = (h + 1) & v->index_mask;
