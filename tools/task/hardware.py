@@ -56,12 +56,8 @@ BUILTIN_ALIASES: tuple[tuple[str, str], ...] = (
     ("virtio:d00000008v*", "virtio_scsi"),
     ("virtio:d00000010v*", "virtio_gpu"),
     ("virtio:d00000012v*", "virtio_input"),
-    ("of:N*T*Cns16550a", "8250_of"),
-    ("of:N*T*Cns16550aC*", "8250_of"),
     ("of:N*T*Cgoogle,goldfish-rtc", "rtc_goldfish"),
     ("of:N*T*Cgoogle,goldfish-rtcC*", "rtc_goldfish"),
-    ("of:N*T*Carm,pl031", "rtc_pl031"),
-    ("of:N*T*Carm,pl031C*", "rtc_pl031"),
     ("of:N*T*Carm,pl061", "gpio_pl061"),
     ("of:N*T*Carm,pl061C*", "gpio_pl061"),
 )
