@@ -240,6 +240,7 @@ static int alloc_buffers(slm_model *m, slm_arena *a, char *err, size_t errlen)
         {(void **)&scratch.xh, B * wide * 4},
         {(void **)&scratch.xq, B * wide},
         {(void **)&scratch.xd, B * scales * 4},
+        {(void **)&scratch.xs, B * scales * 4},
         {(void **)&m->probs, (size_t)hp->vocab * 4},
         {(void **)&m->order, (size_t)hp->vocab * 4},
         {(void **)&m->tokens, (size_t)hp->context * 4},
@@ -251,6 +252,7 @@ static int alloc_buffers(slm_model *m, slm_arena *a, char *err, size_t errlen)
         m->vecs[t].s.xh = scratch.xh + t * wide;
         m->vecs[t].s.xq = scratch.xq + t * wide;
         m->vecs[t].s.xd = scratch.xd + t * scales;
+        m->vecs[t].s.xs = scratch.xs + t * scales;
     }
     m->n_workers = 1;
     return 0;

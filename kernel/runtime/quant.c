@@ -102,12 +102,16 @@ static void quantize_q8_0(const qt_scratch *s, const float *x, uint32_t n)
         /* round half to even (|v| <= 127 here): adding 1.5 * 2^23 drops the fraction bits under
          * the default rounding mode (the compiler may not fold it: no -ffast-math) */
         const v4f magic = {12582912.0f, 12582912.0f, 12582912.0f, 12582912.0f};
+        v4i32 sum = {0};
         for (int j = 0; j < QK / 4; j++) {
             v4f r = (xb[j] * id + magic) - magic;
             r = sel4((r >= -127.0f) & (r <= 127.0f), r, (v4f){0}); /* NaN: 0 */
-            v4i8 q = __builtin_convertvector(__builtin_convertvector(r, v4i32), v4i8);
+            v4i32 qi = __builtin_convertvector(r, v4i32);
+            v4i8 q = __builtin_convertvector(qi, v4i8);
             rt_memcpy(s->xq + b * QK + 4 * j, &q, sizeof q);
+            sum += qi;
         }
+        s->xs[b] = (sum[0] + sum[1]) + (sum[2] + sum[3]);
     }
 }
 

@@ -78,9 +78,10 @@ typedef struct {
 
 /* Scratch for preparing activation vectors of up to n values. */
 typedef struct {
-    float *xh;  /* x rounded through F16 (n floats) */
-    int8_t *xq; /* x quantized to Q8_0: the n values ... */
-    float *xd;  /* ... and the n / 32 block scales (the fp16 scale, widened) */
+    float *xh;   /* x rounded through F16 (n floats) */
+    int8_t *xq;  /* x quantized to Q8_0: the n values ... */
+    float *xd;   /* ... the n / 32 block scales (the fp16 scale, widened) ... */
+    int32_t *xs; /* ... and the n / 32 sums of each block's values (for Q4_0's -8 offset) */
 } qt_scratch;
 
 /* An activation vector prepared for the dot types it meets. The Q8_0 form keeps values and

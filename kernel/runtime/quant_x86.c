@@ -140,7 +140,8 @@ AVX2 static float hsum8_256(__m256 a)
     return hsum8_128(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
 }
 
-/* Block b of the row at w as 32 signed values (0 when not live). */
+/* Block b of the row at w as 32 values (0 when not live): Q8_0's signed values, Q4_0's unsigned
+ * nibbles (the -8 comes off each block's sum: s = nib . x - 8 * sum(x), exact). */
 AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int live, int q4)
 {
     if (!live)
@@ -148,15 +149,26 @@ AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int live, int
     if (q4) {
         __m128i q = _mm_loadu_si128((const __m128i *)((const block_q4_0 *)w)[b].qs);
         __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q); /* values 0..15, then 16..31 */
-        return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+        return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
     }
     return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)w)[b].qs);
 }
 
-/* Eight int32 parts of w . x over 32 values, given |w| (exact: activations are in [-127, 127]). */
-AVX2 static INLINE __m256i part_256(__m256i w, __m256i aw, __m256i x)
+/* Eight int32 parts of w . x over 32 values, given |w| for Q8_0 (exact: activations are in
+ * [-127, 127]); Q4_0's nibbles are unsigned already. */
+AVX2 static INLINE __m256i part_256(__m256i w, __m256i aw, __m256i x, int q4)
 {
-    return _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w)), _mm256_set1_epi16(1));
+    __m256i prod = q4 ? _mm256_maddubs_epi16(w, x) : _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w));
+    return _mm256_madd_epi16(prod, _mm256_set1_epi16(1));
+}
+
+/* 8 * the activation's sums of blocks [b, b + m), 0 past m: Q4_0's offset. */
+AVX2 static INLINE __m256i offsets_256(const int32_t *xs, uint32_t b, uint32_t m)
+{
+    int32_t o[8];
+    for (uint32_t k = 0; k < 8; k++)
+        o[k] = k < m ? 8 * xs[b + k] : 0;
+    return _mm256_loadu_si256((const __m256i *)o);
 }
 
 /* The group's activation values for block b + k, 0 past its m blocks. */
@@ -203,14 +215,14 @@ AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *row, con
 #pragma GCC unroll 4
             for (uint32_t k = 0; k < 4; k++) {
                 wv[k] = block_256(row, b + 4 * h + k, 4 * h + k < m, q4);
-                aw[k] = _mm256_sign_epi8(wv[k], wv[k]);
+                aw[k] = q4 ? wv[k] : _mm256_sign_epi8(wv[k], wv[k]);
             }
 #pragma GCC unroll 4
             for (int t = 0; t < T; t++) {
                 __m256i p[4];
 #pragma GCC unroll 4
                 for (uint32_t k = 0; k < 4; k++)
-                    p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m));
+                    p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m), q4);
                 y[h][t] = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
             }
         }
@@ -219,6 +231,8 @@ AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *row, con
         for (int t = 0; t < T; t++) {
             __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(y[0][t], y[1][t], 0x20),
                                             _mm256_permute2x128_si256(y[0][t], y[1][t], 0x31));
+            if (q4)
+                sums = _mm256_sub_epi32(sums, offsets_256(v[t].s.xs, b, m));
             __m256 d = _mm256_mul_ps(dw, xscales_256(v[t].s.xd, b, m));
             acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d));
         }
