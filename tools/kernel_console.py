@@ -9,7 +9,7 @@ Machine-readable lines start with ``auton: `` and carry ``key=value`` fields::
     auton: sampler max_tokens=N temperature=F top_p=F seed=N ids=0|1
     auton: ready ...
     > the prompt, echoed
-    the answer text
+    the answer text (a chat-tuned model: auton: command C, C's output, auton: answer TEXT)
     auton: stats prompt_tokens=N tokens=N eos=0|1 prefill_us=N decode_us=N tok_s=F arena_peak=N
     auton: ids N N N ...
     > poweroff
@@ -122,19 +122,30 @@ class Answer(BaseModel):
     tokens_per_s: float = Field(0.0, description="decode speed: tokens - 1 forward passes over decode_us")
     arena_peak: int = 0
     error: str | None = Field(None, description="the runtime's message when generation failed")
+    command: str | None = Field(
+        None,
+        description="a request's command, as the model chose it (`auton: command`; 'none' for a refusal)",
+    )
+    answer: str | None = Field(None, description="a request's one-sentence answer (`auton: answer`)")
+
+
+_REQUEST_LINE = re.compile(r"^auton: (command|answer) (.*)$", re.M)
 
 
 def parse_answer(prompt: str, segment: bytes, end: re.Match[bytes]) -> Answer:
     """An answer from the bytes after the echoed prompt line up to ``end`` (an ANSWER_END match)."""
     text = segment[:-1] if segment.endswith(b"\r") else segment  # the newline the kernel adds
     kind, rest = end.group(1).decode(), console_text(end.group(2))
+    request = dict(reversed(_REQUEST_LINE.findall(console_text(text))))  # the first of each
+    said = {"command": request.get("command"), "answer": request.get("answer")}
     if kind == "error:":
-        return Answer(prompt=prompt, text=console_text(text), error=rest.strip())
+        return Answer(prompt=prompt, text=console_text(text), error=rest.strip(), **said)
     f = {k: v for k, v in FIELD.findall(rest)}
     ids = [int(t) for t in (end.group(3) or b"").split()]
     return Answer(
         prompt=prompt,
         text=console_text(text),
+        **said,
         token_ids=ids,
         prompt_tokens=int(f["prompt_tokens"]),
         tokens=int(f["tokens"]),

@@ -42,6 +42,8 @@ void shell_print_tables(const struct shell *sh);
 void shell_print_settings(const struct shell_settings *st);
 /* Apply every "key=value" word of `line` (others are skipped); 0, or -1 with a message printed. */
 int shell_apply_settings(struct shell_settings *st, char *line);
+/* The line after an answer: "auton: stats ...", and "auton: ids ..." with the setting ids=1. */
+void shell_print_stats(const struct shell *sh, const slm_stats *stats, const int32_t *ids, int n);
 /* Serve console lines until poweroff (or the end of input), then kexit(EXIT_OK). */
 __attribute__((noreturn)) void shell_run(struct shell *sh);
 

@@ -5,11 +5,14 @@
  *   auton: stats prompt_tokens=N tokens=N eos=0|1 prefill_us=N decode_us=N tok_s=F arena_peak=N
  *   auton: ids N N N ...                      (only with the setting ids=1)
  * (tok_s is the decode speed: the tokens - 1 forward passes after the prompt over decode_us),
- * or "auton: error: message". The last line is always "auton: exit code=N". */
+ * or "auton: error: message". With a chat-tuned model a question is a request (request.c): the
+ * "auton: command" line, the command's output, "auton: answer", then the same stats line. The
+ * last line is always "auton: exit code=N". */
 #include "console.h"
 #include "hw.h"
 #include "kernel.h"
 #include "platform.h"
+#include "request.h"
 
 #define IDS_MAX 4096 /* token ids kept per answer for the "ids" line */
 
@@ -165,18 +168,23 @@ static void answer(struct shell *sh, const char *prompt)
         kprintf("auton: error: %s\n", err);
         return;
     }
+    shell_print_stats(sh, &stats, ids.ids, ids.n);
+}
+
+void shell_print_stats(const struct shell *sh, const slm_stats *stats, const int32_t *ids, int n)
+{
     /* the first token comes from the prompt's logits: decode ran tokens - 1 forward passes */
-    uint64_t passes = stats.generated_tokens > 1 ? (uint64_t)stats.generated_tokens - 1 : 0;
-    uint64_t milli = stats.decode_us ? passes * 1000000000ull / stats.decode_us : 0;
+    uint64_t passes = stats->generated_tokens > 1 ? (uint64_t)stats->generated_tokens - 1 : 0;
+    uint64_t milli = stats->decode_us ? passes * 1000000000ull / stats->decode_us : 0;
     kprintf("auton: stats prompt_tokens=%d tokens=%d eos=%d prefill_us=%llu decode_us=%llu tok_s=%llu.%03llu "
             "arena_peak=%zu\n",
-            stats.prompt_tokens, stats.generated_tokens, stats.stopped_at_eos, (unsigned long long)stats.prefill_us,
-            (unsigned long long)stats.decode_us, (unsigned long long)(milli / 1000), (unsigned long long)(milli % 1000),
-            sh->arena->peak);
+            stats->prompt_tokens, stats->generated_tokens, stats->stopped_at_eos, (unsigned long long)stats->prefill_us,
+            (unsigned long long)stats->decode_us, (unsigned long long)(milli / 1000),
+            (unsigned long long)(milli % 1000), sh->arena->peak);
     if (sh->st.show_ids) {
         kputs("auton: ids");
-        for (int i = 0; i < ids.n; i++)
-            kprintf(" %d", ids.ids[i]);
+        for (int i = 0; i < n; i++)
+            kprintf(" %d", ids[i]);
         kputs("\n");
     }
 }
@@ -201,7 +209,7 @@ void shell_run(struct shell *sh)
         int rc = console_command(sh, copy);
         if (rc == -2)
             break;
-        if (rc == -1)
+        if (rc == -1 && request_serve(sh, q) != 0)
             answer(sh, q);
     }
     kexit(EXIT_OK);

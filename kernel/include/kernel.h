@@ -54,6 +54,9 @@ __attribute__((noreturn)) void kpanic_trap(const char *what, uint64_t cause, uin
 void kputs(const char *s);
 void kwrite(const char *s, size_t len);
 __attribute__((format(printf, 1, 2))) int kprintf(const char *fmt, ...);
+/* Also copy what the console prints (with \n, not \r\n) into buf[0..size) while *len counts
+ * every byte (more than size: the copy is cut); kcapture(NULL, 0, NULL) stops. */
+void kcapture(char *buf, size_t size, size_t *len);
 
 /* Read one line from the console with echo and backspace editing; the line ends at CR or LF
  * and is NUL-terminated. Returns its length, or -1 when the input has ended. */

@@ -6,8 +6,23 @@
 
 #define KPRINTF_MAX 512 /* longer output is cut; long text goes through kwrite */
 
+static char *capture_buf;
+static size_t capture_size, *capture_len;
+
+void kcapture(char *buf, size_t size, size_t *len)
+{
+    capture_buf = buf;
+    capture_size = size;
+    capture_len = len;
+    if (len)
+        *len = 0;
+}
+
 void kwrite(const char *s, size_t len)
 {
+    for (size_t i = 0; capture_len && i < len; i++, ++*capture_len)
+        if (*capture_len < capture_size)
+            capture_buf[*capture_len] = s[i];
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\n')
             plat_putc('\r');

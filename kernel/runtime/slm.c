@@ -97,6 +97,29 @@ const float *slm_logits(const slm_model *m)
     return m->logits;
 }
 
+int slm_feed(slm_model *m, const int32_t *tokens, int n, int pos, char *err, size_t errlen)
+{
+    if (n < 1 || pos < 0 || (uint32_t)pos + (uint32_t)n > m->hp.context)
+        return rt_fail(err, errlen, SLM_E_INPUT, "%d tokens at position %d do not fit the context of %u", n, pos,
+                       m->hp.context);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= m->hp.vocab)
+            return rt_fail(err, errlen, SLM_E_INPUT, "token %d is outside the vocabulary of %u", tokens[i],
+                           m->hp.vocab);
+    for (int i = 0; i < n;) {
+        int k = (int)RT_MIN((uint32_t)(n - i), m->batch);
+        model_forward(m, tokens + i, (uint32_t)k, (uint32_t)(pos + i), i + k == n);
+        i += k;
+    }
+    return 0;
+}
+
+const char *slm_token_piece(const slm_model *m, int32_t id, size_t *len)
+{
+    *len = 0;
+    return id >= 0 && (uint32_t)id < m->vocab.n ? vocab_piece(&m->vocab, id, len) : "";
+}
+
 int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int max_tokens, const slm_sampler *s,
                         slm_emit_fn emit, void *ctx, slm_stats *stats, char *err, size_t errlen)
 {

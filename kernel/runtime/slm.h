@@ -119,6 +119,14 @@ int slm_tokenize_prompt(slm_model *m, const char *prompt, int32_t *out, int max,
 /* The vocab_size logits the current token was drawn from: valid inside an emit() call. */
 const float *slm_logits(const slm_model *m);
 
+/* Step by step (the console's constrained decoder, console/request.c): run `n` tokens at
+ * positions pos .. pos + n - 1 through the model (the KV cache keeps the positions before pos
+ * from earlier calls), leaving the logits after the last in slm_logits(m). Returns 0, or
+ * SLM_E_INPUT for a bad id or a position past the context. slm_token_piece: the bytes token
+ * `id` decodes to ("" for control tokens and ids outside the vocabulary). */
+int slm_feed(slm_model *m, const int32_t *tokens, int n, int pos, char *err, size_t errlen);
+const char *slm_token_piece(const slm_model *m, int32_t id, size_t *len);
+
 /* Generate from prompt tokens, as slm_generate does after tokenizing. */
 int slm_generate_tokens(slm_model *m, const int32_t *prompt, int n_prompt, int max_tokens, const slm_sampler *s,
                         slm_emit_fn emit, void *ctx, slm_stats *stats, char *err, size_t errlen);

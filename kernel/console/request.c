@@ -1,0 +1,415 @@
+/* Requests: the model turns a console line into one command, the kernel runs it, the model
+ * answers from its output. The exchange is tools/tune/chat.py's:
+ *
+ *   BOS <|request|> REQUEST <|command|> COMMAND <|end|> <|output|> OUTPUT <|answer|> ANSWER <|end|>
+ *
+ * COMMAND is decoded greedily under a mask (tools/tune/constrain.py, mirrored): a token is
+ * allowed when the text stays a prefix of a valid command on this machine that can still be
+ * finished within the token budget (one token per character at worst, <|end|> included), and
+ * <|end|> only where the command is complete. Valid commands (tools/task/grammar.py,
+ * tools/task/completions.py): devices [CLASS], device ADDR, driver ADDR|CLASS, cpu, memory,
+ * uptime, model, provides CMD, whatis CMD, pkg show PKG, pkg search WORD..., none; ADDR a
+ * present device, CMD a name of the kb's cmd or whatis section, PKG one of its pkg section
+ * (binary search on prefixes), WORDs free lowercase words. help, set and poweroff are not in
+ * the grammar, so no request can run them. The command runs through console_command, exactly as
+ * if typed; OUTPUT is what it printed (\n line ends). ANSWER is greedy and unconstrained. */
+#include "request.h"
+
+#include "hw.h"
+#include "fmt.h"
+#include "kernel.h"
+#include "platform.h"
+
+#define COMMAND_MAX 512   /* bytes of command text */
+#define OUTPUT_MAX  16384 /* a longer output does not fit any context: no answer */
+#define TOKENS_MAX  8192
+#define ANSWER_MAX  1024
+
+/* tools/task/answers.py REFUSAL: what the model is taught to say for `none` */
+static const char REFUSAL[] = "Sorry, I can only look up this machine's devices, drivers, memory, model and packages.";
+
+enum { T_REQUEST, T_COMMAND, T_END, T_OUTPUT, T_ANSWER, T_CHAT };
+static const char *const CHAT_TOKENS[T_CHAT] = {"<|request|>", "<|command|>", "<|end|>", "<|output|>", "<|answer|>"};
+
+static const char *const CLASSES[] = {"all",   "network", "storage", "display", "serial",
+                                      "input", "rng",     "bridge",  "usb",     "other"};
+static const char *const BARE[] = {"devices", "cpu", "memory", "uptime", "model", "none"};
+enum arg { A_CLASS, A_ADDR, A_ADDR_CLASS, A_CMD, A_PKG, A_WORDS };
+static const struct {
+    const char *head;
+    enum arg arg;
+} HEADS[] = {{"devices ", A_CLASS}, {"device ", A_ADDR},  {"driver ", A_ADDR_CLASS}, {"provides ", A_CMD},
+             {"whatis ", A_CMD},    {"pkg show ", A_PKG}, {"pkg search ", A_WORDS}};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The model's chat token ids and the kb's shortest names, found once per model and kb. */
+static struct {
+    const slm_model *model;
+    int chat;                          /* the vocabulary has the five chat tokens, as control tokens */
+    int32_t bos, ids[T_CHAT];          /* bos < 0: the model has none */
+    const char *kb_data;               /* the kb the lengths below were measured on */
+    int kb_measured, min_cmd, min_pkg; /* shortest valid name, -1 if none */
+} ctx;
+
+static int is_lower_digit(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int is_alnum(char c)
+{
+    return is_lower_digit(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* COMMAND_NAME ^[A-Za-z0-9][A-Za-z0-9._+-]*$ and PACKAGE_NAME ^[a-z0-9][a-z0-9+.-]+$ over a
+ * prefix (whole: the name itself, so a package name has two characters at least). */
+static int name_ok(enum arg kind, const char *s, size_t n, int whole)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok = kind == A_CMD ? is_alnum(c) || (i && (c == '.' || c == '_' || c == '+' || c == '-'))
+                               : is_lower_digit(c) || (i && (c == '.' || c == '+' || c == '-'));
+        if (!ok)
+            return 0;
+    }
+    return !whole || n >= (kind == A_CMD ? 1u : 2u);
+}
+
+static int word_reach(const char *w, size_t wl, const char *s, size_t n, int limit)
+{
+    return n <= wl && !memcmp(w, s, n) && (int)(wl - n) <= limit;
+}
+
+static int list_reach(const char *const *list, size_t count, const char *s, size_t n, int limit)
+{
+    for (size_t i = 0; i < count; i++)
+        if (word_reach(list[i], strlen(list[i]), s, n, limit))
+            return 1;
+    return 0;
+}
+
+static int addr_reach(const char *s, size_t n, int limit)
+{
+    for (int i = 0; i < hw_inv.n; i++)
+        if (word_reach(hw_inv.dev[i].addr, strlen(hw_inv.dev[i].addr), s, n, limit))
+            return 1;
+    return 0;
+}
+
+/* pkg search: words of [a-z0-9+.-] starting with [a-z0-9], one space between. */
+static int words_reach(const char *s, size_t n, int limit)
+{
+    int in_word = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_word && c == ' ')
+            in_word = 0;
+        else if (is_lower_digit(c) || (in_word && (c == '+' || c == '.' || c == '-')))
+            in_word = 1;
+        else
+            return 0;
+    }
+    return (in_word ? 0 : 1) <= limit;
+}
+
+/* A valid name of the sorted section starting with s[0..n) (n > 0), at most limit longer. */
+static int section_reach(const struct kb_section *sec, enum arg kind, const char *s, size_t n, int limit)
+{
+    struct kb_line l;
+    if (!sec || !name_ok(kind, s, n, 0))
+        return 0;
+    size_t off = kb_lower_bound(sec, s, n);
+    while (kb_next(sec, &off, &l) == 0 && l.flen[0] >= n && !memcmp(l.f[0], s, n))
+        if ((int)(l.flen[0] - n) <= limit && name_ok(kind, l.f[0], l.flen[0], 1))
+            return 1;
+    return 0;
+}
+
+static int shortest(const struct kb_section *sec, enum arg kind, int best)
+{
+    struct kb_line l;
+    for (size_t off = 0; sec && kb_next(sec, &off, &l) == 0;)
+        if ((best < 0 || (int)l.flen[0] < best) && name_ok(kind, l.f[0], l.flen[0], 1))
+            best = (int)l.flen[0];
+    return best;
+}
+
+static int arg_reach(const struct shell *sh, enum arg kind, const char *s, size_t n, int limit)
+{
+    const struct kb *kb = &sh->kb;
+    if (limit < 0)
+        return 0;
+    switch (kind) {
+    case A_CLASS:
+        return list_reach(CLASSES, COUNT(CLASSES), s, n, limit);
+    case A_ADDR:
+        return addr_reach(s, n, limit);
+    case A_ADDR_CLASS:
+        return addr_reach(s, n, limit) || list_reach(CLASSES, COUNT(CLASSES), s, n, limit);
+    case A_CMD:
+        if (!n)
+            return ctx.min_cmd >= 0 && ctx.min_cmd <= limit;
+        return section_reach(kb_section(kb, "cmd"), A_CMD, s, n, limit) ||
+               section_reach(kb_section(kb, "whatis"), A_CMD, s, n, limit);
+    case A_PKG:
+        if (!n)
+            return ctx.min_pkg >= 0 && ctx.min_pkg <= limit;
+        return section_reach(kb_section(kb, "pkg"), A_PKG, s, n, limit);
+    case A_WORDS:
+        return words_reach(s, n, limit);
+    }
+    return 0;
+}
+
+static void measure_kb(const struct shell *sh)
+{
+    const struct kb *kb = &sh->kb;
+    const char *data = kb->n ? kb->sec[0].data : NULL;
+    if (ctx.kb_measured && ctx.kb_data == data)
+        return;
+    ctx.kb_data = data;
+    ctx.kb_measured = 1;
+    ctx.min_cmd = shortest(kb_section(kb, "whatis"), A_CMD, shortest(kb_section(kb, "cmd"), A_CMD, -1));
+    ctx.min_pkg = shortest(kb_section(kb, "pkg"), A_PKG, -1);
+}
+
+/* Whether s[0..n) is a prefix of a valid command of this machine that at most `limit` more
+ * characters finish (limit 0: a whole command). */
+static int reach(const struct shell *sh, const char *s, size_t n, int limit)
+{
+    if (limit < 0)
+        return 0;
+    measure_kb(sh);
+    if (list_reach(BARE, COUNT(BARE), s, n, limit))
+        return 1;
+    for (size_t i = 0; i < COUNT(HEADS); i++) {
+        const char *h = HEADS[i].head;
+        size_t hl = strlen(h);
+        if (n <= hl && !memcmp(h, s, n) && arg_reach(sh, HEADS[i].arg, "", 0, limit - (int)(hl - n)))
+            return 1;
+        if (n > hl && !memcmp(h, s, hl) && arg_reach(sh, HEADS[i].arg, s + hl, n - hl, limit))
+            return 1;
+    }
+    return 0;
+}
+
+/* The chat tokens: each a single control token (it tokenizes to one id that prints nothing). */
+static int find_chat_tokens(slm_model *m)
+{
+    if (ctx.model == m)
+        return ctx.chat;
+    char err[128];
+    int32_t ids[2];
+    ctx.model = m;
+    ctx.chat = 0;
+    ctx.bos = slm_tokenize(m, "", 0, 1, ids, 2, err, sizeof err) == 1 ? ids[0] : -1;
+    for (int i = 0; i < T_CHAT; i++) {
+        size_t len;
+        if (slm_tokenize(m, CHAT_TOKENS[i], strlen(CHAT_TOKENS[i]), 0, ids, 2, err, sizeof err) != 1)
+            return 0;
+        slm_token_piece(m, ids[0], &len);
+        if (len)
+            return 0;
+        ctx.ids[i] = ids[0];
+    }
+    return ctx.chat = 1;
+}
+
+/* One exchange's model state: the tokens fed so far and the timings. */
+struct exchange {
+    struct shell *sh;
+    int pos, prompt_tokens, cmd_tokens, generated;
+    uint64_t prefill_us, busy_us; /* busy: the model and the mask, the prompt's prefill included */
+    int32_t out[REQUEST_COMMAND_TOKENS + REQUEST_ANSWER_TOKENS + 2];
+    char err[160];
+};
+
+static int feed(struct exchange *x, const int32_t *ids, int n)
+{
+    uint64_t t0 = plat_time_us();
+    int rc = slm_feed(x->sh->model, ids, n, x->pos, x->err, sizeof x->err);
+    x->busy_us += plat_time_us() - t0;
+    x->pos += n;
+    return rc;
+}
+
+static int printable(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((uint8_t)p[i] < 0x20 || (uint8_t)p[i] > 0x7e)
+            return 0;
+    return len > 0;
+}
+
+/* The masked argmax after text[0..n) with `budget` tokens left (<|end|> included): a token id,
+ * or -1 for <|end|>, -2 when nothing is allowed. Ties go to the lowest id, and tokens before
+ * <|end|>, as torch.argmax over constrain.py's candidate list. */
+static int32_t masked_argmax(struct exchange *x, char *text, size_t n, int budget)
+{
+    const slm_model *m = x->sh->model;
+    const float *logits = slm_logits(m);
+    int32_t best = -2;
+    for (uint32_t id = 0; id < x->sh->info.vocab_size; id++) {
+        size_t len;
+        const char *piece = slm_token_piece(m, (int32_t)id, &len);
+        if (n + len >= COMMAND_MAX || !printable(piece, len) || (best >= 0 && !(logits[id] > logits[best])))
+            continue;
+        memcpy(text + n, piece, len);
+        if (reach(x->sh, text, n + len, budget - 2))
+            best = (int32_t)id;
+    }
+    if (reach(x->sh, text, n, 0) && (best < 0 || logits[ctx.ids[T_END]] > logits[best]))
+        best = -1;
+    return best;
+}
+
+/* The command text, NUL-terminated, into text (COMMAND_MAX bytes); 0 or -1 (x->err). */
+static int decode_command(struct exchange *x, const char *line, char *text)
+{
+    static int32_t prompt[TOKENS_MAX];
+    slm_model *m = x->sh->model;
+    int context = (int)x->sh->info.context, n = 0, keep = context - REQUEST_COMMAND_TOKENS;
+    if (ctx.bos >= 0)
+        prompt[n++] = ctx.bos;
+    prompt[n++] = ctx.ids[T_REQUEST];
+    int k = slm_tokenize(m, line, strlen(line), 0, prompt + n, TOKENS_MAX - n - 1, x->err, sizeof x->err);
+    if (k < 0)
+        return -1;
+    n += k;
+    prompt[n++] = ctx.ids[T_COMMAND];
+    int from = n > keep ? n - keep : 0; /* as tools/tune/evaluate.py: the prompt's last tokens */
+    if (keep < 1) {
+        slm_snprintf(x->err, sizeof x->err, "the model's context of %d tokens is too short", context);
+        return -1;
+    }
+    uint64_t t0 = plat_time_us();
+    if (feed(x, prompt + from, n - from) < 0)
+        return -1;
+    x->prefill_us = plat_time_us() - t0;
+    x->prompt_tokens = n - from;
+    size_t len = 0;
+    while (x->generated < REQUEST_COMMAND_TOKENS) {
+        uint64_t t0 = plat_time_us();
+        int32_t t = masked_argmax(x, text, len, REQUEST_COMMAND_TOKENS - x->generated);
+        x->busy_us += plat_time_us() - t0;
+        if (t < 0) {
+            x->out[x->generated++] = ctx.ids[T_END];
+            if (t == -2) /* a vocabulary without the characters a command needs */
+                len = 0;
+            break;
+        }
+        size_t plen;
+        const char *piece = slm_token_piece(m, t, &plen);
+        memcpy(text + len, piece, plen);
+        len += plen;
+        x->out[x->generated++] = t;
+        x->cmd_tokens++;
+        if (feed(x, &t, 1) < 0)
+            return -1;
+    }
+    text[len] = '\0';
+    if (!len || !reach(x->sh, text, len, 0))
+        memcpy(text, "none", 5);
+    return 0;
+}
+
+/* The answer after the command's output, into ans (ANSWER_MAX bytes): its length, 0 when the
+ * exchange does not fit the context (no answer), -1 on an error (x->err). */
+static int decode_answer(struct exchange *x, const char *output, size_t output_len, char *ans, int *eos)
+{
+    static int32_t tail[TOKENS_MAX];
+    slm_model *m = x->sh->model;
+    int n = 0, cmd_tokens = x->cmd_tokens; /* the command's <|end|> is fed with the tail */
+    tail[n++] = ctx.ids[T_END];
+    tail[n++] = ctx.ids[T_OUTPUT];
+    int k = slm_tokenize(m, output, output_len, 0, tail + n, TOKENS_MAX - n - 1, x->err, sizeof x->err);
+    if (k < 0)
+        return 0; /* more than TOKENS_MAX tokens (or bytes the tokenizer takes at once): it cannot fit */
+    n += k;
+    tail[n++] = ctx.ids[T_ANSWER];
+    if (x->prompt_tokens + cmd_tokens + n + REQUEST_ANSWER_TOKENS > (int)x->sh->info.context)
+        return 0;
+    x->pos = x->prompt_tokens + cmd_tokens;
+    if (feed(x, tail, n) < 0)
+        return -1;
+    size_t len = 0;
+    for (int i = 0; i < REQUEST_ANSWER_TOKENS; i++) {
+        const float *logits = slm_logits(m);
+        int32_t best = 0;
+        for (uint32_t id = 1; id < x->sh->info.vocab_size; id++)
+            if (logits[id] > logits[best])
+                best = (int32_t)id;
+        x->out[x->generated++] = best;
+        if (best == ctx.ids[T_END]) {
+            *eos = 1;
+            break;
+        }
+        size_t plen;
+        const char *piece = slm_token_piece(m, best, &plen);
+        plen = len + plen < ANSWER_MAX ? plen : ANSWER_MAX - 1 - len;
+        memcpy(ans + len, piece, plen);
+        len += plen;
+        if (i + 1 < REQUEST_ANSWER_TOKENS && feed(x, &best, 1) < 0)
+            return -1;
+    }
+    size_t from = 0;
+    while (from < len && (ans[from] == ' ' || (ans[from] >= '\t' && ans[from] <= '\r')))
+        from++;
+    while (len > from && (ans[len - 1] == ' ' || (ans[len - 1] >= '\t' && ans[len - 1] <= '\r')))
+        len--;
+    for (size_t i = from; i < len; i++) /* one line: control bytes as '?' */
+        ans[i - from] = (uint8_t)ans[i] < 0x20 || ans[i] == 0x7f ? '?' : ans[i];
+    ans[len - from] = '\0';
+    return len > from ? (int)(len - from) : 0;
+}
+
+int request_serve(struct shell *sh, const char *line)
+{
+    static struct exchange x;
+    static char text[COMMAND_MAX], run[COMMAND_MAX], output[OUTPUT_MAX], ans[ANSWER_MAX];
+    if (!sh->model || !find_chat_tokens(sh->model))
+        return -1;
+    x = (struct exchange){.sh = sh};
+    int eos = 0, got = 0;
+    if (decode_command(&x, line, text) < 0) {
+        kprintf("auton: error: %s\n", x.err);
+        return 0;
+    }
+    kputs("auton: command ");
+    kputs(text);
+    kputs("\n");
+    if (!memcmp(text, "none", 5)) {
+        eos = 1;
+        kputs("auton: answer ");
+        kputs(REFUSAL);
+        kputs("\n");
+    } else {
+        size_t out_len;
+        memcpy(run, text, strlen(text) + 1);
+        kcapture(output, sizeof output, &out_len);
+        int rc = console_command(sh, run);
+        kcapture(NULL, 0, NULL);
+        if (rc < 0) { /* cannot happen: every command of the grammar is a console command */
+            kputs("auton: error: the command is not a console command\n");
+            return 0;
+        }
+        got = out_len <= sizeof output ? decode_answer(&x, output, out_len, ans, &eos) : 0;
+        if (got < 0) {
+            kprintf("auton: error: %s\n", x.err);
+            return 0;
+        }
+        if (got > 0) {
+            kputs("auton: answer ");
+            kputs(ans);
+            kputs("\n");
+        }
+    }
+    slm_stats st = {.prompt_tokens = x.prompt_tokens,
+                    .generated_tokens = x.generated,
+                    .stopped_at_eos = eos,
+                    .prefill_us = x.prefill_us,
+                    .decode_us = x.busy_us - x.prefill_us};
+    shell_print_stats(sh, &st, x.out, x.generated);
+    return 0;
+}
