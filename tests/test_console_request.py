@@ -17,6 +17,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer
 
+from tests.fixtures_kernel import random_gguf
 from tests.fixtures_train import torch_threads
 from tests.test_task_host import pci_records
 from tests.test_tune import micro_tuned, tiny_task  # noqa: F401  (the tuned micro model's fixtures)
@@ -29,6 +30,7 @@ from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import random_machine
+from tools.tune.chat import extend_tokenizer
 from tools.tune.evaluate import Console, Session
 
 
@@ -131,6 +133,49 @@ def test_qemu_commands_equal_the_python_constrained_decoder(request_setup, kb_bl
         want = [console.command(Session(model), machine, q, 48) for q in requests]
     assert [a.prompt for a in r.answers] == requests
     assert [a.command for a in r.answers] == want
+
+
+@pytest.mark.parametrize("std", [0.3, 1.0])
+def test_random_models_write_valid_commands_as_the_python_decoder_does(
+    std, request_setup, micro_config, micro_dataset, host_runtime, tmp_path
+):
+    """A random-init model with the chat tokens wanders over the whole grammar (device
+    addresses, kb command and package names, search words): every command is valid, and the
+    kernel's equals the Python decoder's on the same weights."""
+    _, hw, machine, index, _, root = request_setup
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    extend_tokenizer(tok)
+    tok.save(str(tmp_path / "tokenizer.json"))
+    spec = micro_config.model.model_copy(update={"vocab_size": tok.get_vocab_size()})
+    gguf = random_gguf(tmp_path / "random", tmp_path / "tokenizer.json", spec, "F32", std=std)
+    rng = random.Random(std)
+    words = [
+        "show",
+        "package",
+        "command",
+        "device",
+        "driver",
+        "what",
+        "is",
+        "the",
+        "disk",
+        "net",
+        "dig",
+        "vim",
+    ]
+    requests = [" ".join(["please"] + rng.choices(words, k=rng.randrange(1, 8))) for _ in range(40)]
+    answers, _ = ask(host_runtime, gguf, hw, [r.encode() for r in requests])
+    assert [a.prompt for a in answers] == requests
+    assert all(valid_for(a.command, root) for a in answers), [a.command for a in answers]
+    model = ckpt.load_model(tmp_path / "random" / "step")
+    console = Console(model, tok, index, model.config.max_position_embeddings)
+    with torch_threads(1), torch.no_grad():
+        want = [console.command(Session(model), machine, q, 48) for q in requests]
+    got = [a.command for a in answers]
+    intents = {c.split()[0] for c in got}
+    agree = sum(g == w for g, w in zip(got, want, strict=True))
+    print(f"random std={std}: kernel = Python on {agree}/{len(got)} commands; intents {sorted(intents)}")
+    assert agree == len(got), [(g, w) for g, w in zip(got, want, strict=True) if g != w]
 
 
 HOSTILE = [
