@@ -165,6 +165,8 @@ AVX2 static INLINE __m256i part_256(__m256i w, __m256i aw, __m256i x, int q4)
 /* 8 * the activation's sums of blocks [b, b + m), 0 past m: Q4_0's offset. */
 AVX2 static INLINE __m256i offsets_256(const int32_t *xs, uint32_t b, uint32_t m)
 {
+    if (m == 8)
+        return _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(xs + b)), 3);
     int32_t o[8];
     for (uint32_t k = 0; k < 8; k++)
         o[k] = k < m ? 8 * xs[b + k] : 0;
@@ -180,10 +182,11 @@ AVX2 static INLINE __m256i act_256(const int8_t *xq, uint32_t b, uint32_t k, uin
 /* The weight scales of blocks [b, b + m), 0 past m, converted exactly by F16C. */
 AVX2 static INLINE __m256 wscales_256(const uint8_t *w, uint32_t b, uint32_t m, int q4)
 {
-    uint16_t h[8];
+    short h[8]; /* built in registers by _mm_set_epi16 (no store-to-load stall) */
     for (uint32_t k = 0; k < 8; k++)
-        h[k] = k < m ? block_scale(w, b + k, q4) : 0;
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+        h[k] = (short)(k < m ? block_scale(w, b + k, q4) : 0);
+    __m128i v = _mm_set_epi16(h[7], h[6], h[5], h[4], h[3], h[2], h[1], h[0]);
+    return _mm256_cvtph_ps(v);
 }
 
 /* The activation's scales of blocks [b, b + m), 0 past m. */
