@@ -15,17 +15,17 @@
 /* What the boot code learned from the firmware, copied out of the DTB / multiboot info before
  * kmain runs (those blobs may lie in the RAM that becomes the arena). */
 struct boot_info {
-    uintptr_t ram_start, ram_end; /* the RAM region that holds the kernel image */
+    uintptr_t ram_start, ram_end;   /* the RAM region that holds the kernel image */
     char cmdline[BOOT_CMDLINE_MAX]; /* QEMU -append, "" if none */
-    const char *machine;          /* e.g. "QEMU virt (OpenSBI, S-mode)" */
+    const char *machine;            /* e.g. "QEMU virt (OpenSBI, S-mode)" */
 };
 
 /* Exit codes the kernel ends QEMU with (tools/kernel.py decodes them per arch). */
 enum {
-    EXIT_OK = 0,     /* poweroff command */
-    EXIT_MODEL = 1,  /* the embedded model failed to load (malformed, too big for RAM) */
-    EXIT_BOOT = 2,   /* the firmware gave no usable memory map */
-    EXIT_TRAP = 3,   /* an unexpected CPU exception */
+    EXIT_OK = 0,    /* poweroff command */
+    EXIT_MODEL = 1, /* the embedded model failed to load (malformed, too big for RAM) */
+    EXIT_BOOT = 2,  /* the firmware gave no usable memory map */
+    EXIT_TRAP = 3,  /* an unexpected CPU exception */
 };
 
 /* Linker-script symbols: the image spans [_kernel_start, _kernel_end). */
