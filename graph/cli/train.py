@@ -45,6 +45,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="run directory, e.g. SLM/models/checkpoints/<run>"),
         resume: bool = typer.Option(False, "--resume", help="continue from the run's latest checkpoint"),
         max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="override training.max_steps"),
+        minutes: float | None = typer.Option(
+            None, "--minutes", min=0.1, help="fit a new run's schedule into M minutes at its measured step time"
+        ),
         device: DeviceOpt = typer.Option(DeviceOpt.auto, "--device"),
         lr_scale: float | None = typer.Option(
             None, "--lr-scale", min=1e-6, help="LR scale to run at (default: the checkpoint's own, 1.0 new)"
@@ -64,6 +67,7 @@ def register(app: typer.Typer) -> None:
             out=out,
             resume=resume,
             max_steps=max_steps,
+            time_budget_s=minutes * 60 if minutes else None,
             device=device.value,
             lr_scale=lr_scale,
             compile=compile,
