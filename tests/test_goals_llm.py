@@ -17,7 +17,7 @@ from agents.goal import Question
 from agents.intake import intake
 from agents.providers import OpenAIProvider
 from bench.intake import GoalCase, load_goals, score
-from tests.test_agents_llm import LLM_URL, MODEL
+from tests import test_agents_llm
 
 SUBSET = (
     "train a tiny riscv model",
@@ -29,16 +29,9 @@ SUBSET = (
     "a modle for my rasberry pi",
 )
 CASES = {c.goal: c for c in load_goals()}
-
-
-@pytest.fixture(scope="module")
-def vcr_config() -> dict:
-    return {"filter_headers": ["authorization"]}  # record mode: none unless --record-mode
-
-
-@pytest.fixture
-def smollm2() -> LLM:
-    return LLM(OpenAIProvider(base_url=LLM_URL, model=MODEL))
+MODEL = test_agents_llm.MODEL
+vcr_config = test_agents_llm.vcr_config  # the same server, model and cassette settings
+smollm2 = test_agents_llm.smollm2
 
 
 @pytest.mark.vcr
