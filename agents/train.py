@@ -100,8 +100,10 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     }
     out = ctx.workspace.checkpoints / f"{inp.thread_id}-{request_key(identity)}"
     resume = bool(ckpt.step_dirs(out))
-    # A length the plan or the remedy fixed is kept; otherwise a new run fits its schedule into the
-    # plan's training minutes on this machine, at the step time it measures as it starts.
+    # A length the plan or the remedy fixed is passed on, so it replaces the one a resumed run has.
+    # (The loop can also fit a new run into a time budget, TrainRequest.time_budget_s; the stage
+    # does not ask for it yet: on a slow or busy machine the committed tiny config then trains too
+    # few tokens for the tier's perplexity threshold.)
     fixed = inp.plan.max_steps is not None or d.max_steps != cfg_steps
     request = TrainRequest(
         config=cfg,
@@ -109,7 +111,6 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         out=out,
         resume=resume,
         max_steps=d.max_steps if fixed else None,
-        time_budget_s=None if fixed or resume else inp.plan.train_minutes * 60,
         device=inp.plan.device,  # type: ignore[arg-type]
         lr_scale=d.lr_scale,
         inject_nan_at_steps=inp.inject_nan_at_steps,
