@@ -31,6 +31,7 @@ from tools.checkpoint import (
     BEST,
     LATEST,
     METRICS,
+    MODEL_CONFIG,
     STEP_RE,
     load_model,
     load_trainer_state,
@@ -48,7 +49,6 @@ from tools.train.metrics import read_metrics
 from tools.verdict import Finding, Remedy, Verdict
 
 STILL_IMPROVING = 0.01
-CONFIG = "config.yaml"
 
 
 def step_number(step_dir: Path) -> int:
@@ -235,9 +235,9 @@ def check_val_perplexity(
 
 
 def run_config(run_dir: Path | None) -> ModelConfig | None:
-    if run_dir is None or not (run_dir / CONFIG).is_file():
+    if run_dir is None or not (run_dir / MODEL_CONFIG).is_file():
         return None
-    return ModelConfig.load(run_dir / CONFIG)
+    return ModelConfig.load(run_dir / MODEL_CONFIG)
 
 
 def review_checkpoint(path: str | Path, tier: str | None = None) -> Verdict:

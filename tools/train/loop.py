@@ -37,7 +37,6 @@ from tools.train.optim import build_optimizer, lr_at, set_lr
 from tools.train.request import NanEvent, TrainRequest, TrainResult
 from tools.train.signals import StopRequest, stop_on_signals
 
-CONFIG = "config.yaml"
 SIZE_AFTER_STEPS = 10  # optimizer steps a run with a time budget times before it sizes its schedule
 SIZE_MARGIN = 0.9  # of the remaining budget for the steps: evaluations and checkpoints take the rest
 MAX_STRETCH = 4  # a sized schedule is at most this many times the config's
@@ -91,10 +90,10 @@ def prepare_run_dir(req: TrainRequest, cfg: ModelConfig) -> None:
     if req.resume:
         if not ckpt.step_dirs(out):
             raise InputError(f"{out}: no checkpoint to resume from")
-        saved = ModelConfig.load(out / CONFIG)
+        saved = ModelConfig.load(out / ckpt.MODEL_CONFIG)
         if saved.model != cfg.model:
             raise InputError(f"{out}: the run was trained with another model config than --config")
-    elif out.exists() and (ckpt.step_dirs(out) or (out / CONFIG).exists()):
+    elif out.exists() and (ckpt.step_dirs(out) or (out / ckpt.MODEL_CONFIG).exists()):
         raise InputError(f"{out}: already holds a run (pass --resume to continue it)")
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -106,8 +105,8 @@ def prepare_run_dir(req: TrainRequest, cfg: ModelConfig) -> None:
         probe.unlink()
     except OSError:
         raise InputError(f"{out}: directory is not writable") from None
-    cfg.save(out / CONFIG)
-    write_launch_script(out, req, out / CONFIG)
+    cfg.save(out / ckpt.MODEL_CONFIG)
+    write_launch_script(out, req, out / ckpt.MODEL_CONFIG)
 
 
 class _Run:

@@ -39,14 +39,13 @@ from tools.tune.data import TaskBatches, collate, encode_examples, is_pretrain_s
 from tools.tune.request import TuneRequest, TuneResult
 from tools.tune.schedule import Schedule
 
-CONFIG = "config.yaml"
 MIN_PROBE_STEPS = 5  # steps measured before a clock budget sizes the schedule
 
 
 def base_config(step_dir: Path) -> ModelConfig:
-    f = step_dir.parent / CONFIG
+    f = step_dir.parent / ckpt.MODEL_CONFIG
     if not f.is_file():
-        raise InputError(f"{step_dir}: no {CONFIG} in its run directory")
+        raise InputError(f"{step_dir}: no {ckpt.MODEL_CONFIG} in its run directory")
     return ModelConfig.load(f)
 
 
@@ -55,7 +54,7 @@ class _Tune:
         self.req, self.progress = req, progress
         self.out = req.out
         source = self._source()
-        self.base_cfg = base_config(source) if not req.resume else ModelConfig.load(self.out / CONFIG)
+        self.base_cfg = base_config(source) if not req.resume else ModelConfig.load(self.out / ckpt.MODEL_CONFIG)
         self.task = TaskData(req.task)
         self.pre = Dataset(req.data)
         self.tok = Tokenizer.from_file(str(source / ckpt.TOKENIZER))
@@ -99,7 +98,7 @@ class _Tune:
             if not ckpt.step_dirs(req.out):
                 raise InputError(f"{req.out}: no checkpoint to resume from")
             return ckpt.resolve_checkpoint(req.out, prefer=ckpt.LATEST)
-        if req.out.exists() and (ckpt.step_dirs(req.out) or (req.out / CONFIG).exists()):
+        if req.out.exists() and (ckpt.step_dirs(req.out) or (req.out / ckpt.MODEL_CONFIG).exists()):
             raise InputError(f"{req.out}: already holds a run (pass --resume to continue it)")
         return ckpt.resolve_checkpoint(req.model, prefer=ckpt.BEST)
 
@@ -136,7 +135,7 @@ class _Tune:
         except OSError as e:
             raise InputError(f"{self.out}: cannot create run directory ({e.strerror})") from None
         self.tok.save(str(self.out / ckpt.TOKENIZER))
-        self.cfg.save(self.out / CONFIG)
+        self.cfg.save(self.out / ckpt.MODEL_CONFIG)
 
     def _autocast(self):
         if self.precision == "bf16":
