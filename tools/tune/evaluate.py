@@ -2,33 +2,28 @@
 
 Commands are decoded greedily under the grammar mask (tools/tune/constrain.py) on each
 example's own machine; the predicted command is rendered on that machine and the answer is
-decoded greedily (unconstrained) after it. Scores: command exact match, intent accuracy,
-argument accuracy (among right intents), refusal precision and recall, and grounded answers
-(tools.task.answers.correct: the asked facts present, nothing absent from the output named).
+decoded greedily (unconstrained) after it. The scores are tools.task.score's.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import torch
 from tokenizers import Tokenizer
 
 from tools import checkpoint as ckpt
 from tools.progress import ProgressFn, null_progress
-from tools.task.answers import correct, grounded
 from tools.task.build import TaskData, TaskExample
 from tools.task.completions import IndexStates, State, completions
 from tools.task.grammar import parse_command
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
 from tools.task.render import render
+from tools.task.score import ScoreRow, score
 from tools.tune.chat import ChatIds, answer_prompt, chat_ids, command_prompt
 from tools.tune.constrain import TokenMask, decode_command
-from tools.tune.request import IntentScore, TaskEvalRequest, TaskEvalResult
-
-SAMPLES = 10
+from tools.tune.request import TaskEvalRequest, TaskEvalResult
 
 
 class Session:
@@ -86,10 +81,6 @@ class Console:
         return self.tok.decode(out, skip_special_tokens=True).strip()
 
 
-def _ratio(a: int, b: int) -> float | None:
-    return a / b if b else None
-
-
 def evaluate_task(req: TaskEvalRequest, progress: ProgressFn | None = None) -> TaskEvalResult:
     progress = progress or null_progress
     t0 = time.perf_counter()
@@ -104,64 +95,19 @@ def evaluate_task(req: TaskEvalRequest, progress: ProgressFn | None = None) -> T
     for n, e in enumerate(examples, 1):
         rows.append(_one(console, machines[e.machine], e, req))
         progress("eval", n, len(examples))
-    return _score(req, examples, rows, time.perf_counter() - t0)
+    scores = score(rows, answers=req.answers)
+    return TaskEvalResult(model=req.model, split=req.split, wall_s=time.perf_counter() - t0, **dict(scores))
 
 
-def _one(console: Console, machine: Machine, e: TaskExample, req: TaskEvalRequest) -> dict[str, str]:
+def _one(console: Console, machine: Machine, e: TaskExample, req: TaskEvalRequest) -> ScoreRow:
     session = Session(console.model)
     pred = console.command(session, machine, e.request, req.max_command_tokens)
-    row = {"request": e.request, "reference": e.command, "command": pred}
+    row = ScoreRow(request=e.request, reference=e.command, command=pred, facts=e.facts)
     if req.answers:
         cmd = parse_command(pred)
         assert cmd is not None, f"the constrained decoder wrote {pred!r}"  # the decoder's guarantee
         output = render(cmd, machine, console.index)
         answer = console.answer(session, output, req.max_answer_tokens)
         if answer is not None:
-            row |= {"output": output, "answer": answer}
+            row = row.model_copy(update={"output": output, "answer": answer})
     return row
-
-
-def _score(
-    req: TaskEvalRequest, examples: list[TaskExample], rows: list[dict[str, str]], wall: float
-) -> TaskEvalResult:
-    def intent(text: str) -> str:
-        cmd = parse_command(text)
-        return cmd.intent if cmd else "invalid"
-
-    exact = sum(r["command"] == r["reference"] for r in rows)
-    intents_ok = [r for r in rows if intent(r["command"]) == intent(r["reference"])]
-    args_ok = sum(r["command"] == r["reference"] for r in intents_ok)
-    pred_none = [r for r in rows if intent(r["command"]) == "none"]
-    gold_none = [r for r in rows if intent(r["reference"]) == "none"]
-    scored = [(r, e) for r, e in zip(rows, examples, strict=True) if "answer" in r]
-    per: dict[str, IntentScore] = {}
-    for name in sorted({intent(r["reference"]) for r in rows}):
-        mine = [r for r in rows if intent(r["reference"]) == name]
-        wrong = Counter(intent(r["command"]) for r in mine if intent(r["command"]) != name)
-        per[name] = IntentScore(
-            n=len(mine),
-            exact=sum(r["command"] == r["reference"] for r in mine) / len(mine),
-            confusions=dict(wrong),
-        )
-
-    def check(r: dict[str, str], e: TaskExample) -> bool:
-        return correct(r["answer"], r["output"], e.facts)
-
-    return TaskEvalResult(
-        model=req.model,
-        split=req.split,
-        examples=len(rows),
-        command_exact=exact / max(len(rows), 1),
-        intent_accuracy=len(intents_ok) / max(len(rows), 1),
-        argument_accuracy=args_ok / max(len(intents_ok), 1),
-        refusal_precision=_ratio(sum(intent(r["reference"]) == "none" for r in pred_none), len(pred_none)),
-        refusal_recall=_ratio(sum(intent(r["command"]) == "none" for r in gold_none), len(gold_none)),
-        grounded_accuracy=_ratio(sum(check(r, e) for r, e in scored), len(scored)) if req.answers else None,
-        grounded_rate=_ratio(sum(grounded(r["answer"], r["output"]) for r, _ in scored), len(scored))
-        if req.answers
-        else None,
-        answers_scored=len(scored),
-        per_intent=per,
-        samples=rows[:SAMPLES],
-        wall_s=wall,
-    )

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from tools.task.score import TaskScore
 from tools.train.request import DeviceChoice
 
 
@@ -67,28 +68,9 @@ class TaskEvalRequest(BaseModel):
     max_answer_tokens: int = Field(64, gt=0)
 
 
-class IntentScore(BaseModel):
-    n: int
-    exact: float
-    confusions: dict[str, int] = Field(description="predicted intent -> count, for the wrong ones")
+class TaskEvalResult(TaskScore):
+    """The task scores (tools.task.score) of a tuned model on one split of a task dataset."""
 
-
-class TaskEvalResult(BaseModel):
     model: Path
     split: str
-    examples: int
-    command_exact: float = Field(description="predicted command == reference, whole line")
-    intent_accuracy: float
-    argument_accuracy: float = Field(description="arguments right, among examples whose intent is right")
-    refusal_precision: float | None
-    refusal_recall: float | None
-    grounded_accuracy: float | None = Field(
-        description="answer holds the asked facts and names nothing absent"
-    )
-    grounded_rate: float | None = Field(description="answer names nothing absent from the output")
-    answers_scored: int = Field(
-        0, description="examples whose exchange fit the context, so their answer was scored"
-    )
-    per_intent: dict[str, IntentScore]
-    samples: list[dict[str, str]] = Field(description="a few exchanges, for the report")
     wall_s: float
