@@ -428,6 +428,7 @@ def _converse(
                 progress("kernel boot", 1, total, arch=arch)
                 cursor = m.end()
                 for prompt in prompts:
+                    sent = time.monotonic()
                     con.send(prompt)
                     _, echo = con.wait(LINE_END, start=cursor)
                     which, end = con.wait(ANSWER_END, COMMAND_END, EXIT, start=echo.end() if echo else cursor)
@@ -441,6 +442,7 @@ def _converse(
                     else:
                         commands.append(parse_command(prompt.strip(), segment, end))
                         fields = {"command": commands[-1].command, "rc": commands[-1].rc}
+                    (answers[-1] if which == 0 else commands[-1]).seconds = time.monotonic() - sent
                     replies += 1
                     cursor = end.end()
                     progress("kernel boot", 1 + replies, total, arch=arch, **fields)

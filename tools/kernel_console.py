@@ -127,6 +127,7 @@ class Answer(BaseModel):
         description="a request's command, as the model chose it (`auton: command`; 'none' for a refusal)",
     )
     answer: str | None = Field(None, description="a request's one-sentence answer (`auton: answer`)")
+    seconds: float = Field(0.0, description="host seconds from sending the line to the end of the reply")
 
 
 _REQUEST_LINE = re.compile(r"^auton: (command|answer) (.*)$", re.M)
@@ -408,6 +409,7 @@ class CommandResult(BaseModel):
     text: str = Field(description="the lines for people (header, error and closing line left out)")
     error: str | None = Field(None, description="the kernel's one-line message for a bad argument")
     result: CommandFacts | None = Field(None, description="the typed facts (None after an error)")
+    seconds: float = Field(0.0, description="host seconds from sending the line to the end of the reply")
 
 
 def _hex(value: str | None) -> int | None:

@@ -112,6 +112,7 @@ class Device(BaseModel):
     modalias: str = ""
     driver: str | None = None
     alias: str | None = None
+    label: str | None = None  # the NAME a booted kernel printed (tools.task.live); None: from the tables
 
     @property
     def id(self) -> str:
@@ -120,6 +121,8 @@ class Device(BaseModel):
     @property
     def name(self) -> str:
         """The NAME column (kernel/console/names.c names_device_name)."""
+        if self.label is not None:
+            return self.label
         if self.bus == "virtio":
             return VIRTIO_TYPES[self.virtio_id][0]
         if self.bus == "dt":
