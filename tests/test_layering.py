@@ -12,8 +12,11 @@ from tools.artifacts import REPO_ROOT
 TOOLS = REPO_ROOT / "tools"
 # tools/ packages that belong to a stage, in pipeline order: each may import the earlier ones and
 # the shared modules (everything else in tools/), never a later one
-# (tools/kernel_console.py, the console protocol, is shared: the kernel tool and the task data read it)
-STAGE_PACKAGES = ("data", "arch", "kb", "task", "train", "tune", "eval", "quant", "export", "kernel", "review")
+# (tools/kernel_console.py, the console protocol, is shared: the kernel tool and the task data read it;
+# tools/kernel_task.py scores the task on the booted kernel, so it comes after both)
+STAGE_PACKAGES = (
+    "data", "arch", "kb", "task", "train", "tune", "eval", "quant", "export", "kernel", "kernel_task", "review",
+)  # fmt: skip
 
 
 def imports(path: Path, modules: set[str] = frozenset()) -> set[str]:

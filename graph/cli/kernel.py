@@ -1,5 +1,6 @@
 """``auton-slm kernel build --arch A --model M [--kb KB]`` and
-``auton-slm kernel boot --arch A [--prompt P] [--qemu ARGS] [--ram MB]``."""
+``auton-slm kernel boot --arch A [--prompt P] [--qemu ARGS] [--ram MB]``; ``kernel task`` is
+graph/cli/kernel_task.py's."""
 
 from __future__ import annotations
 
@@ -44,6 +45,9 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     app.add_typer(kernel_app, name="kernel")
+    from graph.cli.kernel_task import add_task_command  # it reads this module's arch option
+
+    add_task_command(kernel_app)
 
     @kernel_app.command("build")
     def build_cmd(
