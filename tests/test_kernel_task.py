@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.cli_run import run_cli
 from tests.test_tune import micro_tuned, tiny_task  # noqa: F401  (the tuned micro model's fixtures)
 from tools.kernel_console import is_command
 from tools.task import TaskRequest, build_task
@@ -180,17 +181,19 @@ def test_score_console_end_to_end(live_setup, tmp_path):
     assert all(log.is_file() for log in r.logs)
 
 
-def test_score_console_rejects_a_dataset_of_other_tables(live_setup, tiny_task, tmp_path):  # noqa: F811
-    from tools.errors import InputError
-    from tools.kernel_task import ConsoleTaskRequest, score_console
-
-    image = live_setup[0]
-    with pytest.raises(InputError, match="not the image's knowledge tables"):
-        score_console(ConsoleTaskRequest(arch="riscv64", image=image, task=tiny_task, n=12, out=tmp_path))
-    with pytest.raises(InputError, match="no such kernel image"):
-        score_console(
-            ConsoleTaskRequest(arch="riscv64", image=tmp_path / "x.img", task=tiny_task, out=tmp_path)
-        )
+def test_kernel_task_cli(live_setup, tiny_task, tmp_path, capsys):  # noqa: F811
+    image, task, _, _ = live_setup
+    args = ["kernel", "task", "--arch", "riscv64", "--image", str(image), "-n", "12"]
+    r = run_cli(capsys, *args, "--task", str(task), "--out", str(tmp_path / "ok"))
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[1].startswith("template  n=12 ") and lines[2].startswith("freeform ") and "p90" in lines[3]
+    other = run_cli(capsys, *args, "--task", str(tiny_task), "--out", str(tmp_path / "other"))
+    assert (
+        other.code == 2 and "not the image's knowledge tables" in other.err and "Traceback" not in other.err
+    )
+    r = run_cli(capsys, *args[:5], str(tmp_path / "x.img"), "--task", str(task), "--out", str(tmp_path / "x"))
+    assert r.code == 2 and r.err.startswith("error: ") and "no such kernel image" in r.err
 
 
 def test_probe_without_a_reply_is_a_check_failure(live_setup):
