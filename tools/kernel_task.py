@@ -116,7 +116,7 @@ def _row(request: str, reference: str, a: Answer, live: Machine, index: Knowledg
     command = a.command or ""
     output: str | None = None
     if a.answer is not None:
-        output = "" if command == "none" else a.text.split("\n", 1)[1].split("\nauton: answer ", 1)[0] + "\n"
+        output = "" if command == "none" else a.text.partition("\n")[2].split("\nauton: answer ", 1)[0] + "\n"
     ref = parse_command(reference)
     assert ref is not None, f"the reference {reference!r} is not a command"  # drawn from the grammar
     return ScoreRow(
