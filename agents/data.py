@@ -1,6 +1,8 @@
-"""The data stage (DataScientist): decides the corpus budget and tokenizer, then runs
-tools.data.prepare. Hands on the dataset directory; a run that found too little text prepares
-again with twice the corpus budget."""
+"""The data stage (DataScientist): decides the corpus budget, the tokenizer and the task data's
+size, then runs tools.data.prepare (the pretraining corpus), tools.kb.build (the knowledge tables
+the kernel will carry) and tools.task.build (request -> command -> answer examples whose outputs
+are those tables' and whose machines are the plan's arch). Hands on the three directories; a run
+that found too little text prepares again with twice the corpus budget."""
 
 from __future__ import annotations
 
@@ -17,26 +19,41 @@ from agents.policy import apply_remedy, rerun
 from tools.artifacts import MANIFEST
 from tools.data.prepare import PrepareRequest, prepare
 from tools.dataset import Dataset
+from tools.kb.build import BLOB, KbBuildRequest, kb_tier
+from tools.kb.build import build as build_kb
+from tools.task.build import TaskRequest, build_task
 from tools.verdict import Remedy, Stage
 
 MIN_BYTES = 256 << 10
 MAX_BYTES = 1 << 30
+MIN_TASK = 500
+HELD_OUT_SHARE = 20  # val and test get a twentieth of the train examples each (at least 40)
 
 
 class DataArtifacts(Artifacts):
     stage: ClassVar[Stage] = "data"
     dataset: Path = Field(description="the prepared dataset directory (tools.dataset)")
+    kb: Path = Field(description="the knowledge blob of the plan's arch and tier (tools.kb)")
+    task: Path = Field(description="the task dataset directory (tools.task.build)")
 
 
 class DataDecision(BaseModel):
     tokenizer: TokenizerChoice
     vocab_size: int = Field(description="tokenizer vocabulary size, special tokens included")
     max_bytes: int | None = Field(description="cap on cleaned corpus bytes; null for the whole corpus")
+    task_examples: int | None = Field(
+        None, description="train examples of the task dataset; null: the plan's"
+    )
 
 
 def offline_decision(inp: StageInput) -> DataDecision:
     plan = inp.plan
-    base = DataDecision(tokenizer=plan.tokenizer, vocab_size=plan.vocab_size, max_bytes=plan.data_max_bytes)
+    base = DataDecision(
+        tokenizer=plan.tokenizer,
+        vocab_size=plan.vocab_size,
+        max_bytes=plan.data_max_bytes,
+        task_examples=plan.task_examples,
+    )
     return apply_remedy(base, inp.remedy)  # type: ignore[return-value]
 
 
@@ -49,6 +66,12 @@ def guard(answer: DataDecision, want: DataDecision) -> str | None:
         if answer.vocab_size == want.vocab_size
         else f"vocab_size {answer.vocab_size} is not the plan's {want.vocab_size}",
         in_range("max_bytes", answer.max_bytes, MIN_BYTES, MAX_BYTES),
+        in_range(
+            "task_examples",
+            answer.task_examples or want.task_examples,
+            MIN_TASK,
+            4 * (want.task_examples or 1),
+        ),
     )
 
 
@@ -79,6 +102,8 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     if not reused:
         prepare(PrepareRequest.build(out=Path(out), **params), ctx.progress)
     meta = Dataset(out).meta
+    task_examples = d.task_examples or want.task_examples or inp.plan.task_examples
+    kb, task = knowledge_and_task(inp, ctx, task_examples)
     metrics = {
         "train_tokens": meta.splits["train"].tokens,
         "val_tokens": meta.splits["val"].tokens,
@@ -86,16 +111,36 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         "vocab_size": meta.vocab_size,
         "qa_pairs": meta.qa,
         "reused": reused,
+        "task_examples": task_examples,
     }
     record = StageRecord(
         stage="data",
         attempt=inp.attempt,
         status="ok",
-        outputs=DataArtifacts(dataset=out).outputs(),
+        outputs=DataArtifacts(dataset=out, kb=kb, task=task).outputs(),
         metrics=metrics,
         params=params,
     )
     return outcome(record, decided)
+
+
+def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) -> tuple[Path, Path]:
+    """The knowledge blob of the plan's arch and tier, and the task dataset built on its tables:
+    (blob, task directory). Both are shared by every run that asks for the same and built once."""
+    arch, tier = inp.plan.arch, kb_tier(inp.plan.tier)
+    kb_dir = ctx.workspace.datasets / "kb" / f"{arch.value}-{tier.value}"
+    if not (kb_dir / MANIFEST).is_file():
+        build_kb(KbBuildRequest(arch=arch, tier=tier, out=kb_dir), ctx.progress)
+    held_out = max(40, train_examples // HELD_OUT_SHARE)
+    counts = {"train": train_examples, "val": held_out, "test": held_out}
+    key = request_key({"arch": arch.value, "kb": str(kb_dir), "counts": counts, "seed": inp.plan.seed})
+    task = ctx.workspace.datasets / "task" / f"{arch.value}-{tier.value}-{key}"
+    if not (task / MANIFEST).is_file():
+        request = TaskRequest(
+            arch=arch, out=task, seed=inp.plan.seed, counts=counts, kb=kb_dir / BLOB, overwrite=True
+        )
+        build_task(request, ctx.progress)
+    return kb_dir / BLOB, task
 
 
 def on_failure(record: StageRecord, inp: StageInput) -> Remedy:

@@ -1,16 +1,17 @@
-"""Integrator: embeds the exported GGUF and the knowledge tables of the plan's arch and tier
-(tools.kb) into the AUTON kernel, boots it under QEMU with the arch's default device set, asks it
-the demo question (a held-out QA question of the dataset, so there is a reference answer to
-compare) and runs the console's ``devices`` and ``memory`` commands.
+"""Integrator: embeds the exported GGUF and the knowledge tables of the data stage (the plan's
+arch and tier, tools.kb) into the AUTON kernel, boots it under QEMU with the arch's default
+device set, types the demo request (a held-out request of the task data) and the console's
+``devices`` and ``memory`` commands, then scores the console task end to end
+(tools.kernel_task): held-out requests typed on the booted kernel, their commands and answers
+checked against the inventory the kernel itself discovered. That score is success criterion 7.
 
 The kernel image goes to SLM/runs/<thread>/kernel/<arch>/ (per run, so concurrent runs and replays
-never share a build directory), with boot.json (the BootResult) beside boot.log; the tables go
-to SLM/runs/<thread>/kb/<arch>/.
+never share a build directory), with boot.json (the BootResult) beside boot.log and the task
+score in console/ (result.json, transcript.txt, the boot logs).
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -23,20 +24,21 @@ from agents.export import ExportArtifacts
 from agents.guards import first_objection, in_range
 from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy
+from agents.tune import TuneArtifacts, budget
 from tools.artifacts import atomic_write_json
-from tools.dataset import Dataset
-from tools.kb.build import KbBuildRequest, kb_tier, tier_kb
-from tools.kb.build import build as build_kb
+from tools.kb.build import kb_tier, tier_kb
 from tools.kernel import BootResult, KernelBootRequest, KernelBuildRequest, boot, build
 from tools.kernel_console import MemoryFacts
+from tools.kernel_task import ConsoleTaskRequest, score_console
+from tools.review.boot import CONSOLE
+from tools.task.build import TaskData
 from tools.verdict import Stage
 
 CANDIDATES = 5
 MAX_ANSWER_TOKENS = 48
-COMMANDS = ["devices", "memory"]  # typed after the question: what the demo machine has and holds
+COMMANDS = ["devices", "memory"]  # typed after the request: what the demo machine has and holds
 BOOT_JSON = "boot.json"
 MB = 1 << 20
-WORD_RX = re.compile(r"[a-z0-9]{3,}")
 
 
 class IntegrateArtifacts(Artifacts):
@@ -44,16 +46,18 @@ class IntegrateArtifacts(Artifacts):
     image: Path = Field(description="the kernel image with the model linked in")
     boot: Path = Field(description="boot.json: the BootResult of the QEMU run")
     boot_log: Path = Field(description="the serial console transcript")
+    console: Path = Field(description="console/result.json: the end-to-end task score (tools.kernel_task)")
 
 
 class IntegrateDecision(BaseModel):
     ram_mb: int = Field(description="RAM QEMU gives the kernel, MiB")
-    prompt: str = Field(description="the question asked on the serial console")
+    prompt: str = Field(description="the demo request typed on the serial console")
+    requests: int = Field(description="held-out requests typed for the end-to-end score")
 
 
-def candidates(dataset: str) -> list[tuple[str, str]]:
-    """(question, reference answer) of the first held-out QA pairs."""
-    return [(p.question, p.answer) for p in Dataset(dataset).qa("test")[:CANDIDATES]]
+def candidates(task: Path) -> list[str]:
+    """The first held-out requests of the task data that run a command (not refusals)."""
+    return [e.request for e in TaskData(task).examples("test") if e.intent != "none"][:CANDIDATES]
 
 
 def min_ram_mb(inp: StageInput) -> int:
@@ -64,7 +68,9 @@ def min_ram_mb(inp: StageInput) -> int:
 
 
 def offline_decision(inp: StageInput, questions: list[str]) -> IntegrateDecision:
-    base = IntegrateDecision(ram_mb=max(inp.plan.ram_mb, min_ram_mb(inp)), prompt=questions[0])
+    base = IntegrateDecision(
+        ram_mb=max(inp.plan.ram_mb, min_ram_mb(inp)), prompt=questions[0], requests=inp.plan.console_requests
+    )
     return apply_remedy(base, inp.remedy)  # type: ignore[return-value]
 
 
@@ -73,24 +79,16 @@ def guard(answer: IntegrateDecision, inp: StageInput, questions: list[str]) -> s
         in_range("ram_mb", answer.ram_mb, min_ram_mb(inp), max(inp.plan.ram_mb, min_ram_mb(inp))),
         None
         if answer.prompt in questions
-        else f"prompt {answer.prompt[:60]!r} is not one of the candidate questions",
+        else f"prompt {answer.prompt[:60]!r} is not one of the candidate requests",
+        in_range(
+            "requests", answer.requests, min(50, inp.plan.console_requests), 4 * inp.plan.console_requests
+        ),
     )
 
 
-def relevance(answer: str, reference: str) -> tuple[bool, str]:
-    """Criterion 7 made checkable: the answer is printable text with words, and shares a word
-    (3+ letters) with the held-out reference answer."""
-    words = set(WORD_RX.findall(answer.lower()))
-    shared = words & set(WORD_RX.findall(reference.lower()))
-    printable = bool(answer.strip()) and answer.isprintable()
-    ok = printable and bool(words) and bool(shared)
-    return ok, f"reference {reference!r}; shared words: {', '.join(sorted(shared)) or 'none'}"
-
-
 def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
-    dataset = str(inp.artifacts(DataArtifacts).dataset)
-    pairs = candidates(dataset)
-    questions = [q for q, _ in pairs]
+    data = inp.artifacts(DataArtifacts)
+    questions = candidates(data.task)
     want = offline_decision(inp, questions)
     decided = decide(
         "integrator",
@@ -102,7 +100,8 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             "tier": inp.plan.tier,
             "tier_ram_mb": inp.plan.ram_mb,
             "model_ram_mb": min_ram_mb(inp),
-            "candidate_questions": questions,
+            "candidate_requests": questions,
+            "console_requests": inp.plan.console_requests,
         },
         offline=lambda: want,
         guard=lambda a: guard(a, inp, questions),
@@ -110,15 +109,9 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     )
     d = decided.value
     out = ctx.workspace.runs / inp.thread_id / "kernel" / inp.plan.arch.value
-    kb = build_kb(
-        KbBuildRequest(
-            arch=inp.plan.arch, tier=kb_tier(inp.plan.tier), out=out.parent.parent / "kb" / out.name
-        ),
-        ctx.progress,
-    )
     built = build(
         KernelBuildRequest(
-            arch=inp.plan.arch, model=inp.artifacts(ExportArtifacts).gguf, kb=kb.blob, out=out
+            arch=inp.plan.arch, model=inp.artifacts(ExportArtifacts).gguf, kb=data.kb, out=out
         ),
         ctx.progress,
     )
@@ -135,13 +128,21 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     atomic_write_json(out / BOOT_JSON, result)
     answer = result.answers[0] if result.answers else None
     memory = next((c.result for c in result.commands if isinstance(c.result, MemoryFacts)), None)
-    reference = dict(pairs)[d.prompt]
-    ok, check = relevance(answer.text, reference) if answer else (False, "no answer")
+    console = score_console(
+        ConsoleTaskRequest(
+            arch=inp.plan.arch, image=built.image, task=data.task, n=d.requests, seed=inp.plan.seed,
+            ram_mb=d.ram_mb, out=out / CONSOLE,
+        ),
+        ctx.progress,
+    )  # fmt: skip
+    t, f = console.template, console.freeform
     record = StageRecord(
         stage="integrate",
         attempt=inp.attempt,
         status="ok",
-        outputs=IntegrateArtifacts(image=built.image, boot=out / BOOT_JSON, boot_log=result.log).outputs(),
+        outputs=IntegrateArtifacts(
+            image=built.image, boot=out / BOOT_JSON, boot_log=result.log, console=console.result
+        ).outputs(),
         metrics={
             "ok": result.ok,
             "booted": result.boot is not None,
@@ -150,16 +151,27 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             "error": result.error,
             "banner": result.model.model_dump() if result.model else None,
             "image_bytes": built.image_bytes,
-            "kb_bytes": kb.bytes,
-            "kb_tier": kb.tier.value,
-            "kb_tables": {t.name: t.lines for t in kb.tables},
+            "kb_bytes": built.kb.bytes if built.kb else None,
             "devices_found": result.inventory.devices if result.inventory else None,
             "ram_total_bytes": memory.total if memory else None,
             "ram_used_bytes": memory.total - memory.free if memory else None,
             "prompt": d.prompt,
-            "answer": answer.text if answer else None,
-            "answer_ok": ok,
-            "answer_check": check,
+            "command": answer.command if answer else None,
+            "answer": answer.answer if answer else None,
+            "console_ok": console.boots_ok,
+            "console_error": console.error,
+            "requests": t.examples,
+            "command_exact": t.command_exact,
+            "intent_accuracy": t.intent_accuracy,
+            "argument_accuracy": t.argument_accuracy,
+            "refusal_precision": t.refusal_precision,
+            "refusal_recall": t.refusal_recall,
+            "grounded_accuracy": t.grounded_accuracy,
+            "freeform_requests": f.examples,
+            "freeform_command_exact": f.command_exact,
+            "freeform_grounded_accuracy": f.grounded_accuracy,
+            "latency_median_s": console.latency_median_s,
+            "latency_p90_s": console.latency_p90_s,
             "tokens_per_s": answer.tokens_per_s if answer else None,
             "ram_mb": result.ram_mb,
             "boot_s": result.seconds,
@@ -167,3 +179,8 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         params=d.model_dump(),
     )
     return outcome(record, decided)
+
+
+def review_context(inp: StageInput) -> dict[str, object]:
+    """The end-to-end task score's remedies are the tuned run's (tools.review.tuned)."""
+    return {"tuned": inp.artifacts(TuneArtifacts).run, "budget": budget(inp)}

@@ -56,6 +56,13 @@ class Plan(BaseModel):
     data_max_bytes: int | None = Field(None, description="cap on cleaned corpus bytes (None: all)")
     eval_max_tokens: int = Field(gt=0, description="token cap of perplexity evaluation")
     eval_max_qa: int = Field(gt=0, description="held-out QA pairs used for task accuracy")
+    tune_minutes: float = Field(
+        5.0, gt=0, description="the task tuning's wall-clock budget (part of the overhead)"
+    )
+    tune_max_steps: int | None = Field(None, gt=0, description="fixed tuning length (None: on the clock)")
+    task_examples: int = Field(20_000, gt=0, description="train examples of the task dataset")
+    eval_task_examples: int = Field(300, gt=0, description="held-out task examples the evaluate stage scores")
+    console_requests: int = Field(60, gt=0, description="held-out requests typed on the booted kernel")
     lr: float | None = Field(None, gt=0, description="learning-rate override of the architect's config")
     max_steps: int | None = Field(None, gt=0, description="training-steps override")
     ram_mb: int = Field(gt=0, description="RAM given to QEMU when the kernel boots")

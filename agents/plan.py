@@ -28,20 +28,29 @@ from tools.tiers import Arch
 class TierDefaults:
     vocab_size: int
     budget_minutes: float  # whole run, wall time, on this class of machine (CPU)
-    overhead_minutes: float  # everything but training: data, evaluation, quantization, export, kernel
+    overhead_minutes: (
+        float  # everything but pretraining: data, tuning, evaluation, quantization, export, kernel
+    )
+    tune_minutes: float  # the task tuning's share of the overhead
     eval_max_tokens: int
     eval_max_qa: int
     ram_mb: int  # RAM QEMU gives the kernel
     data_max_bytes: int | None
+    task_examples: int  # task dataset: train examples (val and test get a twentieth each)
+    eval_task_examples: int  # held-out task examples the evaluate stage scores
+    console_requests: int  # held-out requests the Integrator types on the booted kernel
     max_steps: int | None = None  # fixed training length (micro); None: the architect sizes it to the budget
+    tune_max_steps: int | None = None  # fixed tuning length (micro); None: tune_minutes on the clock
 
 
 TIER_DEFAULTS: dict[TierChoice, TierDefaults] = {
-    "micro": TierDefaults(512, 10, 4, 8_192, 16, 64, 1_500_000, max_steps=300),
-    "tiny": TierDefaults(4096, 30, 12, 65_536, 100, 128, None),
-    "small": TierDefaults(8192, 120, 25, 131_072, 200, 256, None),
-    "medium": TierDefaults(16384, 600, 60, 262_144, 300, 512, None),
-    "large": TierDefaults(32000, 2400, 120, 262_144, 300, 2048, None),
+    "micro": TierDefaults(
+        512, 10, 4, 1, 8_192, 16, 64, 1_500_000, 2_000, 40, 12, max_steps=300, tune_max_steps=300
+    ),
+    "tiny": TierDefaults(4096, 30, 12, 5, 65_536, 100, 128, None, 20_000, 300, 60),
+    "small": TierDefaults(8192, 120, 25, 15, 131_072, 200, 256, None, 40_000, 500, 100),
+    "medium": TierDefaults(16384, 600, 60, 40, 262_144, 300, 512, None, 60_000, 1000, 100),
+    "large": TierDefaults(32000, 2400, 120, 80, 262_144, 300, 2048, None, 100_000, 1000, 100),
 }
 DEFAULT_TIER: TierChoice = "tiny"
 DEFAULT_ARCH = Arch.riscv64
@@ -170,6 +179,11 @@ def plan_from_fields(
         data_max_bytes=d.data_max_bytes,
         eval_max_tokens=d.eval_max_tokens,
         eval_max_qa=d.eval_max_qa,
+        tune_minutes=d.tune_minutes,
+        tune_max_steps=d.tune_max_steps,
+        task_examples=d.task_examples,
+        eval_task_examples=d.eval_task_examples,
+        console_requests=d.console_requests,
         max_steps=max_steps,
         ram_mb=ram_mb,
         assumptions=assumptions,

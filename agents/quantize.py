@@ -15,10 +15,12 @@ from agents.decide import decide, outcome
 from agents.evaluate import EvaluateArtifacts
 from agents.models import Artifacts, QuantMethod, QuantType, StageInput, StageOutcome, StageRecord
 from agents.policy import apply_remedy
-from tools.artifacts import MANIFEST
-from tools.quant.layout import Metrics, read_report
+from tools.artifacts import MANIFEST, atomic_write_json, read_json
+from tools.quant.layout import RULE_THRESHOLD, Metrics, read_report
 from tools.quant.quantize import QuantizeRequest
 from tools.quant.quantize import quantize as quantize_model
+from tools.review.quantized import COMMANDS_JSON, CommandRule
+from tools.tune import TaskEvalRequest, evaluate_task
 from tools.verdict import Stage
 
 
@@ -73,7 +75,10 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     )
     d = decided.value
     model = inp.artifacts(EvaluateArtifacts).model
-    out = ctx.workspace.quantized / f"{inp.thread_id}-{d.method}-{d.qtype}-{request_key([str(model), d.method])}"
+    out = (
+        ctx.workspace.quantized
+        / f"{inp.thread_id}-{d.method}-{d.qtype}-{request_key([str(model), d.method])}"
+    )
     if not (out / MANIFEST).is_file():
         quantize_model(
             QuantizeRequest(
@@ -89,6 +94,23 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             ctx.progress,
         )
     rep = read_report(out)
+    if not (out / COMMANDS_JSON).is_file():
+        commands = evaluate_task(
+            TaskEvalRequest(
+                model=out,
+                task=inp.artifacts(DataArtifacts).task,
+                limit=evaluated.metrics["task_examples"],
+                answers=False,
+            ),
+            ctx.progress,
+        )
+        rule = CommandRule(
+            examples=commands.examples,
+            float_exact=evaluated.metrics["command_exact"],
+            quantized_exact=commands.command_exact,
+        )
+        atomic_write_json(out / COMMANDS_JSON, rule)
+    rule = CommandRule.model_validate(read_json(out / COMMANDS_JSON))
     record = StageRecord(
         stage="quantize",
         attempt=inp.attempt,
@@ -99,10 +121,12 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             "type": rep.qtype,
             "rel_change": rep.rule.value if rep.rule else None,
             "rule": f"{rep.rule.metric}: {rep.rule.formula} < {rep.rule.threshold:g}" if rep.rule else None,
-            "passed": rep.passed,
+            "passed": rep.passed and rule.value < RULE_THRESHOLD,
             "ppl_before": rep.before.perplexity if rep.before else None,
             "ppl_after": rep.after.perplexity if rep.after else None,
             "task_accuracy_after": rep.after.task_accuracy if rep.after else None,
+            "command_exact_after": rule.quantized_exact,
+            "command_rel_change": rule.value,
             "weight_bytes": rep.weight_bytes,
             "quantize_s": rep.quantize_seconds,
         },

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents import architect, data, evaluate, export, integrate, quantize, train
+from agents import architect, data, evaluate, export, integrate, quantize, train, tune
 from agents.context import AgentContext
 from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
 from agents.policy import rerun
@@ -66,10 +66,33 @@ PIPELINE: tuple[StageSpec, ...] = (
         context=train.review_context,
         on_failure=train.on_failure,
     ),
-    StageSpec("evaluate", evaluate.run, evaluate.EvaluateArtifacts, review="evaluation", reviewed=lambda a: a.report),
-    StageSpec("quantize", quantize.run, quantize.QuantizeArtifacts, review="quantized", reviewed=lambda a: a.quantized),
+    StageSpec(
+        "tune",
+        tune.run,
+        tune.TuneArtifacts,
+        review="tuned",
+        reviewed=lambda a: a.run,
+        context=tune.review_context,
+    ),
+    StageSpec(
+        "evaluate", evaluate.run, evaluate.EvaluateArtifacts, review="evaluation", reviewed=lambda a: a.report
+    ),
+    StageSpec(
+        "quantize",
+        quantize.run,
+        quantize.QuantizeArtifacts,
+        review="quantized",
+        reviewed=lambda a: a.quantized,
+    ),
     StageSpec("export", export.run, export.ExportArtifacts, review="export", reviewed=lambda a: a.export),
-    StageSpec("integrate", integrate.run, integrate.IntegrateArtifacts, review="boot", reviewed=lambda a: a.boot),
+    StageSpec(
+        "integrate",
+        integrate.run,
+        integrate.IntegrateArtifacts,
+        review="boot",
+        reviewed=lambda a: a.boot,
+        context=integrate.review_context,
+    ),
 )
 SPECS: dict[str, StageSpec] = {s.name: s for s in PIPELINE}
 assert tuple(SPECS) == STAGES, "tools.verdict.Stage and the pipeline table must name the same stages"

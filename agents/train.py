@@ -101,9 +101,9 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     out = ctx.workspace.checkpoints / f"{inp.thread_id}-{request_key(identity)}"
     resume = bool(ckpt.step_dirs(out))
     # A length the plan or the remedy fixed is passed on, so it replaces the one a resumed run has.
-    # (The loop can also fit a new run into a time budget, TrainRequest.time_budget_s; the stage
-    # does not ask for it yet: on a slow or busy machine the committed tiny config then trains too
-    # few tokens for the tier's perplexity threshold.)
+    # Otherwise a new run fits its schedule to the plan's training minutes from the step time it
+    # measures on this machine (a slower machine trains fewer steps in the same time; when that
+    # misses the perplexity threshold, the review's remedy is to train longer).
     fixed = inp.plan.max_steps is not None or d.max_steps != cfg_steps
     request = TrainRequest(
         config=cfg,
@@ -111,6 +111,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         out=out,
         resume=resume,
         max_steps=d.max_steps if fixed else None,
+        time_budget_s=None if fixed else inp.plan.train_minutes * 60,
         device=inp.plan.device,  # type: ignore[arg-type]
         lr_scale=d.lr_scale,
         inject_nan_at_steps=inp.inject_nan_at_steps,

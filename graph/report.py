@@ -20,9 +20,11 @@ from pydantic import BaseModel
 
 from agents.models import SPEC_BUDGET_USD
 from agents.plan import compute_usd_per_hour
+from graph.console_report import console_section
 from graph.state import PipelineState
 from tools.artifacts import atomic_write_text
 from tools.checkpoint import METRICS
+from tools.tiers import task_target
 from tools.verdict import STAGES
 
 REPORT_MD = "report.md"
@@ -79,7 +81,8 @@ def criteria(state: PipelineState, cost: Costs) -> list[Criterion]:
     train_ok = _approved(state, "train")
     ppl, thr = _metric(state, "evaluate", "perplexity"), _metric(state, "evaluate", "ppl_threshold")
     rel = _metric(state, "quantize", "rel_change")
-    answer = _metric(state, "integrate", "answer")
+    exact = _metric(state, "integrate", "command_exact")
+    target = task_target(state.plan.tier) if state.plan else None
     return [
         crit(
             1,
@@ -128,8 +131,8 @@ def criteria(state: PipelineState, cost: Costs) -> list[Criterion]:
             7,
             "Inference produces coherent, relevant outputs",
             "integrate",
-            _metric(state, "integrate", "answer_ok"),
-            f"answer {answer!r}; {_metric(state, 'integrate', 'answer_check')}",
+            None if exact is None or target is None else exact >= target,
+            _console_evidence(state, target),
         ),
         Criterion(
             number=8,
@@ -138,6 +141,21 @@ def criteria(state: PipelineState, cost: Costs) -> list[Criterion]:
             evidence=f"${cost.total_usd:.4f} (LLM ${cost.llm_usd:.4f}, compute ${cost.compute_usd:.4f})",
         ),
     ]
+
+
+def _console_evidence(state: PipelineState, target: float | None) -> str:
+    m = state.stages["integrate"].metrics if "integrate" in state.stages else {}
+    if m.get("command_exact") is None:
+        return ""
+    grounded = m.get("grounded_accuracy")
+    said = (
+        f"on the booted kernel, {m['requests']} held-out requests: command exact {m['command_exact']:.1%} "
+        f"(target {target:.0%}), intent {m['intent_accuracy']:.1%}"
+        + (f", grounded answers {grounded:.1%}" if grounded is not None else "")
+    )
+    if m.get("freeform_requests"):
+        said += f"; own freeform phrasings ({m['freeform_requests']}): command exact {m['freeform_command_exact']:.1%}"
+    return said
 
 
 def _plot_loss(state: PipelineState, out: Path) -> Path | None:
@@ -211,7 +229,10 @@ def summary_lines(state: PipelineState, cost: Costs | None = None) -> list[str]:
         lines.append("failure: " + state.failure.splitlines()[0])
     for stage, key, label in (
         ("evaluate", "perplexity", "test perplexity"),
-        ("evaluate", "task_accuracy", "task accuracy"),
+        ("evaluate", "command_exact", "command exact match (PyTorch, held-out)"),
+        ("integrate", "command_exact", "command exact match (booted kernel, held-out)"),
+        ("integrate", "grounded_accuracy", "grounded answers (booted kernel)"),
+        ("integrate", "latency_median_s", "request latency in QEMU, median s"),
         ("quantize", "rel_change", "quantization change"),
         ("export", "gguf_bytes", "GGUF bytes"),
         ("integrate", "image_bytes", "kernel image bytes (model and knowledge tables included)"),
@@ -223,9 +244,10 @@ def summary_lines(state: PipelineState, cost: Costs | None = None) -> list[str]:
         v = _metric(state, stage, key)
         if v is not None:
             lines.append(f"{label}: {v:.4g}" if isinstance(v, float) else f"{label}: {v}")
-    if (answer := _metric(state, "integrate", "answer")) is not None:
-        lines.append(f"prompt: {_metric(state, 'integrate', 'prompt')}")
-        lines.append(f"kernel answer: {answer}")
+    if (command := _metric(state, "integrate", "command")) is not None:
+        lines.append(f"request: {_metric(state, 'integrate', 'prompt')}")
+        lines.append(f"kernel command: {command}")
+        lines.append(f"kernel answer: {_metric(state, 'integrate', 'answer')}")
     lines.append(f"wall time: {cost.wall_s / 60:.1f} min; cost ${cost.total_usd:.4f} of ${cost.budget_usd:g}")
     crits = criteria(state, cost)
     passed = sum(c.result == "pass" for c in crits)
@@ -253,6 +275,7 @@ def render_markdown(state: PipelineState, thread_id: str, cost: Costs, plots: li
         md += [""] + [f"- assumed: {a}" for a in state.plan.assumptions] + [""]
     md += ["## Success criteria", "", "| # | criterion | result | evidence |", "|---|---|---|---|"]
     md += [f"| {c.number} | {c.text} | {c.result} | {c.evidence} |" for c in criteria(state, cost)] + [""]
+    md += console_section(state)
     md += [
         "## Stages",
         "",

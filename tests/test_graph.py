@@ -61,7 +61,8 @@ LOWER_LR = Remedy(
     [
         ("data", "architect"),
         ("architect", "train"),
-        ("train", "evaluate"),
+        ("train", "tune"),
+        ("tune", "evaluate"),
         ("evaluate", "quantize"),
         ("quantize", "export"),
         ("export", "integrate"),

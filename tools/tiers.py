@@ -67,3 +67,14 @@ def tier_for_params(params: int) -> str:
         if params <= t.max_params:
             return t.name.value if params >= t.min_params else "micro"
     return TierName.large.value
+
+
+# Held-out command exact match a tuned model must reach, on the task's validation split and end to
+# end on the booted kernel (success criterion 7). A micro model (tests only) tunes for seconds on
+# a small task set: it must beat choosing one intent for everything, far below the real target.
+TASK_TARGET = 0.9
+MICRO_TASK_TARGET = 0.2
+
+
+def task_target(name: str) -> float:
+    return MICRO_TASK_TARGET if name == "micro" else TASK_TARGET

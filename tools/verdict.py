@@ -15,6 +15,8 @@ parameters named after the fields the stage's decision takes (the graph applies 
 | larger_model      | architect  | n_layers                                 | more capacity: the loss plateaued too high      |
 | resume_lower_lr   | train      | lr_scale, from_step                      | resume from a good step at a scaled-down LR     |
 | train_longer      | train      | max_steps                                | continue: the loss was still falling            |
+| tune_longer       | tune       | minutes                                  | tune again from the pretrained model, longer    |
+| more_task_data    | data       | task_examples                            | build the task dataset with more examples       |
 | requantize        | quantize   | method, qtype                            | a stronger method or a wider type               |
 """
 
@@ -25,7 +27,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, Field
 
 # the pipeline's stages in their order (the stage table, agents/stages.py, runs them)
-Stage = Literal["data", "architect", "train", "evaluate", "quantize", "export", "integrate"]
+Stage = Literal["data", "architect", "train", "tune", "evaluate", "quantize", "export", "integrate"]
 STAGES: tuple[Stage, ...] = get_args(Stage)
 Severity = Literal["info", "warning", "error"]
 Action = Literal[
@@ -39,6 +41,8 @@ Action = Literal[
     "larger_model",
     "resume_lower_lr",
     "train_longer",
+    "tune_longer",
+    "more_task_data",
     "requantize",
 ]
 

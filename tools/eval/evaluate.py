@@ -37,17 +37,23 @@ SPLIT = "test"
 
 
 def check_same_tokenizer(backend: Backend, data: Dataset, model: str) -> None:
-    """Reject data made with another tokenizer than the model's: a one-line InputError."""
-    if backend.vocab_size != data.meta.vocab_size:
+    """Reject data made with another tokenizer than the model's: a one-line InputError. A model
+    whose vocabulary extends the data's (a tuned model's chat tokens after it) is the same
+    tokenizer; its scores are taken over the data's vocabulary (:func:`text_vocab`)."""
+    if backend.vocab_size < data.meta.vocab_size:
         raise InputError(
             f"{model}: the model has {backend.vocab_size} tokens but {data.path} has "
             f"{data.meta.vocab_size}: the data comes from another tokenizer"
         )
     theirs = backend.vocab()
     if theirs is None:
+        if backend.vocab_size != data.meta.vocab_size:
+            raise InputError(
+                f"{model}: {backend.vocab_size} tokens and no vocabulary to compare with {data.path}"
+            )
         return
     tok = data.tokenizer
-    for i, t in enumerate(theirs):
+    for i, t in enumerate(theirs[: data.meta.vocab_size]):
         ours = tok.id_to_token(i)
         if t != ours:
             raise InputError(
@@ -106,7 +112,7 @@ def evaluate(req: EvalRequest, progress: ProgressFn | None = None) -> EvalReport
     if len(stream) < 2:
         raise InputError(f"{data.path}: the {SPLIT} split has fewer than 2 tokens")
     keep = len(stream) if req.max_tokens is None else min(len(stream), req.max_tokens + 1)
-    scores = score_stream(backend, stream[:keep], req.batch_size, progress)
+    scores = score_stream(backend, stream[:keep], req.batch_size, progress, vocab=data.meta.vocab_size)
     whole = keep == len(stream)
     split_bytes = data.meta.splits[SPLIT].bytes
     bytes_counted = split_bytes if whole else split_bytes * scores.tokens / (len(stream) - 1)

@@ -68,9 +68,14 @@ def token_nll(logits: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def score_stream(
-    backend: Backend, stream: np.ndarray, batch_size: int = 8, progress: ProgressFn = null_progress
+    backend: Backend,
+    stream: np.ndarray,
+    batch_size: int = 8,
+    progress: ProgressFn = null_progress,
+    vocab: int | None = None,
 ) -> TokenScores:
-    """Score a token stream with the windowed perplexity protocol."""
+    """Score a token stream with the windowed perplexity protocol, over the first ``vocab`` token
+    ids (a tuned model's chat tokens never occur in text: they are left out of the softmax)."""
     ws = windows(stream, backend.context)
     nll, correct, tokens = 0.0, 0, 0
     i = 0
@@ -82,7 +87,7 @@ def score_stream(
         inputs = np.stack([w[0] for w in ws[i:j]])
         targets = np.stack([w[1] for w in ws[i:j]])
         for row_logits, row_targets in zip(
-            backend.logits(inputs), targets, strict=True
+            backend.logits(inputs)[..., :vocab], targets, strict=True
         ):  # row by row: bounded memory
             losses, hits = token_nll(row_logits, row_targets)
             nll += float(losses.sum())

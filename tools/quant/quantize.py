@@ -78,7 +78,11 @@ class QuantizeResult(BaseModel):
 def _check_tokenizer(data: Dataset, step: Path) -> None:
     from tokenizers import Tokenizer
 
-    if Tokenizer.from_file(str(step / TOKENIZER)).get_vocab() != data.tokenizer.get_vocab():
+    ours, theirs = Tokenizer.from_file(str(step / TOKENIZER)).get_vocab(), data.tokenizer.get_vocab()
+    # a tuned model's tokenizer extends the data's: its chat tokens come after the text vocabulary
+    if any(ours.get(t) != i for t, i in theirs.items()) or any(
+        i < len(theirs) for t, i in ours.items() if t not in theirs
+    ):
         raise InputError(f"{data.path}: made with another tokenizer than the model {step}")
 
 
@@ -175,7 +179,9 @@ def quantize(req: QuantizeRequest, progress: ProgressFn | None = None) -> Quanti
             metrics={
                 "passed": report.passed,
                 "perplexity_change": report.relative_change.get("perplexity"),
-                "before_from": "parameters.baseline (the evaluate stage)" if req.baseline else "measured here",
+                "before_from": "parameters.baseline (the evaluate stage)"
+                if req.baseline
+                else "measured here",
             },
         )
     return QuantizeResult(out=req.out, weights=req.out / weights_file(req.type), report=report)

@@ -9,10 +9,11 @@ Remedy from the closed action set of tools.verdict. Context per kind (all option
 | config     | config YAML                        | data: its dataset directory               |
 | launch     | launch.sh                          | dry: False skips the 2-step dry run        |
 | checkpoint | run directory or step directory    | tier: whose perplexity threshold applies  |
+| tuned      | tuned run directory                | budget: the plan's TuneBudget (remedies)  |
 | evaluation | evaluation report dir/report.json  |                                           |
 | quantized  | quantized directory                |                                           |
 | export     | export directory or deploy.json    |                                           |
-| boot       | boot.json or its directory         |                                           |
+| boot       | boot.json or its directory         | tuned, budget: the console task's remedies|
 
 A missing path or a context that does not apply is an InputError (exit 2); an artifact that is
 present but broken is a rejection, so that the graph can route it.
@@ -34,6 +35,7 @@ from tools.review.evaluation import review_evaluation
 from tools.review.export import review_export
 from tools.review.launch import review_launch
 from tools.review.quantized import review_quantized
+from tools.review.tuned import review_tuned
 from tools.verdict import Verdict
 
 REVIEWERS: dict[str, Callable[..., Verdict]] = {
@@ -41,6 +43,7 @@ REVIEWERS: dict[str, Callable[..., Verdict]] = {
     "config": review_config,
     "launch": review_launch,
     "checkpoint": review_checkpoint,
+    "tuned": review_tuned,
     "evaluation": review_evaluation,
     "quantized": review_quantized,
     "export": review_export,

@@ -5,7 +5,11 @@ Checks:
 - ``model_loaded``: the runtime loaded the embedded GGUF (its model line, no exit code 1);
 - ``answered``: every prompt got an answer without a runtime error, with at least one generated
   token and mostly printable text (at least ``MIN_PRINTABLE`` of its characters);
-- ``clean_exit``: the kernel powered off with exit code 0, QEMU agreed, no timeout.
+- ``clean_exit``: the kernel powered off with exit code 0, QEMU agreed, no timeout;
+- ``console_task`` (when the Integrator scored the console task: ``console/result.json`` beside
+  boot.json): its boots ran through, and held-out command exact match on the booted kernel
+  reaches the target (success criterion 7); a miss takes the tuned run's remedies
+  (tools.review.tuned.task_remedy: tune longer, more task data, a larger model).
 
 A runtime that ran out of arena memory asks for a lighter model file: requantize to Q4_0 when
 the embedded model (``model.gguf`` beside the image) is wider, else a smaller model from the
@@ -17,11 +21,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from tools.kernel import BootResult
+from tools.kernel_task import ConsoleTaskResult
 from tools.review.findings import passed, read_artifact, rejected, rerun, unreadable
 from tools.review.quantized import requantize
+from tools.review.tuned import TuneBudget, task_remedy
+from tools.tiers import TASK_TARGET
 from tools.verdict import Finding, Remedy, Verdict
 
 BOOT_JSON = "boot.json"
+CONSOLE = "console"  # the Integrator's end-to-end task score, beside boot.json
 MIN_PRINTABLE = 0.9
 OOM = "out of memory"
 
@@ -74,8 +82,29 @@ def check_answers(result: BootResult) -> Finding:
     return rejected("answered", "integrate", why, fix, **evidence)
 
 
-def review_boot(path: str | Path) -> Verdict:
-    """Review a boot result: boot.json, or the directory holding it."""
+def check_console(directory: Path, tuned: Path | None, budget: TuneBudget | None) -> list[Finding]:
+    f = directory / CONSOLE / "result.json"
+    if not f.is_file():
+        return []
+    res = read_artifact(f.parent, f.name, ConsoleTaskResult)
+    if isinstance(res, str):
+        return [rejected("console_task", "integrate", res, rerun("integrate", res))]
+    if not res.boots_ok:
+        why = f"the console task did not run through: {res.error or 'no detail'}"
+        return [rejected("console_task", "integrate", why, rerun("integrate", why))]
+    t, target = res.template, budget.target if budget else TASK_TARGET
+    evidence = {"requests": t.examples, "command_exact": t.command_exact, "grounded": t.grounded_accuracy}
+    said = f"end-to-end command exact match {t.command_exact:.1%} on {t.examples} held-out requests"
+    if t.command_exact >= target:
+        return [passed("console_task", "integrate", f"{said} >= {target:.0%}", **evidence)]
+    why = f"{said} < {target:.0%}"
+    fix = task_remedy(tuned, why, budget) if tuned is not None else rerun("tune", why)
+    return [rejected("console_task", "integrate", why, fix, **evidence)]
+
+
+def review_boot(path: str | Path, tuned: Path | None = None, budget: TuneBudget | None = None) -> Verdict:
+    """Review a boot result: boot.json, or the directory holding it (``tuned``, ``budget``: the
+    tuned run and the plan's budget, for the console task's remedies)."""
     path = Path(path)
     result = read_artifact(path, BOOT_JSON, BootResult)
     if isinstance(result, str):
@@ -102,4 +131,5 @@ def review_boot(path: str | Path) -> Verdict:
     else:
         why = f"exit code {result.exit_code}, QEMU status {result.qemu_status}, timed out {result.timed_out}: {error}"
         findings.append(rejected("clean_exit", "integrate", why, rerun("integrate", why)))
+    findings += check_console(path if path.is_dir() else path.parent, tuned, budget)
     return Verdict.from_findings("boot", str(path), findings)

@@ -7,7 +7,9 @@ Checks:
 - ``tensors_finite``: the dequantized weights are finite;
 - ``smaller``: the tensor data is at most ``MAX_SIZE_RATIO`` of the same tensors at F32;
 - ``evaluated``: before/after metrics exist (the degradation rule was measured);
-- ``degradation``: success criterion 3 as the report defines it (relative perplexity change < 2%).
+- ``degradation``: success criterion 3 as the report defines it (relative perplexity change < 2%);
+- ``command_degradation``: for a tuned model (``commands.json``, written by the quantize stage),
+  the same rule on held-out command exact match: (float - quantized) / float < 2%.
 
 A missed rule asks for a stronger setting (``stronger``): RTN -> GPTQ -> AWQ at the same type, then
 GPTQ at Q8_0.
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from tools.errors import InputError
 from tools.gguf.blocks import QTensor
 from tools.gguf.store import load_typed
-from tools.quant.layout import REPORT, QuantReport, read_report, weights_file
+from tools.quant.layout import REPORT, RULE_THRESHOLD, QuantReport, read_report, weights_file
 from tools.review.checkpoint import non_finite
-from tools.review.findings import passed, rejected, remedy, rerun
+from tools.review.findings import passed, read_artifact, rejected, remedy, rerun
 from tools.verdict import Finding, Remedy, Verdict
 
 MAX_SIZE_RATIO = 0.5
@@ -111,6 +115,39 @@ def check_degradation(report: QuantReport) -> list[Finding]:
     return found + [rejected("degradation", "quantize", why, fix, **evidence)]
 
 
+COMMANDS_JSON = "commands.json"
+
+
+class CommandRule(BaseModel):
+    """Command exact match of the float and the quantized model on the same held-out requests."""
+
+    examples: int
+    float_exact: float
+    quantized_exact: float
+
+    @property
+    def value(self) -> float:
+        return (self.float_exact - self.quantized_exact) / self.float_exact if self.float_exact else 0.0
+
+
+def check_commands(path: Path, report: QuantReport) -> list[Finding]:
+    if not (path / COMMANDS_JSON).is_file():
+        return []
+    rule = read_artifact(path, COMMANDS_JSON, CommandRule)
+    if isinstance(rule, str):
+        return [rejected("command_degradation", "quantize", rule, rerun("quantize", rule))]
+    said = (
+        f"command exact match {rule.float_exact:.1%} -> {rule.quantized_exact:.1%} on {rule.examples} "
+        f"requests ({rule.value:+.2%} relative loss)"
+    )
+    evidence = rule.model_dump() | {"value": rule.value, "threshold": RULE_THRESHOLD}
+    if rule.value < RULE_THRESHOLD:
+        return [passed("command_degradation", "quantize", said, **evidence)]
+    nxt = stronger(report.method, report.qtype)
+    fix = requantize(*nxt, said) if nxt else rerun("quantize", f"{said}, with no stronger setting left")
+    return [rejected("command_degradation", "quantize", said, fix, **evidence)]
+
+
 def review_quantized(path: str | Path) -> Verdict:
     """Review a quantized directory."""
     path = Path(path)
@@ -133,5 +170,6 @@ def review_quantized(path: str | Path) -> Verdict:
         check_finite(path),
         check_size(report),
         *check_degradation(report),
+        *check_commands(path, report),
     ]
     return Verdict.from_findings("quantized", str(path), findings)
