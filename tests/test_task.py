@@ -12,11 +12,12 @@ from tests.cli_run import run_cli
 from tools.task import TaskData
 from tools.task.answers import correct, grounded
 from tools.task.completions import IndexStates, completions, export
-from tools.task.grammar import Command, parse_command
+from tools.task.grammar import INTENTS, Command, parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, WhatisEntry
 from tools.task.machines import Machine, dt_device, extra_pool, pci_device, random_machine, virtio_device
 from tools.task.render import render
+from tools.task.requests import CONTENT, FRAMES, HABITS, phrases, templates
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "console.md"
 
@@ -162,6 +163,27 @@ def test_held_out_splits_are_disjoint(task_dataset):
     }
     assert {"templates", "machines"} <= set(manifest["metrics"]["held_out"])
 
+
+
+def _phrasing(text: str) -> str:
+    """A phrasing's words, lowercased, without punctuation: what makes two phrasings the same."""
+    return " ".join(re.findall(r"[a-z0-9{}]+", text.lower()))
+
+
+def test_held_out_requests_share_no_phrasing_with_train():
+    train = {_phrasing(t.text) for i in INTENTS for t in templates(i, "train")}
+    habits = {h.partition(" => ")[0] for pool in HABITS.values() for h in pool}
+    for split in ("val", "test"):
+        held_frames, held_content = set(phrases(FRAMES, split)), {i: set(phrases(CONTENT[i], split)) for i in INTENTS}
+        for intent in INTENTS:
+            held = templates(intent, split)
+            assert {t.kind for t in held} == {"whole", "frame"}, intent
+            for t in held:
+                assert _phrasing(t.text) not in train and t.text not in habits, (split, t.text)
+                if t.kind == "frame":  # a held-out frame around held-out content, both unseen in train
+                    parts = [(f, c) for f in FRAMES for c in CONTENT[intent] if f.replace("{x}", c) == t.text]
+                    assert parts and all(f in held_frames and c in held_content[intent] for f, c in parts), t.text
+    assert all(t.kind == "habit" for i in INTENTS for t in templates(i, "train") if t.text in habits)
 
 def test_machines_follow_the_arch():
     t = hardware_tables()

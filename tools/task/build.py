@@ -25,7 +25,7 @@ from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, load_index
 from tools.task.machines import Machine, pool_split, random_machine
 from tools.task.render import render
-from tools.task.requests import CLASS_PHRASES, TOPICS, Template, fill, phrases, templates
+from tools.task.requests import CLASS_PHRASES, TOPICS, Template, draw, fill, phrases
 from tools.tiers import Arch
 
 SPLITS = ("train", "val", "test")
@@ -139,7 +139,7 @@ def examples(
     for k in range(req.counts[split]):
         rng = random.Random(f"{req.seed}/{split}/{k}")
         intent = rng.choices(list(weights), list(weights.values()))[0]
-        t = rng.choice(templates(intent, split))
+        t = draw(intent, split, rng)
         machine = rng.choice(machines)
         cmd, value = _command(t, machine, slots, rng)
         text, facts = answer(cmd, machine, index)
@@ -165,8 +165,9 @@ def jsonl(items: list[BaseModel]) -> str:
 
 
 HELD_OUT = {
-    "templates": "each intent's phrasing templates cut by position: 4 of 6 train, 1 val, 1 test (tools.task.requests)",
-    "phrases": "device-class phrases and refusal topics cut the same way",
+    "templates": "whole templates, intent-neutral frames and per-intent content phrases cut by position: 4 of 6 train, 1 val, 1 test; a held-out composition pairs a held-out frame with held-out content (tools.task.requests)",
+    "habits": "Linux habits (lspci, free -m, dpkg -S CMD) are vocabulary, not phrasing: all train, none in val or test",
+    "phrases": "device-class phrases and refusal topics cut the same way; openers, closers and case styles are noise every split shares",
     "commands_packages": "command and package names cut by sha256 of the name: 10% test, 10% val",
     "machines": "each split has its own machines; their extra PCI devices come from disjoint id pools",
 }
