@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from agents.context import Workspace
 from agents.decide import LLM, connect
@@ -38,7 +38,10 @@ class RunSummary(BaseModel):
     checkpoint_id: str | None = None
     question: str | None = None
     failure: str | None = None
-    answer: str | None = None
+    request: str | None = Field(None, description="the demo request typed on the booted kernel")
+    command: str | None = Field(None, description="the command the model chose for it")
+    answer: str | None = Field(None, description="its one-sentence answer (None: it did not fit the context)")
+    command_exact: float | None = Field(None, description="held-out command exact match on the booted kernel")
     report: str | None = None
     warnings: list[str] = []
 
@@ -67,13 +70,17 @@ def summary(
     thread_id: str, state: PipelineState, checkpoint_id: str | None, warnings: list[str]
 ) -> RunSummary:
     integrate = state.stages.get("integrate")
+    m = integrate.metrics if integrate else {}
     return RunSummary(
         thread_id=thread_id,
         status=state.status,
         checkpoint_id=checkpoint_id,
         question=state.question,
         failure=state.failure,
-        answer=integrate.metrics.get("answer") if integrate else None,
+        request=m.get("prompt"),
+        command=m.get("command"),
+        answer=m.get("answer"),
+        command_exact=m.get("command_exact"),
         report=state.report,
         warnings=warnings,
     )

@@ -23,6 +23,7 @@ from agents.context import Workspace
 from graph.cli import main
 from graph.events import read_events
 from graph.runner import open_runs
+from tools.task.grammar import parse_command
 from tools.verdict import STAGES
 
 GOAL = "train a tiny riscv model"
@@ -74,7 +75,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def test_goal_to_booted_kernel_answer(pipeline: tuple[Path, dict]) -> None:
     ws, out = pipeline
-    assert out["status"] == "done" and out["answer"] is not None
+    assert out["status"] == "done" and parse_command(out["command"]) is not None
     with open_runs(Workspace(ws)) as runs:
         state = runs.state("e2e")
     assert [r.stage for r in state.runs] == list(STAGES)  # every stage once: nothing was sent back
@@ -82,13 +83,16 @@ def test_goal_to_booted_kernel_answer(pipeline: tuple[Path, dict]) -> None:
     assert {d.source for d in state.decisions} == {"offline"}
     integrate = state.stages["integrate"].metrics
     assert integrate["booted"] and integrate["model_loaded"] and integrate["exit_code"] == 0
-    assert integrate["answer"] == out["answer"]
+    assert (integrate["command"], integrate["command_exact"]) == (out["command"], out["command_exact"])
+    assert integrate["requests"] == state.plan.console_requests and integrate["console_ok"]
     assert stage_starts(ws, "e2e") == Counter(STAGES)
     report = Path(out["report"])
     text = report.read_text()
     assert "## Success criteria" in text and text.count("| pass |") >= 6
     assert (report.parent / "loss.png").stat().st_size > 1000
-    assert f"kernel answer: {out['answer']}" in text
+    assert f"kernel command: {out['command']}" in text and "## Console task" in text
+    seven = next(line for line in text.splitlines() if line.startswith("| 7 |"))
+    assert "| pass |" in seven and f"command exact {out['command_exact']:.1%}" in seven
 
 
 def test_replay_and_fork_each_make_a_branch(pipeline: tuple[Path, dict]) -> None:
@@ -196,7 +200,7 @@ def test_kill_mid_stage_then_resume_skips_completed_stages(tmp_path: Path, sig: 
     assert stage_starts(tmp_path, "kill") == Counter({"data": 1, "architect": 1, "train": 1})
     out = run_json(tmp_path, "resume", "kill")
     assert out["status"] == "done"
-    assert stage_starts(tmp_path, "kill") == Counter({"data": 1, "architect": 1, "train": 2, "evaluate": 1})
+    assert stage_starts(tmp_path, "kill") == Counter({"data": 1, "architect": 1, "train": 2, "tune": 1, "evaluate": 1})
     with open_runs(Workspace(tmp_path)) as runs:
         train = runs.state("kill").stages["train"]
     assert train.metrics["resumed"]  # continued from its own checkpoint, not from step 0

@@ -71,9 +71,10 @@ def tier_for_params(params: int) -> str:
 
 # Held-out command exact match a tuned model must reach, on the task's validation split and end to
 # end on the booted kernel (success criterion 7). A micro model (tests only) tunes for seconds on
-# a small task set: it must beat choosing one intent for everything, far below the real target.
+# a small task set: it must beat choosing the commonest intent for everything (about 14% of
+# requests), far below the real target.
 TASK_TARGET = 0.9
-MICRO_TASK_TARGET = 0.2
+MICRO_TASK_TARGET = 0.15
 
 
 def task_target(name: str) -> float:
