@@ -292,3 +292,43 @@ def test_cli_exit_codes(micro_run, micro_dataset, tmp_path, capsys):
     ):
         res = run_cli(capsys, "review", *args)
         assert res.code == 2 and res.err.startswith("error: ") and res.err.count("\n") == 1, res.err
+
+
+def test_console_task_check_gates_end_to_end_command_accuracy(tmp_path: Path) -> None:
+    """The boot review's console_task check: criterion 7's figure, with the tuned run's remedies."""
+    from tools.kernel_task import ConsoleTaskResult
+    from tools.review.boot import CONSOLE, check_console
+    from tools.review.tuned import TuneBudget
+    from tools.task.score import ScoreRow, score
+    from tools.tiers import Arch
+
+    def write(rows: list[ScoreRow], ok: bool = True) -> None:
+        d = tmp_path / CONSOLE
+        d.mkdir(exist_ok=True)
+        res = ConsoleTaskResult(
+            arch=Arch.riscv64, image=tmp_path / "kernel.img", boots_ok=ok, error=None if ok else "timed out",
+            template=score(rows), freeform=score([]), transcript=d / "transcript.txt", result=d / "result.json",
+        )  # fmt: skip
+        (d / "result.json").write_text(res.model_dump_json())
+
+    right = ScoreRow(request="how much memory", reference="memory", command="memory")
+    wrong = ScoreRow(request="list the disks", reference="devices storage", command="cpu")
+    budget = TuneBudget(target=0.9, minutes=5.0, task_examples=1000)
+    assert check_console(tmp_path, None, budget) == []  # a plain boot: nothing to score
+    write([right] * 9 + [wrong])
+    (f,) = check_console(tmp_path, None, budget)
+    assert f.passed and "90.0% on 10 held-out requests" in f.message
+    write([right] * 8 + [wrong] * 2)
+    (f,) = check_console(tmp_path, None, budget)
+    assert not f.passed and f.remedy is not None and f.remedy.stage == "tune"
+    write([right] * 10, ok=False)
+    (f,) = check_console(tmp_path, None, budget)
+    assert not f.passed and f.remedy.stage == "integrate" and "timed out" in f.message
+
+
+def test_quantization_rule_applies_to_command_accuracy() -> None:
+    from tools.review.quantized import CommandRule
+
+    assert CommandRule(examples=300, float_exact=0.9, quantized_exact=0.89).value < 0.02
+    assert CommandRule(examples=300, float_exact=0.9, quantized_exact=0.87).value > 0.02
+    assert CommandRule(examples=300, float_exact=0.0, quantized_exact=0.0).value == 0.0

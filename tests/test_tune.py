@@ -254,7 +254,9 @@ def test_gguf_chat_template_gives_the_same_commands_in_llama_cpp(micro_tuned, ti
     eot = fields["tokenizer.ggml.eot_token_id"]
     assert int(eot.parts[eot.data[0]][0]) == ids.end
     model = ckpt.load_model(step)
-    llm = Llama(model_path=str(gguf), n_ctx=int(model.config.max_position_embeddings), n_threads=1, verbose=False)
+    llm = Llama(
+        model_path=str(gguf), n_ctx=int(model.config.max_position_embeddings), n_threads=1, verbose=False
+    )
     requests = [e.request for e in TaskData(tiny_task).examples("test")][:12]
     agree = valid = 0
     for request in requests:
@@ -264,10 +266,50 @@ def test_gguf_chat_template_gives_the_same_commands_in_llama_cpp(micro_tuned, ti
         prompt = command_prompt(tok, ids, request)
         with torch.no_grad():
             out = model.generate(
-                torch.tensor([prompt]), max_new_tokens=12, do_sample=False, eos_token_id=ids.end, pad_token_id=0
+                torch.tensor([prompt]),
+                max_new_tokens=12,
+                do_sample=False,
+                eos_token_id=ids.end,
+                pad_token_id=0,
             )[0, len(prompt) :].tolist()
         want = tok.decode([t for t in out if t != ids.end])
         agree += got == want
         valid += parse_command(got) is not None
     assert agree == len(requests), f"{agree}/{len(requests)} commands agree"
     assert valid >= 0.9 * len(requests)  # and they are commands, not empty or stray text
+
+
+def test_tuned_review_gates_command_accuracy_and_grows_its_remedies(micro_tuned, tiny_task, tmp_path):
+    """The tune stage's review reads val.json: a model under the target is sent to tune longer,
+    then to more task data, then to a larger model, each bounded by twice the plan's figure."""
+    import shutil
+
+    from tools.artifacts import atomic_write_json
+    from tools.review import review
+    from tools.review.tuned import VAL_JSON, TuneBudget
+
+    run = tmp_path / "run"
+    shutil.copytree(micro_tuned[0], run, symlinks=True)
+    with torch_threads(1):
+        val = evaluate_task(TaskEvalRequest(model=run, task=tiny_task, split="val", answers=False))
+    atomic_write_json(run / VAL_JSON, val)
+    have = len(TaskData(tiny_task).examples("train"))
+
+    def verdict(target: float, steps: int, examples: int):
+        budget = TuneBudget(target=target, minutes=1.0, max_steps=steps, task_examples=examples)
+        return review("tuned", run, budget=budget)
+
+    ok = verdict(val.command_exact, MICRO_TUNE_STEPS, have)
+    assert ok.approved and [f.check for f in ok.findings] == ["loads", "completed", "command_accuracy"]
+    longer = verdict(1.01, MICRO_TUNE_STEPS, have).remedy
+    assert (longer.stage, longer.action, longer.params) == (
+        "tune",
+        "tune_longer",
+        {"max_steps": 2 * MICRO_TUNE_STEPS},
+    )
+    data = verdict(1.01, MICRO_TUNE_STEPS // 2, have).remedy  # already tuned twice the plan's steps
+    assert (data.stage, data.action, data.params) == ("data", "more_task_data", {"task_examples": 2 * have})
+    larger = verdict(1.01, MICRO_TUNE_STEPS // 2, have // 2).remedy  # and on twice the plan's data
+    assert (larger.stage, larger.action) == ("architect", "rerun")
+    (run / VAL_JSON).write_text("{}")
+    assert not review("tuned", run).approved  # an unreadable val.json is a rejection, not a crash
