@@ -2,12 +2,16 @@
 
 Commands are decoded greedily under the grammar mask (tools/tune/constrain.py) on each
 example's own machine; the predicted command is rendered on that machine and the answer is
-decoded greedily (unconstrained) after it. The scores are tools.task.score's.
+decoded greedily (unconstrained) after it. The scores are tools.task.score's. Another runtime
+(llama.cpp on the exported GGUF) is scored the same way by giving ``evaluate_sessions`` its own
+sessions: anything with ``feed(ids) -> next logits`` and ``length``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 from tokenizers import Tokenizer
@@ -24,6 +28,16 @@ from tools.task.score import ScoreRow, score
 from tools.tune.chat import ChatIds, answer_prompt, chat_ids, command_prompt
 from tools.tune.constrain import TokenMask, decode_command
 from tools.tune.request import TaskEvalRequest, TaskEvalResult
+
+
+class Feeds(Protocol):
+    """One exchange's forward passes in some runtime."""
+
+    length: int  # ids fed so far
+
+    def feed(self, ids: list[int]) -> torch.Tensor:
+        """Feed ``ids`` after the earlier ones; the logits after the last."""
+        ...
 
 
 class Session:
@@ -43,10 +57,19 @@ class Session:
 
 
 class Console:
-    """A tuned model driving the console of simulated machines."""
+    """A tuned model driving the console of simulated machines: ``model``'s PyTorch sessions, or
+    those ``new_session`` makes (another runtime; ``model`` is then None)."""
 
-    def __init__(self, model, tok: Tokenizer, index: KnowledgeIndex, context: int):
-        self.model, self.tok, self.index, self.context = model, tok, index, context
+    def __init__(
+        self,
+        model,
+        tok: Tokenizer,
+        index: KnowledgeIndex,
+        context: int,
+        new_session: Callable[[], Feeds] | None = None,
+    ):
+        self.tok, self.index, self.context = tok, index, context
+        self.new_session: Callable[[], Feeds] = new_session or (lambda: Session(model))
         self.ids: ChatIds = chat_ids(tok)
         self.mask = TokenMask(tok, self.ids.end)
         self.shared = IndexStates(index)
@@ -57,7 +80,7 @@ class Console:
             self._roots[machine.id] = completions(machine, self.shared)
         return self._roots[machine.id]
 
-    def command(self, session: Session, machine: Machine, request: str, max_tokens: int) -> str:
+    def command(self, session: Feeds, machine: Machine, request: str, max_tokens: int) -> str:
         prompt = command_prompt(self.tok, self.ids, request)[-(self.context - max_tokens) :]
 
         def next_logits(token: int | None) -> torch.Tensor:
@@ -65,7 +88,7 @@ class Console:
 
         return self.tok.decode(decode_command(next_logits, self.root(machine), self.mask, max_tokens))
 
-    def answer(self, session: Session, output: str, max_tokens: int) -> str | None:
+    def answer(self, session: Feeds, output: str, max_tokens: int) -> str | None:
         """The answer after the command's output; None when the exchange would not fit the context."""
         tail = [self.ids.end, *answer_prompt(self.tok, self.ids, output)]
         if session.length + len(tail) + max_tokens > self.context:
@@ -82,15 +105,26 @@ class Console:
 
 
 def evaluate_task(req: TaskEvalRequest, progress: ProgressFn | None = None) -> TaskEvalResult:
-    progress = progress or null_progress
-    t0 = time.perf_counter()
     step = ckpt.resolve_checkpoint(req.model)
     model = ckpt.load_model(step)
     tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
+    return evaluate_sessions(req, tok, model.config.max_position_embeddings, lambda: Session(model), progress)
+
+
+def evaluate_sessions(
+    req: TaskEvalRequest,
+    tok: Tokenizer,
+    context: int,
+    new_session: Callable[[], Feeds],
+    progress: ProgressFn | None = None,
+) -> TaskEvalResult:
+    """``evaluate_task`` over the sessions of any runtime of ``req.model`` (``tok``: its tokenizer)."""
+    progress = progress or null_progress
+    t0 = time.perf_counter()
     data = TaskData(req.task)
     machines = data.machines()
     examples = data.examples(req.split)[: req.limit]
-    console = Console(model, tok, data.index(), model.config.max_position_embeddings)
+    console = Console(None, tok, data.index(), context, new_session)
     rows = []
     for n, e in enumerate(examples, 1):
         rows.append(_one(console, machines[e.machine], e, req))
@@ -100,7 +134,7 @@ def evaluate_task(req: TaskEvalRequest, progress: ProgressFn | None = None) -> T
 
 
 def _one(console: Console, machine: Machine, e: TaskExample, req: TaskEvalRequest) -> ScoreRow:
-    session = Session(console.model)
+    session = console.new_session()
     pred = console.command(session, machine, e.request, req.max_command_tokens)
     row = ScoreRow(request=e.request, reference=e.command, command=pred, facts=e.facts)
     if req.answers:
