@@ -5,7 +5,6 @@
 #include "kernel.h"
 
 #define SEARCH_SHOWN  20
-#define SEARCH_WORDS  8
 #define SHOW_COMMANDS 32
 
 /* A header value: bare when it is one plain word, else quoted. */

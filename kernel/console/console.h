@@ -11,6 +11,7 @@
 
 #define CONSOLE_LINE_MAX  1024 /* a longer line is cut at 1023 bytes */
 #define CONSOLE_MAX_WORDS 16
+#define SEARCH_WORDS      8 /* pkg search takes at most this many words */
 
 struct shell_settings {
     int max_tokens;

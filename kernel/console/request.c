@@ -97,17 +97,18 @@ static int addr_reach(const char *s, size_t n, int limit)
     return 0;
 }
 
-/* pkg search: words of [a-z0-9+.-] starting with [a-z0-9], one space between. */
+/* pkg search: 1 to SEARCH_WORDS words of [a-z0-9+.-] starting with [a-z0-9], one space between. */
 static int words_reach(const char *s, size_t n, int limit)
 {
-    int in_word = 0;
+    int in_word = 0, count = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (in_word && c == ' ')
+        if (in_word && c == ' ' && count < SEARCH_WORDS)
             in_word = 0;
-        else if (is_lower_digit(c) || (in_word && (c == '+' || c == '.' || c == '-')))
+        else if (is_lower_digit(c) || (in_word && (c == '+' || c == '.' || c == '-'))) {
+            count += !in_word;
             in_word = 1;
-        else
+        } else
             return 0;
     }
     return (in_word ? 0 : 1) <= limit;

@@ -17,7 +17,7 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from tools.task.grammar import DEVICE_CLASSES, NO_ARGS, PACKAGE_NAME, SEARCH_WORD_CHARS
+from tools.task.grammar import DEVICE_CLASSES, NO_ARGS, PACKAGE_NAME, SEARCH_WORD_CHARS, SEARCH_WORDS
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
 
@@ -53,15 +53,18 @@ def trie(words: Iterable[str], root: State | None = None) -> State:
 
 
 def free_words() -> State:
-    """One or more words separated by single spaces; a word starts with a letter or digit and
-    goes on with SEARCH_WORD_CHARS (tools.task.grammar.SEARCH_WORD)."""
-    start, word, space = State(), State(terminal=True), State()
-    for ch in SEARCH_WORD_CHARS:
-        word.edges[ch] = word
-        if ch.isalnum():
-            start.edges[ch] = word
-            space.edges[ch] = word
-    word.edges[" "] = space
+    """1 to SEARCH_WORDS words separated by single spaces; a word starts with a letter or digit
+    and goes on with SEARCH_WORD_CHARS (tools.task.grammar.SEARCH_WORD)."""
+    start = State()
+    before = start
+    for k in range(SEARCH_WORDS):
+        word = State(terminal=True)
+        for ch in SEARCH_WORD_CHARS:
+            word.edges[ch] = word
+            if ch.isalnum():
+                before.edges[ch] = word
+        if k + 1 < SEARCH_WORDS:
+            before = word.edges[" "] = State()
     return start
 
 

@@ -32,6 +32,7 @@ COMMAND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 SEARCH_WORD = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
 SEARCH_WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+.-"
+SEARCH_WORDS = 8  # pkg search takes at most this many words (kernel/console/console.h)
 
 
 class Command(BaseModel, frozen=True):
@@ -79,6 +80,6 @@ def parse_command(text: str) -> Command | None:
         ok = len(args) == 2 and PACKAGE_NAME.match(args[1])
         return Command(intent="pkg_show", args=args[1:]) if ok else None
     if head == "pkg" and args[:1] == ("search",):
-        ok = len(args) >= 2 and all(SEARCH_WORD.match(w) for w in args[1:])
+        ok = 2 <= len(args) <= 1 + SEARCH_WORDS and all(SEARCH_WORD.match(w) for w in args[1:])
         return Command(intent="pkg_search", args=args[1:]) if ok else None
     return None
