@@ -146,10 +146,9 @@ AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int live, int
 {
     if (!live)
         return _mm256_setzero_si256();
-    if (q4) {
-        __m128i q = _mm_loadu_si128((const __m128i *)((const block_q4_0 *)w)[b].qs);
-        __m256i both = _mm256_set_m128i(_mm_srli_epi16(q, 4), q); /* values 0..15, then 16..31 */
-        return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+    if (q4) { /* the 16 bytes in both halves, the upper half shifted: values 0..15, then 16..31 */
+        __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)((const block_q4_0 *)w)[b].qs));
+        return _mm256_and_si256(_mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0f));
     }
     return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)w)[b].qs);
 }
@@ -200,46 +199,67 @@ AVX2 static INLINE __m256 xscales_256(const float *xd, uint32_t b, uint32_t m)
     return _mm256_loadu_ps(d);
 }
 
-/* T vectors (T <= 4) against one row: each half group of 4 weight blocks is unpacked once for
- * all of them; its phaddd sums (blocks 0-3 in each 128-bit half) wait for the other half's. */
+/* Two blocks' eight int32 parts each as [parts of a | parts of c], the halves of each block
+ * added: four int32 parts per block. */
+AVX2 static INLINE __m256i pair_256(__m256i a, __m256i c)
+{
+    return _mm256_add_epi32(_mm256_blend_epi32(a, c, 0xf0), _mm256_permute2x128_si256(a, c, 0x21));
+}
+
+/* Four blocks' parts p[0..3] -> [s0, s1, ., . | s2, s3, ., .] once hadd-ed with another four. */
+AVX2 static INLINE __m256i quad_256(const __m256i p[4])
+{
+    return _mm256_hadd_epi32(pair_256(p[0], p[2]), pair_256(p[1], p[3]));
+}
+
 #define TILE_T 4
+
+/* T vectors (T <= 4) against one row over the group of blocks [b, b + m): each half group of 4
+ * weight blocks is unpacked once for all of them; each block's eight parts are reduced to its
+ * exact integer sum, blocks in lane order, and scaled onto acc[t]. */
+AVX2 static INLINE void group_step_avx2(__m256 acc[], const uint8_t *row, const qt_vec *v, const int T, uint32_t b,
+                                        uint32_t m, int q4)
+{
+    __m256i y[2][TILE_T];
+    for (uint32_t h = 0; h < 2; h++) {
+        __m256i wv[4], aw[4];
+#pragma GCC unroll 4
+        for (uint32_t k = 0; k < 4; k++) {
+            wv[k] = block_256(row, b + 4 * h + k, 4 * h + k < m, q4);
+            aw[k] = q4 ? wv[k] : _mm256_sign_epi8(wv[k], wv[k]);
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            __m256i p[4];
+#pragma GCC unroll 4
+            for (uint32_t k = 0; k < 4; k++)
+                p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m), q4);
+            y[h][t] = quad_256(p);
+        }
+    }
+    __m256 dw = wscales_256(row, b, m, q4);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+        /* [s0, s1, s4, s5 | s2, s3, s6, s7] -> blocks in order */
+        __m256i sums = _mm256_permute4x64_epi64(_mm256_hadd_epi32(y[0][t], y[1][t]), 0xd8);
+        if (q4)
+            sums = _mm256_sub_epi32(sums, offsets_256(v[t].s.xs, b, m));
+        __m256 d = _mm256_mul_ps(dw, xscales_256(v[t].s.xd, b, m));
+        acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d));
+    }
+}
+
 AVX2 static INLINE void tile_avx2(float *out, size_t ld, const uint8_t *row, const qt_vec *v, const int T, int q4)
 {
     __m256 acc[TILE_T];
-    uint32_t nb = v->n / QK;
+    uint32_t nb = v->n / QK, b = 0;
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++)
         acc[t] = _mm256_setzero_ps();
-    for (uint32_t b = 0; b < nb; b += 8) {
-        uint32_t m = RT_MIN(8u, nb - b);
-        __m256i y[2][TILE_T];
-        for (uint32_t h = 0; h < 2; h++) {
-            __m256i wv[4], aw[4];
-#pragma GCC unroll 4
-            for (uint32_t k = 0; k < 4; k++) {
-                wv[k] = block_256(row, b + 4 * h + k, 4 * h + k < m, q4);
-                aw[k] = q4 ? wv[k] : _mm256_sign_epi8(wv[k], wv[k]);
-            }
-#pragma GCC unroll 4
-            for (int t = 0; t < T; t++) {
-                __m256i p[4];
-#pragma GCC unroll 4
-                for (uint32_t k = 0; k < 4; k++)
-                    p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m), q4);
-                y[h][t] = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
-            }
-        }
-        __m256 dw = wscales_256(row, b, m, q4);
-#pragma GCC unroll 4
-        for (int t = 0; t < T; t++) {
-            __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(y[0][t], y[1][t], 0x20),
-                                            _mm256_permute2x128_si256(y[0][t], y[1][t], 0x31));
-            if (q4)
-                sums = _mm256_sub_epi32(sums, offsets_256(v[t].s.xs, b, m));
-            __m256 d = _mm256_mul_ps(dw, xscales_256(v[t].s.xd, b, m));
-            acc[t] = _mm256_add_ps(acc[t], _mm256_mul_ps(_mm256_cvtepi32_ps(sums), d));
-        }
-    }
+    for (; b + 8 <= nb; b += 8) /* full groups: the checks for a short group fold away */
+        group_step_avx2(acc, row, v, T, b, 8, q4);
+    if (b < nb)
+        group_step_avx2(acc, row, v, T, b, nb - b, q4);
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++)
         out[t * ld] = hsum8_256(acc[t]);
