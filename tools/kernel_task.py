@@ -28,7 +28,7 @@ from tools.kernel_console import Answer, DevicesResult, KbFacts, is_command
 from tools.progress import ProgressFn, null_progress
 from tools.task.build import TaskData, TaskRequest, examples
 from tools.task.freeform import freeform_requests
-from tools.task.grammar import is_address, parse_command
+from tools.task.grammar import parse_command
 from tools.task.index import KnowledgeIndex
 from tools.task.live import facts, machine_from_console
 from tools.task.machines import Machine
@@ -95,16 +95,15 @@ def _check_kb(kb: KbFacts | None, index: KnowledgeIndex) -> None:
 def _draws(req: ConsoleTaskRequest, live: Machine, index: KnowledgeIndex) -> list[tuple[str, str, str]]:
     """(set, request, reference command) for the live machine: the test templates' draws, then
     the freeform set; lines the kernel would run as commands are left out."""
-    addressable = live.model_copy(update={"devices": [d for d in live.devices if is_address(d.addr)]})
     tr = TaskRequest(arch=req.arch, out=req.out, seed=req.seed, counts={"test": 4 * req.n})
-    drawn = [e for e in examples(tr, "test", [addressable], index) if not is_command(e.request)][: req.n]
+    drawn = [e for e in examples(tr, "test", [live], index) if not is_command(e.request)][: req.n]
     if len(drawn) < req.n:
         raise InputError(f"only {len(drawn)} of the {req.n} test requests are not console commands")
     out = [("template", e.request, e.command) for e in drawn]
     if req.freeform:
         out += [
             ("freeform", text, cmd.text)
-            for text, cmd in freeform_requests(addressable, index, req.seed)
+            for text, cmd in freeform_requests(live, index, req.seed)
             if not is_command(text)
         ]
     return out

@@ -27,7 +27,7 @@ NO_ARGS = ("cpu", "memory", "uptime", "model", "none")
 
 PCI_ADDR = re.compile(r"^[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 VIRTIO_ADDR = re.compile(r"^virtio@[0-9a-f]+$")
-DT_ADDR = re.compile(r"^[a-z][a-z0-9,._+-]*@[0-9a-f]+$")
+DT_ADDR = re.compile(r"^[a-z][a-z0-9,._+-]*(@[0-9a-f]+)?$")  # a node name, with its unit address if it has one
 COMMAND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 SEARCH_WORD = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
