@@ -285,6 +285,7 @@ def test_tuned_review_gates_command_accuracy_and_grows_its_remedies(micro_tuned,
     import shutil
 
     from tools.artifacts import atomic_write_json
+    from tools.config import ModelConfig
     from tools.review import review
     from tools.review.tuned import VAL_JSON, TuneBudget
 
@@ -310,6 +311,11 @@ def test_tuned_review_gates_command_accuracy_and_grows_its_remedies(micro_tuned,
     data = verdict(1.01, MICRO_TUNE_STEPS // 2, have).remedy  # already tuned twice the plan's steps
     assert (data.stage, data.action, data.params) == ("data", "more_task_data", {"task_examples": 2 * have})
     larger = verdict(1.01, MICRO_TUNE_STEPS // 2, have // 2).remedy  # and on twice the plan's data
-    assert (larger.stage, larger.action) == ("architect", "rerun")
+    layers = ModelConfig.load(run / ckpt.MODEL_CONFIG).model.n_layers
+    assert (larger.stage, larger.action, larger.params) == (
+        "architect",
+        "larger_model",
+        {"n_layers": layers + max(1, layers // 2)},
+    )
     (run / VAL_JSON).write_text("{}")
     assert not review("tuned", run).approved  # an unreadable val.json is a rejection, not a crash

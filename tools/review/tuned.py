@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from tools.artifacts import MANIFEST, read_manifest
 from tools.errors import InputError
+from tools.review.checkpoint import run_config
 from tools.review.findings import passed, read_artifact, rejected, remedy, rerun, unreadable
 from tools.task.build import TaskData
 from tools.tiers import TASK_TARGET
@@ -59,7 +60,12 @@ def task_remedy(run: Path, why: str, budget: TuneBudget | None) -> Remedy:
     if task_examples is None or have < GROWTH * task_examples:
         more = GROWTH * max(have, 1)
         return remedy("data", "more_task_data", f"{why}: build {more} task examples", task_examples=more)
-    return rerun("architect", f"{why}, after longer tuning on more data: a larger model is needed")
+    cfg = run_config(run)
+    if cfg is None:
+        return rerun("architect", f"{why}, after longer tuning on more data: a larger model is needed")
+    layers = cfg.model.n_layers + max(1, cfg.model.n_layers // 2)
+    text = f"{why}, after longer tuning on more data: grow the model from {cfg.model.n_layers} to {layers} layers"
+    return remedy("architect", "larger_model", text, n_layers=layers)
 
 
 def review_tuned(path: str | Path, budget: TuneBudget | None = None) -> Verdict:
