@@ -213,6 +213,8 @@ AVX2 static INLINE __m256i quad_256(const __m256i p[4])
 }
 
 #define TILE_T 4
+/* Bytes ahead of a weight read that the AVX2 kernels prefetch (the rows stream from memory). */
+#define PF_DIST 4096
 
 /* T vectors (T <= 4) against one row over the group of blocks [b, b + m): each half group of 4
  * weight blocks is unpacked once for all of them; each block's eight parts are reduced to its
@@ -238,6 +240,9 @@ AVX2 static INLINE void group_step_avx2(__m256 acc[], const uint8_t *row, const 
         }
     }
     __m256 dw = wscales_256(row, b, m, q4);
+    const uint32_t bb = q4 ? sizeof(block_q4_0) : sizeof(block_q8_0);
+    for (uint32_t off = 0; off < 8 * bb; off += 64)
+        _mm_prefetch((const char *)row + b * bb + off + PF_DIST, _MM_HINT_T0);
 #pragma GCC unroll 4
     for (int t = 0; t < T; t++) {
         /* [s0, s1, s4, s5 | s2, s3, s6, s7] -> blocks in order */
@@ -301,6 +306,8 @@ AVX2 static void batch_q4_0_avx2(float *out, size_t ld, const uint8_t *w, size_t
 }
 
 /* F32 rows in quant.c's order: its lanes s0:s1 and s2:s3 as two 256-bit accumulators per row. */
+
+
 AVX2 static INLINE void group_f32_avx2(float *out, const uint8_t *w, size_t rb, const int R, const qt_vec *v)
 {
     __m256 a[QT_ROW_GROUP], c[QT_ROW_GROUP];
@@ -313,6 +320,7 @@ AVX2 static INLINE void group_f32_avx2(float *out, const uint8_t *w, size_t rb, 
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const float *row = (const float *)(w + r * rb);
+            _mm_prefetch((const char *)(row + i) + PF_DIST, _MM_HINT_T0);
             a[r] = _mm256_add_ps(a[r], _mm256_mul_ps(_mm256_loadu_ps(row + i), x0));
             c[r] = _mm256_add_ps(c[r], _mm256_mul_ps(_mm256_loadu_ps(row + i + 8), x1));
         }
