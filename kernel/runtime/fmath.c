@@ -118,41 +118,6 @@ static void sincos_d(double x, double *s, double *c)
     }
 }
 
-typedef int32_t v4i __attribute__((vector_size(16)));
-
-/* m ? a : b per lane, for a comparison's mask m (all ones or all zeros). */
-static fm_v4f sel(v4i m, fm_v4f a, fm_v4f b)
-{
-    return (fm_v4f)((m & (v4i)a) | (~m & (v4i)b));
-}
-
-static fm_v4f splat(float v)
-{
-    return (fm_v4f){v, v, v, v};
-}
-
-fm_v4f fm_expf4(fm_v4f x)
-{
-    const fm_v4f magic = splat(12582912.0f);     /* 1.5 * 2^23 */
-    fm_v4f xc = sel(x > 88.8f, splat(88.8f), x); /* NaN fails both tests */
-    xc = sel(xc < -104.0f, splat(-104.0f), xc);
-    fm_v4f k = (xc * 1.44269504f + magic) - magic;            /* round(x / ln 2), half to even */
-    fm_v4f r = (xc - k * 0.693359375f) - k * -2.12194440e-4f; /* ln 2 = 0.693359375 - 2.12e-4 */
-    fm_v4f p = splat(1.9875691500e-4f);                       /* e^r = 1 + r + r^2 (1/2 + r/6 + ...) */
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = (p * (r * r) + r) + 1.0f;
-    v4i ki = __builtin_convertvector(k, v4i), k1 = ki >> 1, k2 = ki - k1;
-    fm_v4f s1 = (fm_v4f)((k1 + 127) << 23), s2 = (fm_v4f)((k2 + 127) << 23); /* 2^k1 * 2^k2 = 2^k */
-    fm_v4f y = (p * s1) * s2;
-    y = sel(x > 88.72283f, splat(__builtin_inff()), y);
-    y = sel(x < -103.97f, splat(0.0f), y);
-    return sel(x != x, x, y);
-}
-
 float fm_expf(float x)
 {
     return (float)exp_d((double)x);

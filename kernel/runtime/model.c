@@ -318,18 +318,34 @@ static void rope(float *x, uint32_t heads, uint32_t hd, const float *cs)
         }
 }
 
+/* Four floats from / to memory, and the last m < 4 of n (the rest of the vector 0). */
+static fm_v4f load_v4(const float *p, uint32_t m)
+{
+    fm_v4f v = {0};
+    if (m == 4)
+        rt_memcpy(&v, p, sizeof v); /* one vector load */
+    else
+        for (uint32_t j = 0; j < m; j++)
+            v[j] = p[j];
+    return v;
+}
+
+static void store_v4(float *p, fm_v4f v, uint32_t m)
+{
+    if (m == 4)
+        rt_memcpy(p, &v, sizeof v);
+    else
+        for (uint32_t j = 0; j < m; j++)
+            p[j] = v[j];
+}
+
 /* y[i] = e^(x[i] - sub) for i < n, four at a time (the last four padded): each value's bits do
  * not depend on where it falls. */
 static void exp_shifted(float *y, const float *x, uint32_t n, float sub)
 {
     for (uint32_t i = 0; i < n; i += 4) {
         uint32_t m = RT_MIN(4u, n - i);
-        fm_v4f v = {0};
-        for (uint32_t j = 0; j < m; j++)
-            v[j] = x[i + j] - sub;
-        v = fm_expf4(v);
-        for (uint32_t j = 0; j < m; j++)
-            y[i + j] = v[j];
+        store_v4(y + i, fm_expf4(load_v4(x + i, m) - sub), m);
     }
 }
 
@@ -353,12 +369,8 @@ static void swiglu(float *g, const float *u, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i += 4) {
         uint32_t m = RT_MIN(4u, n - i);
-        fm_v4f v = {0};
-        for (uint32_t j = 0; j < m; j++)
-            v[j] = -g[i + j];
-        v = fm_expf4(v);
-        for (uint32_t j = 0; j < m; j++)
-            g[i + j] = g[i + j] / (1.0f + v[j]) * u[i + j];
+        fm_v4f v = load_v4(g + i, m);
+        store_v4(g + i, v / (1.0f + fm_expf4(-v)) * load_v4(u + i, m), m);
     }
 }
 
