@@ -153,12 +153,11 @@ AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int live, int
     return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)w)[b].qs);
 }
 
-/* Eight int32 parts of w . x over 32 values, given |w| for Q8_0 (exact: activations are in
- * [-127, 127]); Q4_0's nibbles are unsigned already. */
-AVX2 static INLINE __m256i part_256(__m256i w, __m256i aw, __m256i x, int q4)
+/* Sixteen int16 pair sums of w . x over 32 values (pmaddubsw), given |w| for Q8_0 (exact:
+ * activations are in [-127, 127]); Q4_0's nibbles are unsigned already. */
+AVX2 static INLINE __m256i prod_256(__m256i w, __m256i aw, __m256i x, int q4)
 {
-    __m256i prod = q4 ? _mm256_maddubs_epi16(w, x) : _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w));
-    return _mm256_madd_epi16(prod, _mm256_set1_epi16(1));
+    return q4 ? _mm256_maddubs_epi16(w, x) : _mm256_maddubs_epi16(aw, _mm256_sign_epi8(x, w));
 }
 
 /* 8 * the activation's sums of blocks [b, b + m), 0 past m: Q4_0's offset. */
@@ -199,17 +198,23 @@ AVX2 static INLINE __m256 xscales_256(const float *xd, uint32_t b, uint32_t m)
     return _mm256_loadu_ps(d);
 }
 
-/* Two blocks' eight int32 parts each as [parts of a | parts of c], the halves of each block
- * added: four int32 parts per block. */
-AVX2 static INLINE __m256i pair_256(__m256i a, __m256i c)
+/* Two blocks' products as [a's, c's]: the two halves of each added, 16-bit lanes for Q4_0 (its
+ * products are small: |a + c| <= 4 * 15 * 127) and 32-bit parts of pmaddwd for Q8_0. */
+AVX2 static INLINE __m256i pair_256(__m256i a, __m256i c, int q4)
 {
-    return _mm256_add_epi32(_mm256_blend_epi32(a, c, 0xf0), _mm256_permute2x128_si256(a, c, 0x21));
+    const __m256i one = _mm256_set1_epi16(1);
+    if (!q4) {
+        a = _mm256_madd_epi16(a, one);
+        c = _mm256_madd_epi16(c, one);
+    }
+    __m256i lo = _mm256_blend_epi32(a, c, 0xf0), hi = _mm256_permute2x128_si256(a, c, 0x21);
+    return q4 ? _mm256_madd_epi16(_mm256_add_epi16(lo, hi), one) : _mm256_add_epi32(lo, hi);
 }
 
-/* Four blocks' parts p[0..3] -> [s0, s1, ., . | s2, s3, ., .] once hadd-ed with another four. */
-AVX2 static INLINE __m256i quad_256(const __m256i p[4])
+/* Four blocks' products p[0..3] -> [s0, s1, ., . | s2, s3, ., .] once hadd-ed with another four. */
+AVX2 static INLINE __m256i quad_256(const __m256i p[4], int q4)
 {
-    return _mm256_hadd_epi32(pair_256(p[0], p[2]), pair_256(p[1], p[3]));
+    return _mm256_hadd_epi32(pair_256(p[0], p[2], q4), pair_256(p[1], p[3], q4));
 }
 
 #define TILE_T 4
@@ -235,8 +240,8 @@ AVX2 static INLINE void group_step_avx2(__m256 acc[], const uint8_t *row, const 
             __m256i p[4];
 #pragma GCC unroll 4
             for (uint32_t k = 0; k < 4; k++)
-                p[k] = part_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m), q4);
-            y[h][t] = quad_256(p);
+                p[k] = prod_256(wv[k], aw[k], act_256(v[t].s.xq, b, 4 * h + k, m), q4);
+            y[h][t] = quad_256(p, q4);
         }
     }
     __m256 dw = wscales_256(row, b, m, q4);
