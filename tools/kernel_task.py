@@ -1,22 +1,25 @@
 """The console task scored end to end on a booted AUTON kernel, against the inventory the kernel
 itself discovered: ``score_console(ConsoleTaskRequest, progress) -> ConsoleTaskResult``.
 
-Three QEMU runs of the same image: the first lists the devices; the probe types ``devices``,
+QEMU runs of the same image: the first lists the devices; the probe types ``devices``,
 ``device <addr>`` for each of them, ``cpu``, ``memory``, ``model`` and ``uptime`` and becomes the
 live Machine (tools.task.live); the last types the requests: ``n`` drawn from the task dataset's
 *test* templates and test slot values for that machine (tools.task.build.examples) and the
-freeform set (tools.task.freeform). The two sets are scored apart (tools.task.score) against
+freeform set (tools.task.freeform), dealt round-robin to ``parallel`` kernels booted side by
+side (each QEMU emulates one hart on one host core). The two sets are scored apart (tools.task.score) against
 references made for the live machine, with the answers' facts from its real inventory.
 Latency is measured on the host, from sending a request line to the end of its reply.
 
 Writes into ``out``: ``result.json``, ``transcript.txt`` (the first exchanges: request,
-command, output, answer, reference) and the three boot logs.
+command, output, answer, reference) and the boot logs.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -50,6 +53,9 @@ class ConsoleTaskRequest(BaseModel):
     seed: int = 0
     ram_mb: int | None = Field(None, ge=4, description="-m; default the image's tier RAM")
     timeout_s: float = Field(900, gt=0, description="for each boot, all its lines included")
+    parallel: int = Field(
+        2, ge=1, le=16, description="kernels booted at once to type the requests (one QEMU, one host core each)"
+    )
     out: Path = Field(description="directory for result.json, transcript.txt and the boot logs")
 
 
@@ -141,13 +147,24 @@ def _p90(values: list[float]) -> float | None:
     return ranked[math.ceil(0.9 * len(ranked)) - 1] if ranked else None
 
 
+def _serialized(progress: ProgressFn) -> ProgressFn:
+    lock = threading.Lock()
+
+    def report(task: str, done: float, total: float | None = None, **fields: object) -> None:
+        with lock:
+            progress(task, done, total, **fields)
+
+    return report
+
+
 def score_console(req: ConsoleTaskRequest, progress: ProgressFn | None = None) -> ConsoleTaskResult:
-    progress = progress or null_progress
+    progress = _serialized(progress or null_progress)  # the parallel boots report from their threads
     boot_command(KernelBootRequest(arch=req.arch, image=req.image))  # bad input fails before any boot
     data = TaskData(req.task)
     index = data.index()
     req.out.mkdir(parents=True, exist_ok=True)
-    logs = [req.out / f"{name}.log" for name in ("discover", "probe", "requests")]
+    asking = [f"requests-{k + 1}" for k in range(req.parallel)] if req.parallel > 1 else ["requests"]
+    logs = [req.out / f"{name}.log" for name in ("discover", "probe", *asking)]
     result = ConsoleTaskResult(
         arch=req.arch, image=req.image, boots_ok=False, template=score([]), freeform=score([]),
         transcript=req.out / "transcript.txt", result=req.out / "result.json", logs=logs,
@@ -193,11 +210,17 @@ def score_console(req: ConsoleTaskRequest, progress: ProgressFn | None = None) -
     result.machine = len(live.devices)
     draws = _draws(req, live, index)
     progress("console task", 2, 3, stage="requests", requests=len(draws))
-    asked = run([text for _, text, _ in draws], logs[2])
+    shares = [draws[k :: len(asking)] for k in range(len(asking))]
+    with ThreadPoolExecutor(len(asking)) as pool:
+        asked = list(pool.map(lambda share, log: run([t for _, t, _ in share], log), shares, logs[2:]))
+    replies: list[tuple[int, tuple[str, str, str], Answer]] = []
+    for k, (share, boot_result) in enumerate(zip(shares, asked, strict=True)):
+        for j, (draw, a) in enumerate(zip(share, boot_result.replies(), strict=False)):
+            if isinstance(a, Answer):
+                replies.append((j * len(asking) + k, draw, a))  # its place among the draws
     result.exchanges = [
         Exchange(set=kind, row=_row(text, ref, a, live, index), text=a.text, seconds=a.seconds)
-        for (kind, text, ref), a in zip(draws, asked.replies(), strict=False)
-        if isinstance(a, Answer)
+        for _, (kind, text, ref), a in sorted(replies, key=lambda r: r[0])
     ]
     result.requests = len(draws)
     result.template = score([x.row for x in result.exchanges if x.set == "template"])
@@ -205,6 +228,6 @@ def score_console(req: ConsoleTaskRequest, progress: ProgressFn | None = None) -
     latencies = [x.seconds for x in result.exchanges]
     result.latency_median_s = statistics.median(latencies) if latencies else None
     result.latency_p90_s = _p90(latencies)
-    result.boots_ok = asked.ok
+    result.boots_ok = all(r.ok for r in asked)
     progress("console task", 3, 3, stage="scored")
     return finish(_transcript(result.exchanges))
