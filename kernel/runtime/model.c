@@ -454,16 +454,11 @@ static void attention_worker(void *arg, uint32_t worker, uint32_t n_workers)
             const float *q = m->q + (size_t)t * qdim + h * hd;
             for (uint32_t i = 0; i < hd; i++)
                 qh[i] = fp16_to_fp32(fp32_to_fp16(q[i]));
-            for (uint32_t p = 0; p <= last; p++)
-                att[p] = qt_dot_f16(kc + (size_t)p * kvdim + kvo, qh, hd) * scale;
+            qt_scores_f16(att, kc + kvo, kvdim, qh, hd, last + 1, scale);
             softmax(att, last + 1);
-            float *out = m->xb2 + (size_t)t * qdim + h * hd;
-            for (uint32_t i = 0; i < hd; i++)
-                out[i] = 0.0f;
-            for (uint32_t p = 0; p <= last; p++) {
-                float pr = fp16_to_fp32(fp32_to_fp16(att[p]));
-                qt_axpy_f16(out, pr, vc + (size_t)p * kvdim + kvo, hd);
-            }
+            for (uint32_t p = 0; p <= last; p++) /* the probabilities through F16 */
+                att[p] = fp16_to_fp32(fp32_to_fp16(att[p]));
+            qt_mix_f16(m->xb2 + (size_t)t * qdim + h * hd, att, vc + kvo, kvdim, hd, last + 1);
         }
     }
 }

@@ -227,8 +227,8 @@ static int always(void)
     return 1;
 }
 
-const qt_kernels qt_portable = {"portable", always, rows_f32_c, rows_q8_0_c, rows_q4_0_c,
-                                NULL,       NULL,   dot_f16_c,  axpy_f16_c};
+const qt_kernels qt_portable = {"portable", always,    rows_f32_c, rows_q8_0_c, rows_q4_0_c, NULL,
+                                NULL,       dot_f16_c, axpy_f16_c, NULL,        NULL};
 
 /* Slowest first: the best path is the last one the CPU runs. */
 static const qt_kernels *const paths[] = {
@@ -292,14 +292,27 @@ void qt_isa_list(char *buf, size_t n)
     }
 }
 
-float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n)
+void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n, uint32_t npos,
+                   float scale)
 {
-    return kernels()->dot_f16(a, b, n);
+    const qt_kernels *kn = kernels();
+    if (kn->scores_f16)
+        kn->scores_f16(out, k, stride, q, n, npos, scale);
+    else
+        for (uint32_t p = 0; p < npos; p++)
+            out[p] = kn->dot_f16(k + p * stride, q, n) * scale;
 }
 
-void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n)
+void qt_mix_f16(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos)
 {
-    kernels()->axpy_f16(y, a, x, n);
+    const qt_kernels *kn = kernels();
+    if (kn->mix_f16) {
+        kn->mix_f16(y, a, v, stride, n, npos);
+        return;
+    }
+    rt_memset(y, 0, n * sizeof(float));
+    for (uint32_t p = 0; p < npos; p++)
+        kn->axpy_f16(y, a[p], v + p * stride, n);
 }
 
 void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n)

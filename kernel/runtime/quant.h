@@ -111,10 +111,14 @@ void qt_dequant_row(float *out, const qt_matrix *w, uint32_t r);
 
 /* Rounding through F16 for the KV cache and attention: dst[i] = fp32_to_fp16(src[i]). */
 void qt_to_fp16(uint16_t *dst, const float *src, uint32_t n);
-/* F32-accumulated dot product of an F16 row with F32 values that are exact halves, and
- * y += a * x for an F16 x (the attention's two products over the F16 KV cache). */
-float qt_dot_f16(const uint16_t *a, const float *b, uint32_t n);
-void qt_axpy_f16(float *y, float a, const uint16_t *x, uint32_t n);
+/* The attention's two products over the F16 KV cache, for npos cached rows of n halves each,
+ * row p at k + p * stride:
+ *   qt_scores_f16: out[p] = (k_p . q) * scale, an F32-accumulated dot product with F32 values
+ *                  that are exact halves;
+ *   qt_mix_f16:    y = sum over p in order of a[p] * v_p (y starts at 0; each step y += a * v_p). */
+void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n, uint32_t npos,
+                   float scale);
+void qt_mix_f16(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos);
 
 /* The kernel paths: "portable" everywhere; "ssse3", "avx2" on x86_64; "neon", "sdot" on
  * aarch64. qt_set_isa selects one by name ("best": the fastest this CPU runs) and returns 0, or

@@ -21,6 +21,11 @@ typedef struct {
     qt_batch_fn *batch_q8_0, *batch_q4_0; /* optional: NULL runs rows_* once per vector */
     float (*dot_f16)(const uint16_t *a, const float *b, uint32_t n);
     void (*axpy_f16)(float *y, float a, const uint16_t *x, uint32_t n);
+    /* optional: NULL runs dot_f16 / axpy_f16 once per cached row (quant.h's qt_scores_f16,
+     * qt_mix_f16) */
+    void (*scores_f16)(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n, uint32_t npos,
+                       float scale);
+    void (*mix_f16)(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos);
 } qt_kernels;
 
 extern const qt_kernels qt_portable;

@@ -343,33 +343,88 @@ AVX2 static INLINE void group_f32_avx2(float *out, const uint8_t *w, size_t rb, 
 ROWS_OF_GROUP(AVX2, rows_f32_avx2, group_f32_avx2)
 
 /* The F16 kernels: quant.c's lanes s0:s1 as one 256-bit accumulator; halves convert exactly. */
+AVX2 static INLINE __m256 f16_step_256(__m256 s, const uint16_t *a, const float *b)
+{
+    return _mm256_add_ps(s, _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)a)), _mm256_loadu_ps(b)));
+}
+
+/* ((c0+c1)+(c2+c3)) of c = the accumulator's halves added. */
+AVX2 static INLINE float f16_hsum_256(__m256 s)
+{
+    __m128 c = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    __m128 p = _mm_add_ps(c, _mm_shuffle_ps(c, c, _MM_SHUFFLE(2, 3, 0, 1))); /* c0+c1, ., c2+c3, . */
+    return _mm_cvtss_f32(_mm_add_ss(p, _mm_movehl_ps(p, p)));
+}
+
 AVX2 static float dot_f16_avx2(const uint16_t *a, const float *b, uint32_t n)
 {
     __m256 s = _mm256_setzero_ps();
     uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 h = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i)));
-        s = _mm256_add_ps(s, _mm256_mul_ps(h, _mm256_loadu_ps(b + i)));
-    }
-    __m128 c = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    __m128 p = _mm_add_ps(c, _mm_shuffle_ps(c, c, _MM_SHUFFLE(2, 3, 0, 1))); /* c0+c1, ., c2+c3, . */
-    float r = _mm_cvtss_f32(_mm_add_ss(p, _mm_movehl_ps(p, p)));
-    return qt_dot_f16_tail(r, a, b, i, n);
+    for (; i + 8 <= n; i += 8)
+        s = f16_step_256(s, a + i, b + i);
+    return qt_dot_f16_tail(f16_hsum_256(s), a, b, i, n);
 }
 
-AVX2 static void axpy_f16_avx2(float *y, float a, const uint16_t *x, uint32_t n)
+/* Four cached rows at once (independent chains), each as dot_f16_avx2. */
+AVX2 static void scores_f16_avx2(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n,
+                                 uint32_t npos, float scale)
 {
-    __m256 va = _mm256_set1_ps(a);
-    uint32_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 h = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i)));
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, h)));
+    uint32_t p = 0;
+    for (; p + 4 <= npos; p += 4) {
+        __m256 s[4];
+        uint32_t i = 0;
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++)
+            s[j] = _mm256_setzero_ps();
+        for (; i + 8 <= n; i += 8)
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                s[j] = f16_step_256(s[j], k + (p + j) * stride + i, q + i);
+        for (int j = 0; j < 4; j++)
+            out[p + j] = qt_dot_f16_tail(f16_hsum_256(s[j]), k + (p + j) * stride, q, i, n) * scale;
     }
-    qt_axpy_f16_tail(y, a, x, i, n);
+    for (; p < npos; p++)
+        out[p] = dot_f16_avx2(k + p * stride, q, n) * scale;
 }
 
-const qt_kernels qt_ssse3 = {"ssse3", cpu_has_ssse3, NULL, rows_q8_0_ssse3, rows_q4_0_ssse3, NULL, NULL, NULL, NULL};
-const qt_kernels qt_avx2 = {"avx2",          cpu_has_avx2,    rows_f32_avx2, rows_q8_0_avx2, rows_q4_0_avx2,
-                            batch_q8_0_avx2, batch_q4_0_avx2, dot_f16_avx2,  axpy_f16_avx2};
+/* R * 8 values of y in registers over all npos rows: per value, quant.c's axpy steps in order. */
+AVX2 static INLINE void mix_chunk_avx2(float *y, const float *a, const uint16_t *v, size_t stride, const int R,
+                                       uint32_t npos)
+{
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (uint32_t p = 0; p < npos; p++) {
+        __m256 va = _mm256_set1_ps(a[p]);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m256 h = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + p * stride + 8 * r)));
+            acc[r] = _mm256_add_ps(acc[r], _mm256_mul_ps(va, h));
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        _mm256_storeu_ps(y + 8 * r, acc[r]);
+}
+
+AVX2 static void mix_f16_avx2(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos)
+{
+    uint32_t i = 0;
+    for (; i + 64 <= n; i += 64)
+        mix_chunk_avx2(y + i, a, v + i, stride, 8, npos);
+    for (; i + 8 <= n; i += 8)
+        mix_chunk_avx2(y + i, a, v + i, stride, 1, npos);
+    if (i == n)
+        return;
+    rt_memset(y + i, 0, (n - i) * sizeof(float));
+    for (uint32_t p = 0; p < npos; p++)
+        qt_axpy_f16_tail(y, a[p], v + p * stride, i, n);
+}
+
+const qt_kernels qt_ssse3 = {"ssse3", cpu_has_ssse3, NULL, rows_q8_0_ssse3, rows_q4_0_ssse3, NULL, NULL, NULL,
+                             NULL,    NULL,          NULL};
+const qt_kernels qt_avx2 = {"avx2",          cpu_has_avx2,    rows_f32_avx2, rows_q8_0_avx2,  rows_q4_0_avx2, batch_q8_0_avx2,
+                            batch_q4_0_avx2, dot_f16_avx2,    NULL,          scores_f16_avx2, mix_f16_avx2};
 
 #endif
