@@ -219,7 +219,7 @@ AVX2 static INLINE __m256i quad_256(const __m256i p[4], int q4)
 
 #define TILE_T 4
 /* Bytes ahead of a weight read that the AVX2 kernels prefetch (the rows stream from memory). */
-#define PF_DIST 4096
+#define PF_DIST 8192
 
 /* T vectors (T <= 4) against one row over the group of blocks [b, b + m): each half group of 4
  * weight blocks is unpacked once for all of them; each block's eight parts are reduced to its
