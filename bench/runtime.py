@@ -20,6 +20,7 @@ QEMU tok/s is timed by the guest's own clock over --qemu-tokens tokens.
 
     .venv/bin/python bench/runtime.py [--tokens 64] [--repeats 3] [--types F32,Q8_0,Q4_0]
         [--arches riscv64,aarch64,x86_64] [--qemu-types Q8_0] [--qemu-tokens 16] [--gguf TYPE=PATH]
+        [--baseline OLD_SLM_RUN]
 
 Prints a table and writes bench/results/runtime.json.
 """
@@ -211,6 +212,12 @@ def main() -> None:
     ap.add_argument(
         "--gguf", action="append", default=[], metavar="TYPE=PATH", help="measure this file instead"
     )
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="SLM_RUN",
+        help="another slm-run binary (e.g. a copy from before a change) whose decode is measured in the same run",
+    )
     args = ap.parse_args()
     types = args.types.split(",")
     given = dict(g.split("=", 1) for g in args.gguf)
@@ -219,6 +226,10 @@ def main() -> None:
         "portable": make_host("slm-run"),
         "native": make_host("slm-run", host_dir="build/host-native", cflags="-g -march=native"),
     }
+    if args.baseline:
+        if not args.baseline.is_file():
+            sys.exit(f"runtime.py: --baseline {args.baseline} is not a file")
+        builds["baseline"] = args.baseline
     load_before = os.getloadavg()[0]
     rows = []
     for qtype, model in models.items():
@@ -288,6 +299,15 @@ def main() -> None:
             f"{t['2']['tok_s']:>9} {t['2']['tok_s'] / t['1']['tok_s']:>5.2f}"
         )
     print(f"(prefill: {PREFILL_TOKENS}-token prompt, CPU tok/s, one thread; threads: host decode wall tok/s)")
+    if args.baseline:
+        print(f"baseline {args.baseline}: decode CPU tok/s, and as a share of llama.cpp's / of this build's")
+        for r in rows:
+            b, h, ll = (
+                r["host"]["baseline"]["cpu_tok_s"],
+                r["host"]["portable"]["cpu_tok_s"],
+                r["llama_cpp"]["cpu_tok_s"],
+            )
+            print(f"{r['type']:5} | {b:>8} {b / ll:>6.2f} {b / h:>6.2f}")
     for r in rows:
         for arch, q in r["qemu"].items():
             if "tok_s" in q:

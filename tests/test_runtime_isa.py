@@ -51,6 +51,37 @@ def test_every_path_and_worker_count_computes_the_same_bits(qtype, host_runtime,
         assert logits(host_runtime, model, tmp_path, "--threads", threads) == reference, threads
 
 
+@pytest.fixture(scope="session")
+def odd_gguf(micro_config, micro_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Random models whose shapes reach the kernels' edges: rows of 3 and 5 blocks (a short last
+    group of eight), heads of 12 values (vector tails in the attention's products)."""
+    from tests.fixtures_kernel import random_gguf
+
+    spec = micro_config.model.model_copy(
+        update=dict(d_model=96, n_heads=8, n_kv_heads=4, d_ff=160, n_layers=2, context=512)
+    )
+    root = tmp_path_factory.mktemp("odd_gguf")
+    return {
+        t: random_gguf(root, micro_dataset / "tokenizer.json", spec, t, std=0.3)
+        for t in ("F32", "Q8_0", "Q4_0")
+    }
+
+
+@pytest.mark.parametrize("qtype", ["F32", "Q8_0", "Q4_0"])
+def test_odd_shapes_and_long_contexts_compute_the_same_bits_on_every_path(
+    qtype, host_runtime, odd_gguf, tmp_path
+):
+    model = odd_gguf[qtype]
+    prompt = " ".join(QUESTIONS * 2)  # a few prefill batches, then decode over 100+ cached rows
+    out = tmp_path / "logits.bin"
+    runs = {}
+    for args in [("--isa", p) for p in host_paths(host_runtime, model)] + [("--threads", "3")]:
+        ids = generate(host_runtime, model, prompt, 9, *args, logits=out)
+        runs[args] = (tuple(ids["output_ids"]), out.read_bytes())
+    assert len(ids["prompt_ids"]) > 100 and len(runs[("--isa", "portable")][0]) == 9
+    assert len(set(runs.values())) == 1, [a for a, r in runs.items() if r != runs[("--isa", "portable")]]
+
+
 def test_x86_host_runs_the_simd_paths(host_runtime, micro_gguf):
     import platform
 
