@@ -53,7 +53,8 @@ from tools.tune import TaskEvalRequest, TaskEvalResult, TuneRequest, evaluate_ta
 from tools.tune.evaluate import evaluate_sessions  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
-PROBE_STEPS = 30  # steps of the probe run that sizes the checkpoint interval under a clock budget
+PROBE_STEPS = 20  # steps of the probe run that sizes the checkpoint interval under a clock budget
+PROBE_LOG = 5  # its log interval: the step rate is timed between its first and last logs
 KEEP_ALL = 100_000
 FIGURES = ("command_exact", "intent_accuracy", "argument_accuracy", "grounded_accuracy")
 
@@ -105,7 +106,16 @@ def probe_interval(args, progress: ProgressFn) -> int:
         progress("tune probe" if task == "tune" else task, done, total, **fields)
 
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-        tune(tune_request(args, Path(tmp) / "probe", max_steps=PROBE_STEPS, eval_interval=KEEP_ALL), timed)
+        tune(
+            tune_request(
+                args,
+                Path(tmp) / "probe",
+                max_steps=PROBE_STEPS,
+                eval_interval=KEEP_ALL,
+                log_interval=PROBE_LOG,
+            ),
+            timed,
+        )
     first, last = min(marks), max(marks)
     rate = (last - first) / max(marks[last] - marks[first], 1e-9)
     total = int(args.minutes * 60 * rate)
@@ -295,6 +305,10 @@ def signed(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:+.1f}%"
 
 
+def secs(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
 def print_tables(result: dict) -> None:
     print(f"\naccuracy against tuning steps ({result['limit']} test requests, % held out)")
     print(f"{'step':>6} {'val loss':>8} | {'exact':>6} {'intent':>6} {'args':>6} {'ground':>6}")
@@ -322,8 +336,8 @@ def print_tables(result: dict) -> None:
         print(
             f"\nQEMU {q['arch']} {q['type']}: boots_ok={q['boots_ok']} {q['devices']} devices; template "
             f"{t['examples']}: exact {pct(t['command_exact'])}% grounded {pct(t['grounded_accuracy'])}%; freeform "
-            f"{f['examples']}: exact {pct(f['command_exact'])}%; latency median {q['latency_median_s']} s p90 "
-            f"{q['latency_p90_s']} s" + (f"; error: {q['error']}" if q["error"] else "")
+            f"{f['examples']}: exact {pct(f['command_exact'])}%; latency median {secs(q['latency_median_s'])} s p90 "
+            f"{secs(q['latency_p90_s'])} s" + (f"; error: {q['error']}" if q["error"] else "")
         )
 
 
@@ -387,12 +401,15 @@ def run(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        result = run(parse_args(argv))
+        args = parse_args(argv)
+        result = run(args)
     except (InputError, CheckFailed) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2 if isinstance(e, InputError) else 1
     print_tables(result)
-    print(f"\n(wall {result['wall_s']} s; load average {result['load_average']}; {RESULTS / 'task.json'})")
+    print(
+        f"\n(wall {result['wall_s']} s; load average {result['load_average']}; {args.results / 'task.json'})"
+    )
     return 0
 
 
