@@ -163,7 +163,7 @@ def steps_figure(run: Path, eval_req: TaskEvalRequest, progress: ProgressFn) -> 
     return rows
 
 
-def plot_steps(rows: list[dict], path: Path) -> Path:
+def plot_steps(rows: list[dict], title: str, path: Path) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,11 +181,17 @@ def plot_steps(rows: list[dict], path: Path) -> Path:
     ax.set_xlabel("tuning step")
     ax.set_ylabel("held-out test accuracy (%)")
     ax.set_ylim(0, 100)
+    ax.set_title(title, fontsize=9)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def plot_title(args) -> str:
+    budget = f"{args.minutes:g} min" if args.minutes else f"{args.steps} steps"
+    return f"{args.model.name} tuned {budget} on {args.task.name}; first {args.limit} test requests"
 
 
 class Types:
@@ -391,7 +397,7 @@ def run(args: argparse.Namespace) -> dict:
         "minutes": args.minutes, "max_steps": args.steps, "tune": tuned,
         "tuned_step": ckpt.load_trainer_state(step).step, "method": args.method,
         "limit": args.limit, "answers": args.answers, "steps": step_rows, "types": type_rows, "qemu": qemu,
-        "plot": str(plot_steps(step_rows, args.results / "task_steps.png")),
+        "plot": str(plot_steps(step_rows, plot_title(args), args.results / "task_steps.png")),
         "load_average": [round(load, 2), round(os.getloadavg()[0], 2)], "cpus": os.cpu_count(),
         "wall_s": round(time.perf_counter() - t0, 1),
     }  # fmt: skip
