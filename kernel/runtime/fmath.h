@@ -30,7 +30,7 @@ static inline fm_v4f fm_splat4(float v)
 /* Inline: the callers' loops overlap the polynomial's chains of several calls. */
 static inline fm_v4f fm_expf4(fm_v4f x)
 {
-    const fm_v4f magic = fm_splat4(12582912.0f);          /* 1.5 * 2^23 */
+    const fm_v4f magic = fm_splat4(12582912.0f);         /* 1.5 * 2^23 */
     fm_v4f xc = fm_sel4(x > 88.8f, fm_splat4(88.8f), x); /* NaN fails both tests */
     xc = fm_sel4(xc < -104.0f, fm_splat4(-104.0f), xc);
     fm_v4f k = (xc * 1.44269504f + magic) - magic;            /* round(x / ln 2), half to even */

@@ -292,8 +292,7 @@ void qt_isa_list(char *buf, size_t n)
     }
 }
 
-void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n, uint32_t npos,
-                   float scale)
+void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n, uint32_t npos, float scale)
 {
     const qt_kernels *kn = kernels();
     if (kn->scores_f16)

@@ -141,9 +141,9 @@ static void axpy_f16_neon(float *y, float a, const uint16_t *x, uint32_t n)
     qt_axpy_f16_tail(y, a, x, i, n);
 }
 
-const qt_kernels qt_neon = {"neon", cpu_has_neon, NULL,         rows_q8_0_neon, rows_q4_0_neon,
-                            NULL,   NULL,         dot_f16_neon, axpy_f16_neon, NULL, NULL};
-const qt_kernels qt_sdot = {"sdot", cpu_has_sdot, NULL,         rows_q8_0_sdot, rows_q4_0_sdot,
-                            NULL,   NULL,         dot_f16_neon, axpy_f16_neon, NULL, NULL};
+const qt_kernels qt_neon = {"neon",        cpu_has_neon, NULL, rows_q8_0_neon, rows_q4_0_neon, NULL, NULL, dot_f16_neon,
+                            axpy_f16_neon, NULL,         NULL};
+const qt_kernels qt_sdot = {"sdot",        cpu_has_sdot, NULL, rows_q8_0_sdot, rows_q4_0_sdot, NULL, NULL, dot_f16_neon,
+                            axpy_f16_neon, NULL,         NULL};
 
 #endif

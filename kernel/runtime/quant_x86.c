@@ -148,7 +148,8 @@ AVX2 static INLINE __m256i block_256(const uint8_t *w, uint32_t b, int live, int
         return _mm256_setzero_si256();
     if (q4) { /* the 16 bytes in both halves, the upper half shifted: values 0..15, then 16..31 */
         __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)((const block_q4_0 *)w)[b].qs));
-        return _mm256_and_si256(_mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)), _mm256_set1_epi8(0x0f));
+        return _mm256_and_si256(_mm256_srlv_epi32(q, _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4)),
+                                _mm256_set1_epi8(0x0f));
     }
     return _mm256_loadu_si256((const __m256i *)((const block_q8_0 *)w)[b].qs);
 }
@@ -312,7 +313,6 @@ AVX2 static void batch_q4_0_avx2(float *out, size_t ld, const uint8_t *w, size_t
 
 /* F32 rows in quant.c's order: its lanes s0:s1 and s2:s3 as two 256-bit accumulators per row. */
 
-
 AVX2 static INLINE void group_f32_avx2(float *out, const uint8_t *w, size_t rb, const int R, const qt_vec *v)
 {
     __m256 a[QT_ROW_GROUP], c[QT_ROW_GROUP];
@@ -424,7 +424,8 @@ AVX2 static void mix_f16_avx2(float *y, const float *a, const uint16_t *v, size_
 
 const qt_kernels qt_ssse3 = {"ssse3", cpu_has_ssse3, NULL, rows_q8_0_ssse3, rows_q4_0_ssse3, NULL, NULL, NULL,
                              NULL,    NULL,          NULL};
-const qt_kernels qt_avx2 = {"avx2",          cpu_has_avx2,    rows_f32_avx2, rows_q8_0_avx2,  rows_q4_0_avx2, batch_q8_0_avx2,
-                            batch_q4_0_avx2, dot_f16_avx2,    NULL,          scores_f16_avx2, mix_f16_avx2};
+const qt_kernels qt_avx2 = {"avx2",         cpu_has_avx2,    rows_f32_avx2,   rows_q8_0_avx2,
+                            rows_q4_0_avx2, batch_q8_0_avx2, batch_q4_0_avx2, dot_f16_avx2,
+                            NULL,           scores_f16_avx2, mix_f16_avx2};
 
 #endif
