@@ -158,6 +158,7 @@ class KernelBootRequest(BaseModel):
     )
     qemu_args: list[str] = Field(default_factory=list, description="more QEMU arguments, after the devices")
     ram_mb: int | None = Field(None, ge=4, description="-m; default the model's tier RAM, else 128")
+    smp: int = Field(1, ge=1, le=8, description="-smp: cores (the kernel runs the model on all of them)")
     max_tokens: int = Field(64, ge=1, le=1 << 20)
     temperature: float = Field(0.0, ge=0, le=100, description="0 = greedy")
     top_p: float = Field(1.0, gt=0, le=1)
@@ -312,10 +313,10 @@ def build(req: KernelBuildRequest, progress: ProgressFn | None = None) -> Kernel
 
 
 def qemu_command(
-    arch: Arch, image: Path, ram_mb: int, append: str, extra: list[str] | None = None
+    arch: Arch, image: Path, ram_mb: int, append: str, extra: list[str] | None = None, smp: int = 1
 ) -> list[str]:
     """The headless QEMU command line: serial console on stdio, no reboot, no devices but the
-    machine's own and ``extra``."""
+    machine's own and ``extra``; ``smp`` cores, one host thread each (MTTCG)."""
     binary, package, machine = QEMU[arch]
     if shutil.which(binary) is None:
         raise InputError(
@@ -327,7 +328,8 @@ def qemu_command(
         "-m",
         f"{ram_mb}M",
         "-smp",
-        "1",
+        str(smp),
+        *(["-accel", "tcg,thread=multi"] if smp > 1 else []),
         "-nodefaults",
         "-no-reboot",
         "-display",
@@ -540,7 +542,7 @@ def boot_command(req: KernelBootRequest) -> tuple[list[str], Path, int]:
     ram_mb = _ram_mb(req, image)
     append = f"max_tokens={req.max_tokens} temperature={req.temperature:g} top_p={req.top_p:g} seed={req.seed} ids=1"
     devices = DEFAULT_DEVICES[req.arch] if req.devices is None else req.devices
-    return qemu_command(req.arch, image, ram_mb, append, [*devices, *req.qemu_args]), image, ram_mb
+    return qemu_command(req.arch, image, ram_mb, append, [*devices, *req.qemu_args], req.smp), image, ram_mb
 
 
 def boot(req: KernelBootRequest, progress: ProgressFn | None = None) -> BootResult:

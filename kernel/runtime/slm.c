@@ -10,6 +10,12 @@
 #include "sampler.h"
 #include "vocab.h"
 
+static struct {
+    uint32_t n;
+    slm_fork_fn fork;
+    void *pool;
+} default_workers = {1, NULL, NULL};
+
 static const char Q_TOKEN[] = "<|q|>", A_TOKEN[] = "<|a|>";
 
 /* Bytes of text the tokenizer accepts at once: room for a prompt that fills the context. */
@@ -44,6 +50,7 @@ int slm_load(slm_model **out, const uint8_t *gguf, size_t len, slm_arena *arena,
         arena->used = used0; /* a failed load leaves the arena as it was */
         return rc;
     }
+    slm_set_workers(m, default_workers.n, default_workers.fork, default_workers.pool);
     *out = m;
     return 0;
 }
@@ -79,6 +86,13 @@ void slm_set_workers(slm_model *m, uint32_t n, slm_fork_fn fork, void *pool)
     m->n_workers = n > 1 && fork ? n : 1;
     m->fork = fork;
     m->pool = pool;
+}
+
+void slm_set_default_workers(uint32_t n, slm_fork_fn fork, void *pool)
+{
+    default_workers.n = n;
+    default_workers.fork = fork;
+    default_workers.pool = pool;
 }
 
 int slm_set_isa(const char *name)

@@ -83,6 +83,9 @@ typedef struct {
 typedef void (*slm_job_fn)(void *arg, uint32_t worker, uint32_t n_workers);
 typedef void (*slm_fork_fn)(void *pool, slm_job_fn job, void *arg);
 void slm_set_workers(slm_model *m, uint32_t n, slm_fork_fn fork, void *pool);
+/* The workers every model loaded afterwards starts with: the kernel's boot code sets them once
+ * it has started the other CPUs, before slm_load. */
+void slm_set_default_workers(uint32_t n, slm_fork_fn fork, void *pool);
 
 /* Choose the block-kernel path by name (one of slm_info.isas, or "best", the default). Every
  * path computes the same bits; this exists to test and measure each. Returns 0, or SLM_E_INPUT

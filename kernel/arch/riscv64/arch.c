@@ -5,6 +5,7 @@
 #include "hw.h"
 #include "kernel.h"
 #include "platform.h"
+#include "smp.h"
 #include "uart16550.h"
 
 #define UART0             0x10000000UL
@@ -123,7 +124,6 @@ void arch_start(uint64_t hartid, uintptr_t dtb);
 void arch_start(uint64_t hartid, uintptr_t dtb)
 {
     static struct boot_info bi = {.machine = "QEMU virt, OpenSBI, S-mode"};
-    (void)hartid;
     uart16550_init();
     if (fdt_boot_info((const void *)dtb, &bi, &timebase_hz) != 0) {
         kprintf("auton: error: no usable device tree at %p\n", (void *)dtb);
@@ -132,5 +132,6 @@ void arch_start(uint64_t hartid, uintptr_t dtb)
     if (hw_dt_discover((const void *)dtb, 64u << 20) != 0)
         kprintf("auton: error: the device tree could not be walked; the inventory is empty\n");
     cpu_ids();
+    smp_start(hartid, (const void *)dtb);
     kmain(&bi);
 }

@@ -1,6 +1,7 @@
 /* riscv64 entry on QEMU virt. OpenSBI (-bios default) runs in M-mode and jumps here in S-mode
- * with a0 = hart id and a1 = the device tree. Only the boot hart runs: the others stay parked
- * in OpenSBI's hart state management until someone starts them, which no one does. */
+ * with a0 = hart id and a1 = the device tree. Only the boot hart comes here: the others stay
+ * parked in OpenSBI's hart state management until arch.c starts them (SBI HSM) at
+ * secondary_entry. */
 
 #include "stacks.h"
 
@@ -24,6 +25,20 @@ _start:
 2:  call    arch_start              /* arch_start(hartid, dtb) does not return */
 3:  wfi
     j       3b
+
+/* A hart started by sbi_hart_start(hart, secondary_entry, opaque), in S-mode with a0 = its id
+ * and a1 = opaque = the top of its own stack: FP on, no interrupts, then arch_secondary(hart). */
+    .globl secondary_entry
+secondary_entry:
+    mv      sp, a1
+    li      t0, SSTATUS_FS_INITIAL
+    csrs    sstatus, t0
+    csrw    sie, zero
+    la      t0, trap_entry
+    csrw    stvec, t0
+    call    arch_secondary          /* does not return */
+4:  wfi
+    j       4b
 
 /* Any trap is unexpected (no interrupts are enabled): report it on a fresh stack, since the
  * fault may be a stack overflow, and end QEMU. */
