@@ -16,10 +16,12 @@ CPU time of a --tokens run minus a 1-token run; llama.cpp: process time of the d
 CPU time is far less sensitive to other load on the machine (the load average is recorded).
 Two host builds: "portable" (the kernel's flags: baseline ISA, what runs in QEMU) and "native"
 (-march=native; the numerics are identical, the flags forbid contraction and reassociation).
-QEMU tok/s is timed by the guest's own clock over --qemu-tokens tokens.
+QEMU tok/s is timed by the guest's own clock over --qemu-tokens tokens. The --smp-arches (riscv64)
+also run at -smp 2 (MTTCG: one host thread per core), against -smp 1 in the same run.
 
     .venv/bin/python bench/runtime.py [--tokens 64] [--repeats 3] [--types F32,Q8_0,Q4_0]
-        [--arches riscv64,aarch64,x86_64] [--qemu-types Q8_0] [--qemu-tokens 16] [--gguf TYPE=PATH]
+        [--arches riscv64,aarch64,x86_64] [--qemu-types Q8_0] [--qemu-tokens 16] [--smp-arches riscv64]
+        [--gguf TYPE=PATH]
         [--baseline OLD_SLM_RUN]
 
 Prints a table and writes bench/results/runtime.json.
@@ -177,7 +179,7 @@ def bench_llama(model: Path, tokens: int, repeats: int, context: int) -> dict:
     return {"tok_s": round(wall, 1), "cpu_tok_s": round(cpu, 1), "prompt_tokens": len(ids)}
 
 
-def bench_qemu(arch: str, qtype: str, model: Path, tokens: int) -> dict:
+def bench_qemu(arch: str, qtype: str, model: Path, tokens: int, smp: int = 1) -> dict:
     from tools.kernel import KernelBootRequest, KernelBuildRequest, boot, build
     from tools.tiers import Arch
 
@@ -185,7 +187,7 @@ def bench_qemu(arch: str, qtype: str, model: Path, tokens: int) -> dict:
     ram_mb = 64 + 2 * (model.stat().st_size >> 20)
     r = boot(
         KernelBootRequest(
-            arch=Arch(arch), image=img.image, prompts=[PROMPT], max_tokens=tokens, ram_mb=ram_mb
+            arch=Arch(arch), image=img.image, prompts=[PROMPT], max_tokens=tokens, ram_mb=ram_mb, smp=smp
         )
     )
     if not r.ok or not r.answers:
@@ -209,6 +211,7 @@ def main() -> None:
     ap.add_argument("--arches", default="riscv64,aarch64,x86_64", help="QEMU arches ('' for none)")
     ap.add_argument("--qemu-types", default="Q8_0")
     ap.add_argument("--qemu-tokens", type=int, default=16)
+    ap.add_argument("--smp-arches", default="riscv64", help="QEMU arches also run at -smp 2 ('' for none)")
     ap.add_argument(
         "--gguf", action="append", default=[], metavar="TYPE=PATH", help="measure this file instead"
     )
@@ -260,6 +263,11 @@ def main() -> None:
                 q = row["qemu"][arch] = bench_qemu(arch, qtype, model, args.qemu_tokens)
                 if "tok_s" in q:
                     q["share_of_llama_cpp"] = round(q["tok_s"] / row["llama_cpp"]["tok_s"], 4)
+                if "tok_s" in q and arch in args.smp_arches.split(","):
+                    two = q["smp2"] = bench_qemu(arch, qtype, model, args.qemu_tokens, smp=2)
+                    if "tok_s" in two:
+                        two["x_smp1"] = round(two["tok_s"] / q["tok_s"], 2)
+                        two["prefill_x_smp1"] = round(two["prefill_tok_s"] / q["prefill_tok_s"], 2)
         rows.append(row)
     result = {
         "tokens": args.tokens,
@@ -314,6 +322,12 @@ def main() -> None:
                 print(
                     f"qemu {arch} {r['type']}: decode {q['tok_s']} tok/s = {100 * q['share_of_llama_cpp']:.2f}% of "
                     f"llama.cpp's host decode; prefill {q['prefill_tok_s']} tok/s ({q['prompt_tokens']} tokens)"
+                )
+            if "x_smp1" in q.get("smp2", {}):
+                two = q["smp2"]
+                print(
+                    f"qemu {arch} {r['type']} -smp 2: decode {two['tok_s']} tok/s ({two['x_smp1']}x -smp 1); "
+                    f"prefill {two['prefill_tok_s']} tok/s ({two['prefill_x_smp1']}x)"
                 )
 
 
