@@ -67,10 +67,19 @@ CLASS_PHRASES = {
 }  # fmt: skip
 
 TOPICS = {
-    "food": ["pasta", "pancakes", "lasagna", "curry", "risotto", "tacos", "bread", "soup", "sushi", "paella", "chili", "waffles"],
-    "city": ["Paris", "Tokyo", "Berlin", "Lagos", "Lima", "Oslo", "Sydney", "Toronto", "Nairobi", "Madrid", "Seoul", "Quito"],
-    "company": ["Apple", "Tesla", "Nvidia", "Amazon", "Siemens", "Toyota", "Shell", "Nestle", "Samsung", "Intel", "Boeing", "Sony"],
-    "thing": ["cats", "the sea", "autumn", "robots", "coffee", "mountains", "trains", "the moon", "rain", "bicycles", "owls", "tea"],
+    "food": ["pasta", "pancakes", "lasagna", "curry", "risotto", "tacos", "bread", "soup", "sushi", "paella", "chili", "waffles",
+             "pizza", "dumplings", "omelette", "ramen", "falafel", "goulash", "brownies", "burritos", "hummus", "gnocchi", "pho", "muffins",
+             "couscous", "pie", "noodles", "kebab", "granola", "lentils", "salad", "stew", "biscuits", "porridge", "quiche", "tofu"],
+    "city": ["Paris", "Tokyo", "Berlin", "Lagos", "Lima", "Oslo", "Sydney", "Toronto", "Nairobi", "Madrid", "Seoul", "Quito",
+             "Rome", "Cairo", "Dublin", "Mumbai", "Vienna", "Bogota", "Prague", "Hanoi", "Lisbon", "Denver", "Accra", "Athens",
+             "Chicago", "Havana", "Kyiv", "Manila", "Riga", "Santiago", "Tunis", "Warsaw", "Zurich", "Dakar", "Perth", "Boston"],
+    "company": ["Apple", "Tesla", "Nvidia", "Amazon", "Siemens", "Toyota", "Shell", "Nestle", "Samsung", "Intel", "Boeing", "Sony",
+                "Google", "Netflix", "Airbus", "Nokia", "Ford", "Pfizer", "Adidas", "Visa", "Oracle", "Honda", "IBM", "Uber",
+                "Spotify", "Ikea", "Bayer", "Danone", "Lego", "Philips", "Volvo", "Zara", "Heineken", "Canon", "Nike", "Unilever"],
+    "thing": ["cats", "the sea", "autumn", "robots", "coffee", "mountains", "trains", "the moon", "rain", "bicycles", "owls", "tea",
+              "dogs", "winter", "the stars", "dragons", "friendship", "snow", "the forest", "pirates", "music", "the desert",
+              "love", "clouds", "bees", "the city", "rivers", "whales", "time", "football", "gardens", "the wind", "horses", "books",
+              "spring", "volcanoes"],
 }  # fmt: skip
 
 # intent-neutral frames; {x} takes a content phrase
