@@ -2,12 +2,14 @@
 
 Approve -> the next stage of the flow (after ``integrate``, or the run's ``until`` stage: the report). Reject -> the stage the
 verdict's remedy names, carrying the remedy in the state. Bounded: a stage may run at most
-``max_attempts_per_stage`` times and the run at most ``max_stage_runs`` stage executions; at a
-bound the run goes to the report as failed, with what was tried.
+``max_attempts_per_stage`` times and the run at most ``max_stage_runs`` stage executions, and no
+remedy starts once the plan's time budget is spent; at a bound the run goes to the report as
+failed, with what was tried.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from agents.models import ReviewRecord
@@ -37,6 +39,17 @@ def tried(state: PipelineState, stage: str) -> str:
     return "\n".join(lines)
 
 
+def budget_spent(state: PipelineState, now: datetime | None = None) -> str | None:
+    """Why no remedy may start: the plan's wall-time budget is used up (None while it is not)."""
+    if state.plan is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    minutes = (now - datetime.fromisoformat(state.started)).total_seconds() / 60
+    if minutes < state.plan.budget_minutes:
+        return None
+    return f"the run's {state.plan.budget_minutes:g}-minute budget is spent ({minutes:.0f} minutes in)"
+
+
 def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
     """The state update that routes the run after ``review``."""
     if review.approved:
@@ -52,6 +65,8 @@ def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
         bound = f"{target} already ran {state.attempt(target)} times (max {settings.max_attempts_per_stage})"
     elif len(state.runs) >= settings.max_stage_runs:
         bound = f"the run already executed {len(state.runs)} stages (max {settings.max_stage_runs})"
+    else:
+        bound = budget_spent(state)
     if bound:
         failure = (
             f"{review.stage} rejected ({'; '.join(review.failures) or 'no detail'}) and {bound}.\n"

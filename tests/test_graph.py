@@ -111,6 +111,15 @@ def test_overall_bound_ends_the_run() -> None:
     assert update["status"] == "failed" and "executed 3 stages (max 3)" in update["failure"]
 
 
+def test_no_remedy_starts_once_the_time_budget_is_spent() -> None:
+    state = _run(_state(), "train", 1)
+    assert after_review(state, _review("train", 1, False, LOWER_LR))["next_node"] == "train"  # within budget
+    late = state.model_copy(update={"started": "2000-01-01T00:00:00+00:00"})
+    update = after_review(late, _review("train", 1, False, LOWER_LR))
+    assert (update["status"], update["next_node"]) == ("failed", REPORT)
+    assert f"the run's {state.plan.budget_minutes:g}-minute budget is spent" in update["failure"]
+
+
 def test_failed_training_resumes_at_half_the_lr_each_time(tmp_path) -> None:
     """The remedy halves the LR scale the run's newest checkpoint holds (tools.train.divergence)."""
     from tools.checkpoint import TRAINER_STATE, WEIGHTS, TrainerState, step_dir_name
