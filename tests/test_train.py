@@ -118,18 +118,22 @@ def test_lr_schedule_warms_up_then_decays_to_min():
 
 def test_a_time_budget_sizes_the_schedule_and_a_resume_keeps_it(micro_dataset, tmp_path):
     """The run times its first steps, fits its schedule into the budget (far fewer steps than the
-    config's 2000 here), ends within it, and a resume continues the sized schedule."""
+    config's 2000 here), re-fits it early on at the rate since, ends within the budget, and a resume
+    continues the sized schedule."""
     import time
 
-    from tools.train.loop import SIZE_AFTER_STEPS
+    from tools.train.loop import RESIZE_FACTOR, RESIZE_UNTIL, SIZE_AFTER_STEPS
 
     training = dict(max_steps=2000, checkpoint_interval=500, eval_interval=500, warmup_steps=20)
     t0 = time.perf_counter()
     result = _run(tmp_path, micro_dataset, "sized", training=training, time_budget_s=6.0)
     wall = time.perf_counter() - t0
     sized = [r for r in read_metrics(result.run_dir / ckpt.METRICS) if r["event"] == "sized"]
-    assert len(sized) == 1 and sized[0]["step"] == SIZE_AFTER_STEPS
-    steps = sized[0]["max_steps"]
+    # sized at 10 steps, then again at 40, 160 ... while within the first quarter of the schedule
+    assert sized[0]["step"] == SIZE_AFTER_STEPS
+    assert [r["step"] for r in sized] == [SIZE_AFTER_STEPS * RESIZE_FACTOR**k for k in range(len(sized))]
+    assert all(r["step"] <= RESIZE_UNTIL * p["max_steps"] for p, r in zip(sized, sized[1:], strict=False))
+    steps = sized[-1]["max_steps"]
     assert SIZE_AFTER_STEPS <= steps < 2000 and result.steps == result.max_steps == steps
     assert wall < 6.0 * 1.5 + 5  # the budget, and the model/data set-up it does not count
     assert ckpt.load_trainer_state(result.latest).max_steps == steps

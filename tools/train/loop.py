@@ -38,6 +38,8 @@ from tools.train.request import NanEvent, TrainRequest, TrainResult
 from tools.train.signals import StopRequest, stop_on_signals
 
 SIZE_AFTER_STEPS = 10  # optimizer steps a run with a time budget times before it sizes its schedule
+RESIZE_FACTOR = 4  # ... and it sizes again at 4x, 16x ... those steps, at the rate since the last sizing,
+RESIZE_UNTIL = 0.25  # while that is within the first quarter of the schedule (a busy start is not the run)
 SIZE_MARGIN = 0.9  # of the remaining budget for the steps: evaluations and checkpoints take the rest
 MAX_STRETCH = 4  # a sized schedule is at most this many times the config's
 
@@ -310,7 +312,7 @@ class _Run:
     def run(self) -> TrainResult:
         t_start = time.perf_counter()
         self._start()
-        interval, total = Interval(), Interval()
+        interval, total, since = Interval(), Interval(), Interval()
         last: dict | None = None
         loss: float | None = None
         status = "completed"
@@ -336,8 +338,12 @@ class _Run:
             st.tokens_seen += self.tokens_per_step
             interval.add(loss, norm, dt)
             total.add(loss, norm, dt)
+            since.add(loss, norm, dt)
             if step == self.size_at:
-                self._size_to_budget(step, total, t_start)
+                self._size_to_budget(step, since, t_start)
+                since = Interval()
+                nxt = step * RESIZE_FACTOR
+                self.size_at = nxt if nxt <= RESIZE_UNTIL * self.spec.max_steps else None
             spec = self.spec
             if step % self.req.log_interval == 0 or step == spec.max_steps:
                 last = self._log_train(step, interval)
@@ -349,11 +355,11 @@ class _Run:
             self._finish_interrupted()
         return self._result(status, last, loss, t_start, total)
 
-    def _size_to_budget(self, step: int, total: Interval, t_start: float) -> None:
-        """Fit the schedule into the request's time budget at the step time measured so far
-        (all processes agree on it); the trainer state keeps the length for a resume."""
+    def _size_to_budget(self, step: int, recent: Interval, t_start: float) -> None:
+        """Fit the schedule into the request's time budget at the step time measured since the
+        last sizing (all processes agree on it); the trainer state keeps the length for a resume."""
         assert self.req.time_budget_s is not None
-        per_step = self.d.sum([total.seconds / total.steps])[0] / self.d.world
+        per_step = self.d.sum([recent.seconds / recent.steps])[0] / self.d.world
         left = self.req.time_budget_s - (time.perf_counter() - t_start)
         fit = step + int(SIZE_MARGIN * left / per_step)
         steps = max(step, min(fit, MAX_STRETCH * self.cfg.training.max_steps))

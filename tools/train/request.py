@@ -30,7 +30,7 @@ class TrainRequest(BaseModel):
         None,
         gt=0,
         description="a new run sizes its schedule to end within this wall time, from the step time "
-        "it measures over its first steps (tools.train.loop.SIZE_AFTER_STEPS)",
+        "it measures over its first steps, re-fitted early on (tools.train.loop.SIZE_AFTER_STEPS)",
     )
     compile: bool | None = Field(None, description="torch.compile the model (default: on CUDA only)")
     log_interval: int = Field(10, gt=0, description="steps between train records in metrics.jsonl")
