@@ -16,6 +16,7 @@ command, output, answer, reference) and the boot logs.
 
 from __future__ import annotations
 
+import contextvars
 import math
 import statistics
 import threading
@@ -54,7 +55,10 @@ class ConsoleTaskRequest(BaseModel):
     ram_mb: int | None = Field(None, ge=4, description="-m; default the image's tier RAM")
     timeout_s: float = Field(900, gt=0, description="for each boot, all its lines included")
     parallel: int = Field(
-        2, ge=1, le=16, description="kernels booted at once to type the requests (one QEMU, one host core each)"
+        2,
+        ge=1,
+        le=16,
+        description="kernels booted at once to type the requests (one QEMU, one host core each)",
     )
     out: Path = Field(description="directory for result.json, transcript.txt and the boot logs")
 
@@ -211,8 +215,15 @@ def score_console(req: ConsoleTaskRequest, progress: ProgressFn | None = None) -
     draws = _draws(req, live, index)
     progress("console task", 2, 3, stage="requests", requests=len(draws))
     shares = [draws[k :: len(asking)] for k in range(len(asking))]
+    # each boot's thread runs in a copy of this context: a caller's progress may read context
+    # variables (LangGraph's stream writer does)
+    contexts = [contextvars.copy_context() for _ in shares]
     with ThreadPoolExecutor(len(asking)) as pool:
-        asked = list(pool.map(lambda share, log: run([t for _, t, _ in share], log), shares, logs[2:]))
+        asked = list(
+            pool.map(
+                lambda c, share, log: c.run(run, [t for _, t, _ in share], log), contexts, shares, logs[2:]
+            )
+        )
     replies: list[tuple[int, tuple[str, str, str], Answer]] = []
     for k, (share, boot_result) in enumerate(zip(shares, asked, strict=True)):
         for j, (draw, a) in enumerate(zip(share, boot_result.replies(), strict=False)):
