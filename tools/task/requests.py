@@ -25,7 +25,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 SPLIT_CYCLE = ("train", "train", "train", "train", "val", "test")
 KINDS = ("frame", "whole", "habit")
@@ -322,7 +322,7 @@ def _parse(raw: str) -> tuple[str, str | None]:
     return text, fixed or None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _all(intent: str) -> tuple[Template, ...]:
     out = []
     for i, raw in enumerate(TEMPLATES[intent]):
