@@ -102,6 +102,15 @@ class Dataset:
             )
         return tok
 
+    def foreign_token(self, tokens: list[str]) -> int | None:
+        """The first id whose token in ``tokens`` (a model's vocabulary, by id) is not this
+        dataset's, or None when the model's vocabulary is the data's or extends it (a tuned
+        model's chat tokens come after the text vocabulary)."""
+        if len(tokens) < self.meta.vocab_size:
+            return len(tokens)
+        tok = self.tokenizer
+        return next((i for i in range(self.meta.vocab_size) if tokens[i] != tok.id_to_token(i)), None)
+
     def tokens(self, split: str) -> np.memmap:
         if split not in SPLITS:
             raise InputError(f"unknown split {split!r} (expected one of {', '.join(SPLITS)})")

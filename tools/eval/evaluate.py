@@ -39,7 +39,7 @@ SPLIT = "test"
 def check_same_tokenizer(backend: Backend, data: Dataset, model: str) -> None:
     """Reject data made with another tokenizer than the model's: a one-line InputError. A model
     whose vocabulary extends the data's (a tuned model's chat tokens after it) is the same
-    tokenizer; its scores are taken over the data's vocabulary (:func:`text_vocab`)."""
+    tokenizer; its scores are taken over the data's vocabulary (``score_stream``'s ``vocab``)."""
     if backend.vocab_size < data.meta.vocab_size:
         raise InputError(
             f"{model}: the model has {backend.vocab_size} tokens but {data.path} has "
@@ -52,14 +52,13 @@ def check_same_tokenizer(backend: Backend, data: Dataset, model: str) -> None:
                 f"{model}: {backend.vocab_size} tokens and no vocabulary to compare with {data.path}"
             )
         return
-    tok = data.tokenizer
-    for i, t in enumerate(theirs[: data.meta.vocab_size]):
-        ours = tok.id_to_token(i)
-        if t != ours:
-            raise InputError(
-                f"{model}: token {i} is {t!r} in the model but {ours!r} in {data.path}: "
-                "the data comes from another tokenizer"
-            )
+    i = data.foreign_token(theirs)
+    if i is not None:
+        ours = data.tokenizer.id_to_token(i)
+        raise InputError(
+            f"{model}: token {i} is {theirs[i]!r} in the model but {ours!r} in {data.path}: "
+            "the data comes from another tokenizer"
+        )
 
 
 def _near_model(path: Path, name: str) -> Path | None:
