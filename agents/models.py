@@ -111,6 +111,7 @@ class ReviewRecord(BaseModel):
     path: str
     approved: bool
     failures: list[str] = Field(default_factory=list, description="one line per failing check")
+    usable: bool = Field(False, description="approved, or rejected only for missed quality targets")
     remedy: Remedy | None = None
     time: str = Field(default_factory=now_iso)
 

@@ -118,6 +118,7 @@ def judge(verdict: Verdict, record: StageRecord, llm: LLM | None) -> ReviewOutco
         path=verdict.path,
         approved=verdict.approved,
         failures=failures,
+        usable=verdict.usable,
         remedy=None if verdict.approved else chosen_remedy(verdict, d.remedy_action),
     )
     return ReviewOutcome(rec, [decided.record], [decided.cost] if decided.cost else [])

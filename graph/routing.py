@@ -3,8 +3,10 @@
 Approve -> the next stage of the flow (after ``integrate``, or the run's ``until`` stage: the report). Reject -> the stage the
 verdict's remedy names, carrying the remedy in the state. Bounded: a stage may run at most
 ``max_attempts_per_stage`` times and the run at most ``max_stage_runs`` stage executions, and no
-remedy starts once the plan's time budget is spent; at a bound the run goes to the report as
-failed, with what was tried.
+remedy starts once the plan's time budget is spent. At a bound the run is failed, with what was
+tried; a stage rejected only for missed quality targets (an accuracy, a perplexity) hands its
+artifact on to the next stage, so the run still builds and measures everything after it, and any
+other rejection goes to the report.
 """
 
 from __future__ import annotations
@@ -67,10 +69,13 @@ def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
         bound = f"the run already executed {len(state.runs)} stages (max {settings.max_stage_runs})"
     else:
         bound = budget_spent(state)
-    if bound:
-        failure = (
-            f"{review.stage} rejected ({'; '.join(review.failures) or 'no detail'}) and {bound}.\n"
-            f"Tried:\n{tried(state, target)}"
-        )
-        return dump(remedy=remedy, status="failed", failure=failure, next_node=REPORT)
-    return dump(remedy=remedy, next_node=target)
+    if not bound:
+        return dump(remedy=remedy, next_node=target)
+    failure = (
+        f"{review.stage} rejected ({'; '.join(review.failures) or 'no detail'}) and {bound}.\n"
+        f"Tried:\n{tried(state, target)}"
+    )
+    failure = f"{state.failure}\n{failure}" if state.failure else failure
+    last = review.stage == settings.until or next_stage(review.stage) == REPORT
+    onward = REPORT if last or not review.usable else next_stage(review.stage)
+    return dump(remedy=None, status="failed", failure=failure, next_node=onward)

@@ -39,7 +39,9 @@ def _run(state: PipelineState, stage: str, attempt: int, error: str | None = Non
     )
 
 
-def _review(stage: str, attempt: int, approved: bool, remedy: Remedy | None = None) -> ReviewRecord:
+def _review(
+    stage: str, attempt: int, approved: bool, remedy: Remedy | None = None, usable: bool = False
+) -> ReviewRecord:
     return ReviewRecord(
         stage=stage,
         attempt=attempt,
@@ -47,6 +49,7 @@ def _review(stage: str, attempt: int, approved: bool, remedy: Remedy | None = No
         path="p",
         approved=approved,
         failures=[] if approved else ["check: failed"],
+        usable=approved or usable,
         remedy=remedy,
     )
 
@@ -118,6 +121,24 @@ def test_no_remedy_starts_once_the_time_budget_is_spent() -> None:
     update = after_review(late, _review("train", 1, False, LOWER_LR))
     assert (update["status"], update["next_node"]) == ("failed", REPORT)
     assert f"the run's {state.plan.budget_minutes:g}-minute budget is spent" in update["failure"]
+
+
+TUNE_LONGER = Remedy(stage="tune", action="tune_longer", params={"minutes": 10}, text="tune for 10 minutes")
+
+
+def test_a_missed_target_at_a_bound_carries_the_artifact_on_and_fails_the_run() -> None:
+    """Out of budget, a tuned model short of its accuracy target still goes to evaluate (the run
+    builds and measures the kernel), the run is failed, and each miss is kept in the failure."""
+    late = _run(_state(), "tune", 1).model_copy(update={"started": "2000-01-01T00:00:00+00:00"})
+    update = after_review(late, _review("tune", 1, False, TUNE_LONGER, usable=True))
+    assert (update["status"], update["next_node"], update["remedy"]) == ("failed", "evaluate", None)
+    carried = late.model_copy(update={"status": "failed", "failure": update["failure"]})
+    carried = _run(carried, "integrate", 1)
+    final = after_review(carried, _review("integrate", 1, False, TUNE_LONGER, usable=True))
+    assert (final["status"], final["next_node"]) == ("failed", REPORT)
+    assert final["failure"].startswith("tune rejected") and "\nintegrate rejected" in final["failure"]
+    broken = after_review(late, _review("tune", 1, False, TUNE_LONGER, usable=False))
+    assert broken["next_node"] == REPORT
 
 
 def test_failed_training_resumes_at_half_the_lr_each_time(tmp_path) -> None:

@@ -255,6 +255,7 @@ def test_evaluation_report_review(micro_run, micro_dataset, tmp_path):
     v = review("evaluation", strict.report_dir)
     f = finding(v, "perplexity_threshold")
     assert not v.approved and not f.passed and f.remedy.stage in ("train", "architect")
+    assert f.short_of_target and v.usable  # a working model short of its target: carried on at a bound
 
 
 # --- registry and CLI ----------------------------------------------------------------------------
@@ -320,10 +321,11 @@ def test_console_task_check_gates_end_to_end_command_accuracy(tmp_path: Path) ->
     assert f.passed and "90.0% on 10 held-out requests" in f.message
     write([right] * 8 + [wrong] * 2)
     (f,) = check_console(tmp_path, None, budget)
-    assert not f.passed and f.remedy is not None and f.remedy.stage == "tune"
+    assert not f.passed and f.remedy is not None and f.remedy.stage == "tune" and f.short_of_target
     write([right] * 10, ok=False)
     (f,) = check_console(tmp_path, None, budget)
     assert not f.passed and f.remedy.stage == "integrate" and "timed out" in f.message
+    assert not f.short_of_target  # a console that did not run is broken, not short
 
 
 def test_quantization_rule_applies_to_command_accuracy() -> None:

@@ -64,6 +64,9 @@ class Finding(BaseModel):
     evidence: dict[str, Any] = Field(default_factory=dict)
     stage: Stage = Field(description="the stage responsible for what was checked")
     remedy: Remedy | None = None
+    short_of_target: bool = Field(
+        False, description="the artifact works but misses a quality target: later stages can build on it"
+    )
 
 
 class Verdict(BaseModel):
@@ -75,6 +78,11 @@ class Verdict(BaseModel):
     @property
     def failures(self) -> list[Finding]:
         return [f for f in self.findings if not f.passed and f.severity == "error"]
+
+    @property
+    def usable(self) -> bool:
+        """Approved, or rejected only for missed quality targets: the artifact can be carried on."""
+        return all(f.short_of_target for f in self.failures)
 
     @property
     def remedy(self) -> Remedy | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tools.kernel import BootResult
 from tools.kernel_task import ConsoleTaskResult
-from tools.review.findings import passed, read_artifact, rejected, rerun, unreadable
+from tools.review.findings import passed, read_artifact, rejected, rerun, short_of_target, unreadable
 from tools.review.quantized import requantize
 from tools.review.tuned import TuneBudget, task_remedy
 from tools.tiers import TASK_TARGET
@@ -99,7 +99,7 @@ def check_console(directory: Path, tuned: Path | None, budget: TuneBudget | None
         return [passed("console_task", "integrate", f"{said} >= {target:.0%}", **evidence)]
     why = f"{said} < {target:.0%}"
     fix = task_remedy(tuned, why, budget) if tuned is not None else rerun("tune", why)
-    return [rejected("console_task", "integrate", why, fix, **evidence)]
+    return [short_of_target("console_task", "integrate", why, fix, **evidence)]
 
 
 def review_boot(path: str | Path, tuned: Path | None = None, budget: TuneBudget | None = None) -> Verdict:

@@ -42,7 +42,7 @@ from tools.checkpoint import (
 )
 from tools.config import ModelConfig
 from tools.errors import InputError
-from tools.review.findings import passed, rejected, remedy, rerun
+from tools.review.findings import passed, rejected, remedy, rerun, short_of_target
 from tools.tiers import ppl_threshold, tier_for_params
 from tools.train.divergence import lowered
 from tools.train.metrics import read_metrics
@@ -231,7 +231,7 @@ def check_val_perplexity(
             "val_perplexity", "train", f"validation perplexity {ppl:.2f} < {threshold:g} ({tier})", **evidence
         )
     message = f"validation perplexity {ppl:.2f} at step {rec['step']} is not below the {tier} threshold {threshold:g}"
-    return rejected("val_perplexity", "train", message, capacity_remedy(records, cfg), **evidence)
+    return short_of_target("val_perplexity", "train", message, capacity_remedy(records, cfg), **evidence)
 
 
 def run_config(run_dir: Path | None) -> ModelConfig | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from tools.checkpoint import METRICS
 from tools.eval import EvalReport
 from tools.review.checkpoint import capacity_remedy, run_config
-from tools.review.findings import passed, read_artifact, rejected, rerun, unreadable, warning
+from tools.review.findings import passed, read_artifact, rejected, rerun, short_of_target, unreadable, warning
 from tools.train.metrics import read_metrics
 from tools.verdict import Finding, Verdict
 
@@ -84,5 +84,5 @@ def review_evaluation(path: str | Path) -> Verdict:
         records = read_metrics(run / METRICS) if run is not None else []
         fix = capacity_remedy(records, run_config(run))
         message = f"test perplexity {report.perplexity:.2f} is not below the {report.tier} threshold {report.ppl_threshold:g}"
-        findings.append(rejected("perplexity_threshold", "train", message, fix, **evidence))
+        findings.append(short_of_target("perplexity_threshold", "train", message, fix, **evidence))
     return Verdict.from_findings("evaluation", str(path), findings)

@@ -36,6 +36,12 @@ def rejected(check: str, stage: Stage, message: str, remedy: Remedy, **evidence:
     )
 
 
+def short_of_target(check: str, stage: Stage, message: str, remedy: Remedy, **evidence: Any) -> Finding:
+    """A rejection of an artifact that works but misses a quality target (a perplexity, an
+    accuracy): the remedy may improve it, and later stages can still build on it as it is."""
+    return rejected(check, stage, message, remedy, **evidence).model_copy(update={"short_of_target": True})
+
+
 def remedy(stage: Stage, action: Action, text: str, **params: Any) -> Remedy:
     return Remedy(stage=stage, action=action, params=params, text=text)
 

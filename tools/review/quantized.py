@@ -26,7 +26,7 @@ from tools.gguf.blocks import QTensor
 from tools.gguf.store import load_typed
 from tools.quant.layout import REPORT, RULE_THRESHOLD, QuantReport, read_report, weights_file
 from tools.review.checkpoint import non_finite
-from tools.review.findings import passed, read_artifact, rejected, remedy, rerun
+from tools.review.findings import passed, read_artifact, rejected, remedy, rerun, short_of_target
 from tools.verdict import Finding, Remedy, Verdict
 
 MAX_SIZE_RATIO = 0.5
@@ -112,7 +112,7 @@ def check_degradation(report: QuantReport) -> list[Finding]:
     why = f"{rule.metric} changed by {rule.value:+.2%}, not below {rule.threshold:.0%}"
     nxt = stronger(report.method, report.qtype)
     fix = requantize(*nxt, why) if nxt else rerun("quantize", f"{why}, with no stronger setting left")
-    return found + [rejected("degradation", "quantize", why, fix, **evidence)]
+    return found + [short_of_target("degradation", "quantize", why, fix, **evidence)]
 
 
 COMMANDS_JSON = "commands.json"
@@ -145,7 +145,7 @@ def check_commands(path: Path, report: QuantReport) -> list[Finding]:
         return [passed("command_degradation", "quantize", said, **evidence)]
     nxt = stronger(report.method, report.qtype)
     fix = requantize(*nxt, said) if nxt else rerun("quantize", f"{said}, with no stronger setting left")
-    return [rejected("command_degradation", "quantize", said, fix, **evidence)]
+    return [short_of_target("command_degradation", "quantize", said, fix, **evidence)]
 
 
 def review_quantized(path: str | Path) -> Verdict:

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from tools.artifacts import MANIFEST, read_manifest
 from tools.errors import InputError
 from tools.review.checkpoint import run_config
-from tools.review.findings import passed, read_artifact, rejected, remedy, rerun, unreadable
+from tools.review.findings import passed, read_artifact, rejected, remedy, rerun, short_of_target, unreadable
 from tools.task.build import TaskData
 from tools.tiers import TASK_TARGET
 from tools.tune.request import TaskEvalResult
@@ -97,5 +97,5 @@ def review_tuned(path: str | Path, budget: TuneBudget | None = None) -> Verdict:
     else:
         why = f"validation command exact match {val.command_exact:.1%} < {target:.0%}"
         fix = task_remedy(path, why, budget)
-        findings.append(rejected("command_accuracy", fix.stage, why, fix, **evidence))
+        findings.append(short_of_target("command_accuracy", fix.stage, why, fix, **evidence))
     return Verdict.from_findings("tuned", str(path), findings)
