@@ -170,6 +170,26 @@ def test_chat_template_renders_the_training_layout(micro_dataset):
     assert prompt.endswith("<|command|>")
 
 
+def test_command_only_batches_carry_more_requests_and_only_the_command_turn(micro_dataset):
+    from tools.tune.data import TaskBatches, steps_in_share
+
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    ids = extend_tokenizer(tok)
+    seqs = [
+        encode_exchange(tok, ids, f"show disk {i}", "devices storage", "auton: devices\nvirtio@1 block", "One disk.", 512)
+        for i in range(10)
+    ]  # fmt: skip
+    batches = TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3)
+    kinds = [batches.batch(k, 2)[0].shape[0] for k in range(6)]
+    assert kinds == [2, 6, 2, 6, 2, 6] and batches.consumed(6, 2) == 3 * 2 + 3 * 6
+    x, y = batches.batch(1, 2)
+    learned = [tok.decode([t for t in row.tolist() if t != -100], skip_special_tokens=False) for row in y]
+    assert set(learned) == {"devices storage<|end|>"}  # the answer turn is cut off
+    assert int((x == ids.output).sum()) == 0
+    assert torch.equal(TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3).batch(5, 2)[0], batches.batch(5, 2)[0])
+    assert steps_in_share(6, 0.5) == 3
+
+
 def test_wsd_schedule_and_the_clock():
     s = Schedule(lr=1.0, warmup_steps=10, decay_fraction=0.2, total_steps=100)
     assert s.lr_at(5) == 0.5 and s.lr_at(10) == 1.0 and s.lr_at(80) == 1.0
@@ -199,7 +219,7 @@ def test_tune_on_the_clock_sizes_its_steps_and_decays(micro_run, micro_dataset, 
 
 
 def test_interrupted_tune_resumes_to_the_uninterrupted_weights(micro_run, micro_dataset, tiny_task, tmp_path):
-    kw = dict(max_steps=12, eval_interval=6, log_interval=3, pretrain_fraction=0.25)
+    kw = dict(max_steps=12, eval_interval=6, log_interval=3, pretrain_fraction=0.25, answers=True, command_share=0.5)
     with torch_threads(1):
         tune(_tune_req(micro_run, tiny_task, micro_dataset, tmp_path / "a", **kw))
 

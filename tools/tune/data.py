@@ -1,9 +1,13 @@
 """Tuning batches: task exchanges (padded, loss on the model's turns) and pretraining windows.
 
 Step ``s`` (1-based) is a pretraining step when ``floor(s * f) > floor((s - 1) * f)`` for the
-pretraining fraction ``f``, so both cursors are functions of the step alone and a resumed run
-sees exactly the batches an uninterrupted one would. Task exchanges are visited once per epoch
-in an order that depends on (seed, epoch) only, as tools.train.data does for windows.
+pretraining fraction ``f`` (:func:`in_share`); task batch ``k`` is command-only by the same rule
+for the command share. So every cursor is a function of the step alone and a resumed run sees
+exactly the batches an uninterrupted one would. A command-only batch cuts each exchange after
+the model's first turn (request -> command): about a fifth of a whole exchange's positions, so
+it carries ``command_factor`` times as many requests for about the cost of a whole batch.
+Exchanges are visited once per epoch of their pool in an order that depends on (seed, pool,
+epoch) only, as tools.train.data does for windows.
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ from tools.task.build import TaskExample
 from tools.tune.chat import IGNORE, ChatIds, encode_exchange
 
 
-def pretrain_steps(step: int, fraction: float) -> int:
-    """How many of steps 1..step are pretraining steps."""
+def steps_in_share(step: int, fraction: float) -> int:
+    """How many of steps 1..step fall in a share ``fraction`` of the steps."""
     return math.floor(step * fraction + 1e-9)
 
 
-def is_pretrain_step(step: int, fraction: float) -> bool:
-    return pretrain_steps(step, fraction) > pretrain_steps(step - 1, fraction)
+def in_share(step: int, fraction: float) -> bool:
+    return steps_in_share(step, fraction) > steps_in_share(step - 1, fraction)
 
 
 def encode_examples(
@@ -58,18 +62,48 @@ def collate(seqs: list[tuple[list[int], list[bool]]]) -> tuple[torch.Tensor, tor
     return x, y
 
 
+def command_only(seq: list[int], learn: list[bool]) -> tuple[list[int], list[bool]]:
+    """The exchange cut after the model's first turn (its command and ``<|end|>``)."""
+    first = learn.index(True)
+    end = next((i for i in range(first, len(learn)) if not learn[i]), len(learn))
+    return seq[:end], learn[:end]
+
+
 class TaskBatches:
-    def __init__(self, seqs: list[tuple[list[int], list[bool]]], seed: int):
-        self.seqs = seqs
+    """Task batch ``k`` (0-based): whole exchanges, or in a share ``command_share`` of the
+    batches, ``command_factor`` times as many exchanges cut to request -> command."""
+
+    def __init__(
+        self,
+        seqs: list[tuple[list[int], list[bool]]],
+        seed: int,
+        command_share: float = 0.0,
+        command_factor: int = 4,
+    ):
+        self.pools = (seqs, [command_only(s, learn) for s, learn in seqs] if command_share else [])
         self.seed = seed
-        self._order = lru_cache(maxsize=2)(self._epoch_order)
+        self.command_share, self.command_factor = command_share, command_factor
+        self._order = lru_cache(maxsize=4)(self._epoch_order)
 
-    def _epoch_order(self, epoch: int) -> np.ndarray:
-        return np.random.default_rng((self.seed, epoch)).permutation(len(self.seqs))
+    def _epoch_order(self, pool: int, epoch: int) -> np.ndarray:
+        return np.random.default_rng((self.seed, pool, epoch)).permutation(len(self.pools[pool]))
 
-    def batch(self, cursor: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _picks(self, pool: int, start: int, count: int) -> list[tuple[list[int], list[bool]]]:
+        seqs = self.pools[pool]
         picks = []
-        for s in range(cursor, cursor + size):
-            epoch, pos = divmod(s, len(self.seqs))
-            picks.append(self.seqs[int(self._order(epoch)[pos])])
-        return collate(picks)
+        for s in range(start, start + count):
+            epoch, pos = divmod(s, len(seqs))
+            picks.append(seqs[int(self._order(pool, epoch)[pos])])
+        return picks
+
+    def consumed(self, k: int, size: int) -> int:
+        """Exchanges in task batches 0..k-1."""
+        shorts = steps_in_share(k, self.command_share)
+        return (k - shorts) * size + shorts * size * self.command_factor
+
+    def batch(self, k: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        shorts = steps_in_share(k, self.command_share)  # command-only batches before this one
+        if in_share(k + 1, self.command_share):
+            n = size * self.command_factor
+            return collate(self._picks(1, shorts * n, n))
+        return collate(self._picks(0, (k - shorts) * size, size))

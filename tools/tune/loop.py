@@ -35,7 +35,7 @@ from tools.train.metrics import MetricsLog
 from tools.train.optim import build_optimizer, set_lr
 from tools.train.signals import stop_on_signals
 from tools.tune.chat import IGNORE, extend_tokenizer
-from tools.tune.data import TaskBatches, collate, encode_examples, is_pretrain_step, pretrain_steps
+from tools.tune.data import TaskBatches, collate, encode_examples, in_share, steps_in_share
 from tools.tune.request import TuneRequest, TuneResult
 from tools.tune.schedule import Schedule
 
@@ -83,7 +83,7 @@ class _Tune:
         self.seqs = encode_examples(
             self.tok, self.chat, self.task.examples("train"), self.context, req.answers
         )
-        self.batches = TaskBatches(self.seqs, req.seed)
+        self.batches = TaskBatches(self.seqs, req.seed, req.command_share if req.answers else 0.0)
         val = self.task.examples("val")[: req.val_examples]
         self.val = encode_examples(self.tok, self.chat, val, self.context, req.answers)
         self.windows = (
@@ -150,11 +150,11 @@ class _Tune:
 
     def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, bool]:
         b, f = self.req.batch_size, self.req.pretrain_fraction
-        n_pre = pretrain_steps(step - 1, f)
-        if self.windows is not None and is_pretrain_step(step, f):
+        n_pre = steps_in_share(step - 1, f)
+        if self.windows is not None and in_share(step, f):
             x, y = self.windows.batch(n_pre * b, b)
             return x, y, True
-        x, y = self.batches.batch((step - 1 - n_pre) * b, b)
+        x, y = self.batches.batch(step - 1 - n_pre, b)
         return x, y, False
 
     @torch.no_grad()
@@ -220,7 +220,7 @@ class _Tune:
                 self.optimizer.zero_grad(set_to_none=True)
                 n_tok = int((y != IGNORE).sum())
                 st.step, st.tokens_seen = step, st.tokens_seen + n_tok
-                st.data_cursor = (step - pretrain_steps(step, req.pretrain_fraction)) * req.batch_size
+                st.data_cursor = self.batches.consumed(step - steps_in_share(step, req.pretrain_fraction), req.batch_size)
                 tokens += n_tok
                 window[0] += loss.item()
                 window[1] += 1
