@@ -60,6 +60,9 @@ class Plan(BaseModel):
         5.0, gt=0, description="the task tuning's wall-clock budget (part of the overhead)"
     )
     tune_max_steps: int | None = Field(None, gt=0, description="fixed tuning length (None: on the clock)")
+    finish_minutes: float = Field(
+        10.0, gt=0, description="evaluation, quantization, export and the kernel (part of the overhead)"
+    )
     task_examples: int = Field(20_000, gt=0, description="train examples of the task dataset")
     eval_task_examples: int = Field(300, gt=0, description="held-out task examples the evaluate stage scores")
     console_requests: int = Field(60, gt=0, description="held-out requests typed on the booted kernel")
@@ -143,6 +146,7 @@ class StageInput(BaseModel):
     previous: StageRecord | None = Field(None, description="this stage's previous execution, if any")
     remedy: Remedy | None = Field(None, description="the Reviewer's remedy for this stage, to apply now")
     inject_nan_at_steps: list[int] = Field(default_factory=list)
+    started: str | None = Field(None, description="when the run started (ISO), for what its budget leaves")
 
     def artifacts(self, kind: type[A]) -> A:
         """The artifacts of the stage that made ``kind`` (its latest execution)."""

@@ -1,8 +1,10 @@
 """The offline intake decision: a goal's fields -> the Plan, with documented defaults for the rest.
 
 Its numbers are chosen so that ``make run`` ("train a tiny riscv model": tiny tier, riscv64, BPE
-4096, Q8_0) finishes in about 30 minutes on 2 CPU cores, and so that the ``micro`` profile runs
-the whole graph in a few minutes for tests.
+4096, Q8_0) finishes in about 45 minutes on 2 CPU cores, and so that the ``micro`` profile runs
+the whole graph in a few minutes for tests. The stages keep to the budget on the machine they run
+on: pretraining gets what the earlier stages left of it (:func:`budget_left`), and no remedy
+starts that the rest of the budget cannot hold (graph/routing.py).
 
 Budgets: a run budget ("in 2 hours") is the whole run's and training gets what the tier's other
 stages leave; a training budget ("20 minutes of training") is training's alone and the run's is
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from agents.goal import GoalFields, Question
 from agents.models import Plan, Profile, TierChoice
@@ -32,6 +35,7 @@ class TierDefaults:
         float  # everything but pretraining: data, tuning, evaluation, quantization, export, kernel
     )
     tune_minutes: float  # the task tuning's share of the overhead
+    finish_minutes: float  # evaluation, quantization, export and the kernel: the share after tuning
     eval_max_tokens: int
     eval_max_qa: int
     ram_mb: int  # RAM QEMU gives the kernel
@@ -45,18 +49,28 @@ class TierDefaults:
 
 TIER_DEFAULTS: dict[TierChoice, TierDefaults] = {
     "micro": TierDefaults(
-        512, 10, 4, 1, 8_192, 16, 64, 1_500_000, 2_000, 40, 12, max_steps=300, tune_max_steps=300
+        512, 10, 4, 1, 2, 8_192, 16, 64, 1_500_000, 2_000, 40, 12, max_steps=300, tune_max_steps=300
     ),
-    "tiny": TierDefaults(4096, 30, 12, 5, 65_536, 100, 128, None, 20_000, 300, 60),
-    "small": TierDefaults(8192, 120, 25, 15, 131_072, 200, 256, None, 40_000, 500, 100),
-    "medium": TierDefaults(16384, 600, 60, 40, 262_144, 300, 512, None, 60_000, 1000, 100),
-    "large": TierDefaults(32000, 2400, 120, 80, 262_144, 300, 2048, None, 100_000, 1000, 100),
+    # tiny, measured on 2 cores (2026-12-01): data 10 min from a fresh clone, then 18 of
+    # pretraining, 5 of tuning and about 10 to evaluate, quantize, export and score the kernel
+    "tiny": TierDefaults(4096, 45, 27, 5, 10, 65_536, 100, 128, None, 20_000, 300, 60),
+    "small": TierDefaults(8192, 120, 45, 15, 15, 131_072, 200, 256, None, 40_000, 500, 100),
+    "medium": TierDefaults(16384, 600, 80, 40, 30, 262_144, 300, 512, None, 60_000, 1000, 100),
+    "large": TierDefaults(32000, 2400, 200, 80, 60, 262_144, 300, 2048, None, 100_000, 1000, 100),
 }
 DEFAULT_TIER: TierChoice = "tiny"
 DEFAULT_ARCH = Arch.riscv64
 # Compute price used for the cost ledger and the money budget (at most $25 a run): an
 # on-demand price per hour of the machine class, overridable with AUTON_COMPUTE_USD_PER_HOUR.
 COMPUTE_USD_PER_HOUR = {"cpu": 0.10, "cuda": 2.50}
+
+
+def budget_left(plan: Plan, started: str | None, now: datetime | None = None) -> float | None:
+    """Minutes of the run's budget not yet spent (None when the run's start is unknown)."""
+    if started is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    return plan.budget_minutes - (now - datetime.fromisoformat(started)).total_seconds() / 60
 
 
 def compute_usd_per_hour(device: str) -> float:
@@ -180,6 +194,7 @@ def plan_from_fields(
         eval_max_tokens=d.eval_max_tokens,
         eval_max_qa=d.eval_max_qa,
         tune_minutes=d.tune_minutes,
+        finish_minutes=d.finish_minutes,
         tune_max_steps=d.tune_max_steps,
         task_examples=d.task_examples,
         eval_task_examples=d.eval_task_examples,

@@ -21,6 +21,7 @@ from agents.data import DataArtifacts
 from agents.decide import decide, outcome
 from agents.guards import first_objection, in_range
 from agents.models import Artifacts, StageInput, StageOutcome, StageRecord
+from agents.plan import budget_left
 from agents.policy import apply_remedy, rerun
 from tools import checkpoint as ckpt
 from tools.config import ModelConfig
@@ -30,6 +31,7 @@ from tools.train import train as train_model
 from tools.verdict import Remedy, Stage
 
 LR_RANGE = (1e-5, 1e-2)
+MIN_TRAIN_SHARE = 0.5  # pretraining keeps at least this share of its planned minutes
 
 
 class TrainArtifacts(Artifacts):
@@ -61,6 +63,26 @@ def train_guard(answer: TrainDecision, want: TrainDecision) -> str | None:
         if answer.lr_scale == want.lr_scale
         else f"lr_scale {answer.lr_scale} ignores the remedy's {want.lr_scale}",
     )
+
+
+def train_minutes(inp: StageInput) -> tuple[float, str | None]:
+    """Pretraining's clock: the plan's minutes, or, when the stages before it ran long, what the
+    run's budget leaves after tuning and the finishing stages (at least ``MIN_TRAIN_SHARE`` of
+    the plan's), with a warning that says so."""
+    plan = inp.plan
+    left = budget_left(plan, inp.started)
+    room = None if left is None else left - plan.tune_minutes - plan.finish_minutes
+    if room is None or room >= plan.train_minutes:
+        return plan.train_minutes, None
+    minutes = max(room, MIN_TRAIN_SHARE * plan.train_minutes)
+    note = (
+        f"pretraining gets {minutes:.1f} of its planned {plan.train_minutes:g} minutes: the earlier "
+        f"stages left {left:.1f} of the run's {plan.budget_minutes:g}, and tuning and the later "
+        f"stages need {plan.tune_minutes + plan.finish_minutes:g}"
+    )
+    if minutes > room:
+        note += f" (the floor is {MIN_TRAIN_SHARE:.0%} of the plan: the run will overrun its budget)"
+    return minutes, note
 
 
 def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
@@ -105,13 +127,14 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     # measures on this machine (a slower machine trains fewer steps in the same time; when that
     # misses the perplexity threshold, the review's remedy is to train longer).
     fixed = inp.plan.max_steps is not None or d.max_steps != cfg_steps
+    minutes, cut = train_minutes(inp)
     request = TrainRequest(
         config=cfg,
         data=Path(data),
         out=out,
         resume=resume,
         max_steps=d.max_steps if fixed else None,
-        time_budget_s=None if fixed else inp.plan.train_minutes * 60,
+        time_budget_s=None if fixed else minutes * 60,
         device=inp.plan.device,  # type: ignore[arg-type]
         lr_scale=d.lr_scale,
         inject_nan_at_steps=inp.inject_nan_at_steps,
@@ -153,7 +176,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         },
         params=d.model_dump(),
     )
-    return outcome(record, decided)
+    return outcome(record, decided, warnings=[cut] if cut and not fixed else None)
 
 
 def on_failure(record: StageRecord, inp: StageInput) -> Remedy:

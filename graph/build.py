@@ -77,6 +77,7 @@ def _stage_input(state: PipelineState, stage: Stage, thread_id: str) -> StageInp
         previous=state.stages.get(stage),
         remedy=remedy,
         inject_nan_at_steps=state.settings.inject_nan_at_steps if state.attempt(stage) == 0 else [],
+        started=state.started,
     )
 
 

@@ -1,20 +1,22 @@
 """Where the run goes after the Reviewer: a pure function of the state and the review.
 
-Approve -> the next stage of the flow (after ``integrate``, or the run's ``until`` stage: the report). Reject -> the stage the
-verdict's remedy names, carrying the remedy in the state. Bounded: a stage may run at most
-``max_attempts_per_stage`` times and the run at most ``max_stage_runs`` stage executions, and no
-remedy starts once the plan's time budget is spent. At a bound the run is failed, with what was
-tried; a stage rejected only for missed quality targets (an accuracy, a perplexity) hands its
+Approve -> the next stage of the flow (after ``integrate``, or the run's ``until`` stage: the
+report). Reject -> the stage the verdict's remedy names, carrying the remedy in the state.
+Bounded: a stage may run at most ``max_attempts_per_stage`` times and the run at most
+``max_stage_runs`` stage executions, and no remedy starts once the plan's time budget is spent,
+nor one on the clock (tune for N minutes) that the rest of the budget cannot hold with the later
+stages. At a bound the run is failed, with what was tried; a stage rejected only for missed quality targets (an accuracy, a perplexity) hands its
 artifact on to the next stage, so the run still builds and measures everything after it, and any
 other rejection goes to the report.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from agents.models import ReviewRecord
+from agents.plan import budget_left
 from graph.state import PipelineState, dump
 from tools.verdict import STAGES, Remedy
 
@@ -41,15 +43,26 @@ def tried(state: PipelineState, stage: str) -> str:
     return "\n".join(lines)
 
 
-def budget_spent(state: PipelineState, now: datetime | None = None) -> str | None:
-    """Why no remedy may start: the plan's wall-time budget is used up (None while it is not)."""
+def budget_spent(
+    state: PipelineState, remedy: Remedy | None = None, now: datetime | None = None
+) -> str | None:
+    """Why ``remedy`` may not start: the plan's wall-time budget is used up, or, for a remedy on
+    the clock (its ``minutes``), what is left cannot hold those minutes and the later stages'
+    (None while it may start)."""
     if state.plan is None:
         return None
-    now = now or datetime.now(timezone.utc)
-    minutes = (now - datetime.fromisoformat(state.started)).total_seconds() / 60
-    if minutes < state.plan.budget_minutes:
-        return None
-    return f"the run's {state.plan.budget_minutes:g}-minute budget is spent ({minutes:.0f} minutes in)"
+    plan = state.plan
+    left = budget_left(plan, state.started, now)
+    assert left is not None
+    if left <= 0:
+        return f"the run's {plan.budget_minutes:g}-minute budget is spent ({plan.budget_minutes - left:.0f} minutes in)"
+    clock = float(remedy.params.get("minutes", 0)) if remedy is not None else 0.0
+    if clock and left < clock + plan.finish_minutes:
+        return (
+            f"{left:.0f} of the run's {plan.budget_minutes:g} minutes are left, too few for {clock:g} more "
+            f"and the {plan.finish_minutes:g} of the later stages"
+        )
+    return None
 
 
 def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
@@ -68,7 +81,7 @@ def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:
     elif len(state.runs) >= settings.max_stage_runs:
         bound = f"the run already executed {len(state.runs)} stages (max {settings.max_stage_runs})"
     else:
-        bound = budget_spent(state)
+        bound = budget_spent(state, remedy)
     if not bound:
         return dump(remedy=remedy, next_node=target)
     failure = (

@@ -141,6 +141,46 @@ def test_a_missed_target_at_a_bound_carries_the_artifact_on_and_fails_the_run() 
     assert broken["next_node"] == REPORT
 
 
+def test_a_remedy_on_the_clock_starts_only_when_the_budget_holds_it_and_the_later_stages() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    state = _run(_state(), "tune", 1)
+    plan = state.plan
+    assert plan is not None and plan.finish_minutes < plan.budget_minutes
+    room = plan.budget_minutes - plan.finish_minutes  # minutes a remedy may still use at the start
+
+    def started(minutes_ago: float) -> PipelineState:
+        t = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+        return state.model_copy(update={"started": t.isoformat()})
+
+    fits = TUNE_LONGER.model_copy(update={"params": {"minutes": room / 2}})
+    assert after_review(started(0), _review("tune", 1, False, fits))["next_node"] == "tune"
+    late = after_review(started(room / 2 + 0.5), _review("tune", 1, False, fits, usable=True))
+    assert (late["status"], late["next_node"]) == ("failed", "evaluate")
+    assert "too few for" in late["failure"] and f"the {plan.finish_minutes:g} of the later stages" in late["failure"]
+
+
+def test_pretraining_gets_what_the_earlier_stages_left_of_the_budget() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from agents.train import MIN_TRAIN_SHARE, train_minutes
+
+    plan = intake("train a tiny riscv model", None).plan
+    later = plan.tune_minutes + plan.finish_minutes
+    planned_start = plan.budget_minutes - later - plan.train_minutes  # what the plan gives data
+
+    def inp(minutes_ago: float) -> StageInput:
+        t = (datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)).isoformat()
+        return StageInput(stage="train", attempt=1, thread_id="t", plan=plan, started=t)
+
+    assert train_minutes(inp(planned_start - 0.1)) == (plan.train_minutes, None)
+    minutes, note = train_minutes(inp(planned_start + 4))
+    assert abs(minutes - (plan.train_minutes - 4)) < 0.05 and note and "the earlier stages left" in note
+    minutes, note = train_minutes(inp(plan.budget_minutes))
+    assert minutes == MIN_TRAIN_SHARE * plan.train_minutes and note and "will overrun" in note
+    assert train_minutes(StageInput(stage="train", attempt=1, thread_id="t", plan=plan))[1] is None
+
+
 def test_failed_training_resumes_at_half_the_lr_each_time(tmp_path) -> None:
     """The remedy halves the LR scale the run's newest checkpoint holds (tools.train.divergence)."""
     from tools.checkpoint import TRAINER_STATE, WEIGHTS, TrainerState, step_dir_name
