@@ -31,7 +31,7 @@ class TuneRequest(BaseModel):
     )
     answers: bool = Field(True, description="train the answer turn too (else request -> command only)")
     command_share: float = Field(
-        0.5, ge=0, lt=1, description="share of task batches that are request -> command only, 4x as many"
+        0.75, ge=0, lt=1, description="share of task batches that are request -> command only, 4x as many"
     )
     eval_interval: int = Field(100, gt=0, description="steps between validation (and checkpoints)")
     val_examples: int = Field(200, gt=0)
