@@ -10,7 +10,10 @@
  * tools/task/completions.py): devices [CLASS], device ADDR, driver ADDR|CLASS, cpu, memory,
  * uptime, model, provides CMD, whatis CMD, pkg show PKG, pkg search WORD..., none; ADDR a
  * present device, CMD a name of the kb's cmd or whatis section, PKG one of its pkg section
- * (binary search on prefixes), WORDs free lowercase words. help, set and poweroff are not in
+ * (binary search on prefixes), WORDs free lowercase words. The arguments a request names are
+ * copied: when its words (runs of [A-Za-z0-9._+-] without trailing dots) hold command names,
+ * CMD is one of those; when they hold package names, PKG is one of those; and the WORDs are
+ * chosen from its words lowercased, where any fit a search word. help, set and poweroff are not in
  * the grammar, so no request can run them. The command runs through console_command, exactly as
  * if typed; OUTPUT is what it printed (\n line ends). ANSWER is greedy and unconstrained. */
 #include "request.h"
@@ -42,6 +45,21 @@ static const struct {
              {"whatis ", A_CMD},    {"pkg show ", A_PKG}, {"pkg search ", A_WORDS}};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The request's words an argument copies, found once per request (find_named); an empty set
+ * leaves the argument to the whole kb (or to free words). A console line has fewer than
+ * CONSOLE_LINE_MAX bytes, so at most CONSOLE_LINE_MAX / 2 words. */
+struct named_words {
+    struct {
+        const char *s;
+        size_t len;
+    } w[CONSOLE_LINE_MAX / 2];
+    int n;
+};
+static struct {
+    struct named_words cmd, pkg, search; /* search: lowercased, in `lower` */
+    char lower[CONSOLE_LINE_MAX];
+} named;
 
 /* The model's chat token ids and the kb's shortest names, found once per model and kb. */
 static struct {
@@ -89,6 +107,15 @@ static int list_reach(const char *const *list, size_t count, const char *s, size
     return 0;
 }
 
+/* A word of the set starting with s[0..n), at most limit longer. */
+static int set_reach(const struct named_words *set, const char *s, size_t n, int limit)
+{
+    for (int i = 0; i < set->n; i++)
+        if (word_reach(set->w[i].s, set->w[i].len, s, n, limit))
+            return 1;
+    return 0;
+}
+
 static int addr_reach(const char *s, size_t n, int limit)
 {
     for (int i = 0; i < hw_inv.n; i++)
@@ -112,6 +139,21 @@ static int words_reach(const char *s, size_t n, int limit)
             return 0;
     }
     return (in_word ? 0 : 1) <= limit;
+}
+
+/* pkg search over the request's words: 1 to SEARCH_WORDS of the set (repeats allowed), one
+ * space between. */
+static int chosen_reach(const struct named_words *set, const char *s, size_t n, int limit)
+{
+    size_t from = 0;
+    int count = 1;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ' ') {
+            if (count++ == SEARCH_WORDS || !set_reach(set, s + from, i - from, 0))
+                return 0;
+            from = i + 1;
+        }
+    return set_reach(set, s + from, n - from, limit);
 }
 
 /* A valid name of the sorted section starting with s[0..n) (n > 0), at most limit longer. */
@@ -149,16 +191,20 @@ static int arg_reach(const struct shell *sh, enum arg kind, const char *s, size_
     case A_ADDR_CLASS:
         return addr_reach(s, n, limit) || list_reach(CLASSES, COUNT(CLASSES), s, n, limit);
     case A_CMD:
+        if (named.cmd.n)
+            return set_reach(&named.cmd, s, n, limit);
         if (!n)
             return ctx.min_cmd >= 0 && ctx.min_cmd <= limit;
         return section_reach(kb_section(kb, "cmd"), A_CMD, s, n, limit) ||
                section_reach(kb_section(kb, "whatis"), A_CMD, s, n, limit);
     case A_PKG:
+        if (named.pkg.n)
+            return set_reach(&named.pkg, s, n, limit);
         if (!n)
             return ctx.min_pkg >= 0 && ctx.min_pkg <= limit;
         return section_reach(kb_section(kb, "pkg"), A_PKG, s, n, limit);
     case A_WORDS:
-        return words_reach(s, n, limit);
+        return named.search.n ? chosen_reach(&named.search, s, n, limit) : words_reach(s, n, limit);
     }
     return 0;
 }
@@ -173,6 +219,50 @@ static void measure_kb(const struct shell *sh)
     ctx.kb_measured = 1;
     ctx.min_cmd = shortest(kb_section(kb, "whatis"), A_CMD, shortest(kb_section(kb, "cmd"), A_CMD, -1));
     ctx.min_pkg = shortest(kb_section(kb, "pkg"), A_PKG, -1);
+}
+
+static void add(struct named_words *set, const char *s, size_t n)
+{
+    for (int i = 0; i < set->n; i++)
+        if (set->w[i].len == n && !memcmp(set->w[i].s, s, n))
+            return;
+    set->w[set->n].s = s;
+    set->w[set->n++].len = n;
+}
+
+/* One request word w[0..n): into the sets it belongs to (lw: its place in named.lower). */
+static void take(const struct kb *kb, const char *w, size_t n, char *lw)
+{
+    struct kb_line l;
+    if (name_ok(A_CMD, w, n, 1) && (kb_find(kb, "cmd", w, n, &l) == 0 || kb_find(kb, "whatis", w, n, &l) == 0))
+        add(&named.cmd, w, n);
+    if (name_ok(A_PKG, w, n, 1) && kb_find(kb, "pkg", w, n, &l) == 0)
+        add(&named.pkg, w, n);
+    for (size_t i = 0; i < n; i++)
+        lw[i] = w[i] >= 'A' && w[i] <= 'Z' ? (char)(w[i] - 'A' + 'a') : w[i];
+    if (name_ok(A_PKG, lw, n, 0)) /* SEARCH_WORD ^[a-z0-9][a-z0-9+.-]*$ */
+        add(&named.search, lw, n);
+}
+
+/* The request's words (tools/task/completions.py request_words): maximal runs of
+ * [A-Za-z0-9._+-] in the line, trailing dots removed, empty ones dropped. */
+static void find_named(const struct shell *sh, const char *line)
+{
+    size_t len = 0;
+    while (len < CONSOLE_LINE_MAX - 1 && line[len])
+        len++;
+    named.cmd.n = named.pkg.n = named.search.n = 0;
+    for (size_t i = 0, from = 0; i <= len; i++) {
+        char c = line[i];
+        if (i < len && (is_alnum(c) || c == '.' || c == '_' || c == '+' || c == '-'))
+            continue;
+        size_t end = i;
+        while (end > from && line[end - 1] == '.')
+            end--;
+        if (end > from)
+            take(&sh->kb, line + from, end - from, named.lower + from);
+        from = i + 1;
+    }
 }
 
 /* Whether s[0..n) is a prefix of a valid command of this machine that at most `limit` more
@@ -280,6 +370,7 @@ static int decode_command(struct exchange *x, const char *line, char *text)
     n += k;
     prompt[n++] = ctx.ids[T_COMMAND];
     int from = n > keep ? n - keep : 0; /* as tools/tune/evaluate.py: the prompt's last tokens */
+    find_named(x->sh, line);
     if (keep < 1) {
         slm_snprintf(x->err, sizeof x->err, "the model's context of %d tokens is too short", context);
         return -1;
