@@ -54,7 +54,7 @@ def request_setup(micro_tuned, kb_blob, tmp_path_factory):  # noqa: F811
         m,
         index,
         run,
-        completions(m, IndexStates(index)),
+        completions(m, IndexStates(index), ""),  # a request that names nothing: the whole grammar
     )
 
 

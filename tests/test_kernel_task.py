@@ -145,11 +145,12 @@ def test_freeform_requests_are_no_template_fills(task_dataset):
     data = TaskData(task_dataset)
     machine = next(iter(data.machines().values()))
     pairs = freeform_requests(machine, data.index())
-    root = completions(machine, IndexStates(data.index()))
+    shared = IndexStates(data.index())
     assert len(pairs) == len(mine)
     for t, (text, cmd) in zip(mine, pairs, strict=True):
         assert not is_command(text), text
         assert not [p.pattern for p in patterns if p.fullmatch(text)], text
+        root = completions(machine, shared, text)
         assert cmd.intent == t.intent and parse_command(cmd.text) == cmd and root.walk(cmd.text).terminal, (
             text
         )
@@ -170,10 +171,10 @@ def test_score_console_end_to_end(live_setup, tmp_path):
     assert r.requests == len(r.exchanges) == r.template.examples + r.freeform.examples
     assert r.machine == probe.inventory.devices
     machine = machine_from_console("riscv64", probe.commands)
-    root = completions(machine, IndexStates(TaskData(task).index()))
+    shared = IndexStates(TaskData(task).index())
     for x in r.exchanges:
         assert parse_command(x.row.command) is not None, x
-        assert root.walk(x.row.reference).terminal, x.row.reference
+        assert completions(machine, shared, x.row.request).walk(x.row.reference).terminal, x.row.reference
         assert f"auton: command {x.row.command}" in x.text and x.seconds > 0
     assert 0 < r.latency_median_s <= r.latency_p90_s
     assert ConsoleTaskResult.model_validate_json(r.result.read_text()) == r

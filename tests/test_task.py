@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.cli_run import run_cli
 from tools.task import TaskData
 from tools.task.answers import correct, grounded
-from tools.task.completions import IndexStates, completions, export
+from tools.task.completions import IndexStates, completions, export, request_words
 from tools.task.grammar import INTENTS, Command, parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, WhatisEntry
@@ -122,22 +122,42 @@ def test_grounded_catches_a_name_absent_from_the_output():
 def test_every_reference_is_valid_grounded_and_in_the_completions(task_dataset):
     data = TaskData(task_dataset)
     machines, shared = data.machines(), IndexStates(data.index())
-    roots: dict = {}
     for split in ("train", "val", "test"):
         for e in data.examples(split):
-            root = roots.setdefault(e.machine, completions(machines[e.machine], shared))
-            state = root.walk(e.command)
+            state = completions(machines[e.machine], shared, e.request).walk(e.command)
             assert parse_command(e.command) is not None and state is not None and state.terminal, e.command
             assert correct(e.answer, e.output, e.facts), (e.answer, e.output)
     m = next(iter(machines.values()))
     absent = next(f"00:{i:02x}.0" for i in range(32) if m.device(f"00:{i:02x}.0") is None)
-    root = roots[m.id]
+    root = completions(m, shared, "")
     assert root.walk(f"device {absent}") is None and root.walk("poweroff") is None
     states = export(root)["states"]  # the data the kernel's decoder can mirror
     s = 0
     for ch in "devices usb":
         s = states[s]["edges"][ch]
     assert states[s]["terminal"] and json.dumps(states)
+
+
+def test_arguments_a_request_names_are_copied(task_dataset):
+    """provides/whatis/pkg show take a name the request holds when it holds one, pkg search only
+    the request's words; a request that names nothing may take any name of the index."""
+    data = TaskData(task_dataset)
+    index, shared = data.index(), IndexStates(data.index())
+    m = next(iter(data.machines().values()))
+    cmd_a, cmd_b = sorted(index.command_names)[:2]
+    pkg = sorted(shared.package_names)[0]
+    assert request_words(f"what does {cmd_a} do?.. (see {pkg}.)") == ["what", "does", cmd_a, "do", "see", pkg]
+
+    def ok(request: str, command: str) -> bool:
+        state = completions(m, shared, request).walk(command)
+        return state is not None and state.terminal
+
+    assert ok(f"what is {cmd_a}?", f"whatis {cmd_a}") and not ok(f"what is {cmd_a}?", f"whatis {cmd_b}")
+    assert ok(f"which package ships {cmd_a}", f"provides {cmd_a}") and ok("how do I get it", f"provides {cmd_b}")
+    assert ok(f"apt show {pkg}", f"pkg show {pkg}") and not ok(f"apt show {pkg}", f"pkg show {pkg}x")
+    assert ok("Find packages for PDF viewer", "pkg search pdf viewer") and ok("pdf viewer", "pkg search viewer pdf pdf")
+    assert not ok("find packages for pdf viewer", "pkg search pdf reader")
+    assert ok("??", "pkg search anything")  # no word to copy: free words
 
 
 def test_held_out_splits_are_disjoint(task_dataset):

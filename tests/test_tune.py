@@ -116,6 +116,10 @@ def test_micro_model_learns_the_tiny_command_set(micro_tuned, tiny_task):
     assert tok.token_to_id("<|end|>") is not None and model.config.vocab_size == tok.get_vocab_size()
 
 
+# requests that name nothing, a command, a package, search words, or junk
+REQUESTS = ["", "what does ls do", "apt show vim please", "find packages for pdf viewer", "?? x.. -- ++", "DIG. dig"]
+
+
 def test_constrained_decoder_never_emits_an_invalid_command(micro_dataset, task_dataset):
     """10k random logit vectors, scaled from flat to peaked: every decode is a valid, complete
     command of its machine, within the token budget."""
@@ -129,7 +133,7 @@ def test_constrained_decoder_never_emits_an_invalid_command(micro_dataset, task_
     vectors = decodes = 0
     while vectors < 10_000:
         m = machines[decodes % len(machines)]
-        root = completions(m, shared)
+        root = completions(m, shared, REQUESTS[decodes % len(REQUESTS)])
         scale = float(torch.rand(1, generator=gen)) * 20
         budget = 8 + decodes % 40
 

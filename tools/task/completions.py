@@ -4,9 +4,15 @@ The constrained decoder (tools/tune/constrain.py, and the kernel's C decoder aft
 this automaton: from the start, a character is allowed only if some valid command continues
 with it, and the command may end only at a terminal state. What is valid: the intents of
 tools/task/grammar.py; device addresses present on the machine; the device classes; command
-names and package names from the knowledge index; and for ``pkg search`` free lowercase words
+names and package names from the knowledge index; and for ``pkg search`` lowercase words
 separated by single spaces. Each state knows ``dist``, the fewest characters to a terminal
 state, so a decoder with a token budget can refuse a step it could not finish.
+
+The arguments a person names are copied, never recalled: when the request holds words that are
+command names of the index (:func:`request_words`), ``provides`` and ``whatis`` take one of those;
+when it holds package names, ``pkg show`` takes one of those; and ``pkg search`` takes its words
+from the request's own (lowercased). A request that names none falls back to the whole index (or
+to free words), so "which package has the tool for pdf files" can still find a name.
 
 :func:`export` writes the automaton as plain data (states with their edges) for the kernel.
 """
@@ -14,14 +20,23 @@ state, so a decoder with a token budget can refuse a step it could not finish.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from tools.task.grammar import DEVICE_CLASSES, NO_ARGS, PACKAGE_NAME, SEARCH_WORD_CHARS, SEARCH_WORDS
+from tools.task.grammar import (
+    DEVICE_CLASSES,
+    NO_ARGS,
+    PACKAGE_NAME,
+    SEARCH_WORD,
+    SEARCH_WORD_CHARS,
+    SEARCH_WORDS,
+)
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
 
 _ids = itertools.count()
+NAME_RUN = re.compile(r"[A-Za-z0-9._+-]+")
 
 
 class State:
@@ -68,6 +83,39 @@ def free_words() -> State:
     return start
 
 
+def chosen_words(words: Iterable[str]) -> State:
+    """1 to SEARCH_WORDS of ``words`` (repeats allowed) separated by single spaces."""
+    start = State()
+    before = start
+    for k in range(SEARCH_WORDS):
+        level = trie(words, State())
+        ends = [s for s in _states(level) if s.terminal]
+        before.edges.update(level.edges)
+        if k + 1 < SEARCH_WORDS:
+            before = State()
+            for s in ends:
+                s.edges[" "] = before
+    return start
+
+
+def _states(root: State) -> list[State]:
+    seen, stack, out = set(), [root], []
+    while stack:
+        s = stack.pop()
+        if s.uid not in seen:
+            seen.add(s.uid)
+            out.append(s)
+            stack.extend(s.edges.values())
+    return out
+
+
+def request_words(request: str) -> list[str]:
+    """The words of a request a command may copy: maximal runs of ``[A-Za-z0-9._+-]`` with
+    trailing dots removed (a sentence's full stop), in order, without repeats."""
+    words = (m.group().rstrip(".") for m in NAME_RUN.finditer(request))
+    return list(dict.fromkeys(w for w in words if w))
+
+
 def attach(root: State, prefix: str, sub: State) -> None:
     """Make ``prefix`` (a path from ``root``, created as needed) lead into ``sub``."""
     s = root
@@ -102,25 +150,32 @@ class IndexStates:
     """The machine-independent sub-automata (command and package names), built once per index."""
 
     def __init__(self, index: KnowledgeIndex):
-        self.commands = trie(index.command_names)
-        self.packages = trie(p for p in index.packages if PACKAGE_NAME.match(p))
+        self.command_names = frozenset(index.command_names)
+        self.package_names = frozenset(p for p in index.packages if PACKAGE_NAME.match(p))
+        self.commands = trie(self.command_names)
+        self.packages = trie(self.package_names)
         self.words = free_words()
         self.classes = trie(DEVICE_CLASSES)
         for s in (self.commands, self.packages, self.words, self.classes):
             set_distances(s)
 
 
-def completions(machine: Machine, shared: IndexStates) -> State:
-    """The start state of every valid command line on ``machine``."""
+def completions(machine: Machine, shared: IndexStates, request: str) -> State:
+    """The start state of every valid command line on ``machine`` in answer to ``request``."""
+    words = request_words(request)
+    named = [w for w in words if w in shared.command_names]
+    packages = [w for w in words if w in shared.package_names]
+    search = [w.lower() for w in words if SEARCH_WORD.match(w.lower())]
     root = trie(("devices", *NO_ARGS))
     addrs = [d.addr for d in machine.devices]
     attach(root, "devices ", shared.classes)
     attach(root, "device ", trie(addrs))
     attach(root, "driver ", trie([*addrs, *DEVICE_CLASSES]))
-    attach(root, "provides ", shared.commands)
-    attach(root, "whatis ", shared.commands)
-    attach(root, "pkg show ", shared.packages)
-    attach(root, "pkg search ", shared.words)
+    commands = trie(named) if named else shared.commands
+    attach(root, "provides ", commands)
+    attach(root, "whatis ", commands)
+    attach(root, "pkg show ", trie(packages) if packages else shared.packages)
+    attach(root, "pkg search ", chosen_words(search) if search else shared.words)
     set_distances(root)
     return root
 

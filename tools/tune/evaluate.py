@@ -19,7 +19,7 @@ from tokenizers import Tokenizer
 from tools import checkpoint as ckpt
 from tools.progress import ProgressFn, null_progress
 from tools.task.build import TaskData, TaskExample
-from tools.task.completions import IndexStates, State, completions
+from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
@@ -73,12 +73,6 @@ class Console:
         self.ids: ChatIds = chat_ids(tok)
         self.mask = TokenMask(tok, self.ids.end)
         self.shared = IndexStates(index)
-        self._roots: dict[str, State] = {}
-
-    def root(self, machine: Machine) -> State:
-        if machine.id not in self._roots:
-            self._roots[machine.id] = completions(machine, self.shared)
-        return self._roots[machine.id]
 
     def command(self, session: Feeds, machine: Machine, request: str, max_tokens: int) -> str:
         prompt = command_prompt(self.tok, self.ids, request)[-(self.context - max_tokens) :]
@@ -86,7 +80,8 @@ class Console:
         def next_logits(token: int | None) -> torch.Tensor:
             return session.feed(prompt if token is None else [token])
 
-        return self.tok.decode(decode_command(next_logits, self.root(machine), self.mask, max_tokens))
+        root = completions(machine, self.shared, request)
+        return self.tok.decode(decode_command(next_logits, root, self.mask, max_tokens))
 
     def answer(self, session: Feeds, output: str, max_tokens: int) -> str | None:
         """The answer after the command's output; None when the exchange would not fit the context."""
