@@ -85,28 +85,19 @@ def free_words() -> State:
 
 def chosen_words(words: Iterable[str]) -> State:
     """1 to SEARCH_WORDS of ``words`` (repeats allowed) separated by single spaces."""
-    start = State()
-    before = start
+    words = list(words)
+    start = before = State()
     for k in range(SEARCH_WORDS):
-        level = trie(words, State())
-        ends = [s for s in _states(level) if s.terminal]
-        before.edges.update(level.edges)
-        if k + 1 < SEARCH_WORDS:
-            before = State()
-            for s in ends:
-                s.edges[" "] = before
+        after = State()  # where the next word starts
+        for w in words:
+            s = before
+            for ch in w:
+                s = s.edges.setdefault(ch, State())
+            s.terminal = True
+            if k + 1 < SEARCH_WORDS:
+                s.edges[" "] = after
+        before = after
     return start
-
-
-def _states(root: State) -> list[State]:
-    seen, stack, out = set(), [root], []
-    while stack:
-        s = stack.pop()
-        if s.uid not in seen:
-            seen.add(s.uid)
-            out.append(s)
-            stack.extend(s.edges.values())
-    return out
 
 
 def request_words(request: str) -> list[str]:
