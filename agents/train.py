@@ -127,7 +127,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
     # measures on this machine (a slower machine trains fewer steps in the same time; when that
     # misses the perplexity threshold, the review's remedy is to train longer).
     fixed = inp.plan.max_steps is not None or d.max_steps != cfg_steps
-    minutes, cut = train_minutes(inp)
+    minutes, cut = train_minutes(inp)  # a resumed run keeps the length it fitted
     request = TrainRequest(
         config=cfg,
         data=Path(data),
@@ -176,7 +176,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
         },
         params=d.model_dump(),
     )
-    return outcome(record, decided, warnings=[cut] if cut and not fixed else None)
+    return outcome(record, decided, warnings=[cut] if cut and not (fixed or resume) else None)
 
 
 def on_failure(record: StageRecord, inp: StageInput) -> Remedy:

@@ -3,11 +3,11 @@
 Approve -> the next stage of the flow (after ``integrate``, or the run's ``until`` stage: the
 report). Reject -> the stage the verdict's remedy names, carrying the remedy in the state.
 Bounded: a stage may run at most ``max_attempts_per_stage`` times and the run at most
-``max_stage_runs`` stage executions, and no remedy starts once the plan's time budget is spent,
-nor one on the clock (tune for N minutes) that the rest of the budget cannot hold with the later
-stages. At a bound the run is failed, with what was tried; a stage rejected only for missed quality targets (an accuracy, a perplexity) hands its
-artifact on to the next stage, so the run still builds and measures everything after it, and any
-other rejection goes to the report.
+``max_stage_runs`` stage executions, and a remedy starts only while the rest of the plan's time
+budget holds the finishing stages' minutes (and its own, for one on the clock: tune for N
+minutes). At a bound the run is failed, with what was tried; a stage rejected only for missed
+quality targets (an accuracy, a perplexity) hands its artifact on to the next stage, so the run
+still builds and measures everything after it, and any other rejection goes to the report.
 """
 
 from __future__ import annotations
@@ -43,11 +43,9 @@ def tried(state: PipelineState, stage: str) -> str:
     return "\n".join(lines)
 
 
-def budget_spent(
-    state: PipelineState, remedy: Remedy | None = None, now: datetime | None = None
-) -> str | None:
-    """Why ``remedy`` may not start: the plan's wall-time budget is used up, or, for a remedy on
-    the clock (its ``minutes``), what is left cannot hold those minutes and the later stages'
+def budget_spent(state: PipelineState, remedy: Remedy | None = None, now: datetime | None = None) -> str | None:
+    """Why ``remedy`` may not start: what is left of the plan's wall-time budget cannot hold the
+    finishing stages (evaluate to integrate) and the remedy's own minutes when it is on the clock
     (None while it may start)."""
     if state.plan is None:
         return None
@@ -57,12 +55,13 @@ def budget_spent(
     if left <= 0:
         return f"the run's {plan.budget_minutes:g}-minute budget is spent ({plan.budget_minutes - left:.0f} minutes in)"
     clock = float(remedy.params.get("minutes", 0)) if remedy is not None else 0.0
-    if clock and left < clock + plan.finish_minutes:
-        return (
-            f"{left:.0f} of the run's {plan.budget_minutes:g} minutes are left, too few for {clock:g} more "
-            f"and the {plan.finish_minutes:g} of the later stages"
-        )
-    return None
+    if left >= clock + plan.finish_minutes:
+        return None
+    need = f"{clock:g} more and " if clock else ""
+    return (
+        f"{left:.0f} of the run's {plan.budget_minutes:g} minutes are left, too few for {need}the "
+        f"{plan.finish_minutes:g} of the finishing stages"
+    )
 
 
 def after_review(state: PipelineState, review: ReviewRecord) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def test_a_missed_target_at_a_bound_carries_the_artifact_on_and_fails_the_run() 
     assert broken["next_node"] == REPORT
 
 
-def test_a_remedy_on_the_clock_starts_only_when_the_budget_holds_it_and_the_later_stages() -> None:
+def test_a_remedy_starts_only_when_the_budget_holds_it_and_the_finishing_stages() -> None:
     from datetime import datetime, timedelta, timezone
 
     state = _run(_state(), "tune", 1)
@@ -157,7 +157,10 @@ def test_a_remedy_on_the_clock_starts_only_when_the_budget_holds_it_and_the_late
     assert after_review(started(0), _review("tune", 1, False, fits))["next_node"] == "tune"
     late = after_review(started(room / 2 + 0.5), _review("tune", 1, False, fits, usable=True))
     assert (late["status"], late["next_node"]) == ("failed", "evaluate")
-    assert "too few for" in late["failure"] and f"the {plan.finish_minutes:g} of the later stages" in late["failure"]
+    assert "too few for" in late["failure"] and f"the {plan.finish_minutes:g} of the finishing stages" in late["failure"]
+    # a remedy off the clock (more task data, a lower LR) still needs the finishing stages' minutes
+    assert after_review(started(room - 0.5), _review("train", 1, False, LOWER_LR))["next_node"] == "train"
+    assert after_review(started(room + 0.5), _review("train", 1, False, LOWER_LR))["next_node"] == REPORT
 
 
 def test_pretraining_gets_what_the_earlier_stages_left_of_the_budget() -> None:
