@@ -1,7 +1,7 @@
 """The offline intake decision: a goal's fields -> the Plan, with documented defaults for the rest.
 
 Its numbers are chosen so that ``make run`` ("train a tiny riscv model": tiny tier, riscv64, BPE
-4096, Q8_0) finishes in about 45 minutes on 2 CPU cores, and so that the ``micro`` profile runs
+4096, Q8_0) finishes in about 35 minutes on 2 CPU cores, and so that the ``micro`` profile runs
 the whole graph in a few minutes for tests. The stages keep to the budget on the machine they run
 on: pretraining gets what the earlier stages left of it (:func:`budget_left`), and no remedy
 starts that the rest of the budget cannot hold (graph/routing.py).
@@ -51,9 +51,10 @@ TIER_DEFAULTS: dict[TierChoice, TierDefaults] = {
     "micro": TierDefaults(
         512, 10, 4, 1, 2, 8_192, 16, 64, 1_500_000, 2_000, 40, 12, max_steps=300, tune_max_steps=300
     ),
-    # tiny, measured on 2 cores (2026-12-01): data 10 min from a fresh clone, then 18 of
-    # pretraining, 5 of tuning and about 10 to evaluate, quantize, export and score the kernel
-    "tiny": TierDefaults(4096, 45, 27, 5, 10, 65_536, 100, 128, None, 20_000, 300, 60),
+    # tiny, measured on 2 idle cores (2026-12-01): data 1.5 min (plus about one to download the
+    # Debian indexes on a fresh machine), 16-18 of pretraining, 5 of tuning, and about 10 to
+    # evaluate, quantize, export and score the console on the booted kernel
+    "tiny": TierDefaults(4096, 35, 17, 5, 10, 65_536, 100, 128, None, 20_000, 300, 60),
     "small": TierDefaults(8192, 120, 45, 15, 15, 131_072, 200, 256, None, 40_000, 500, 100),
     "medium": TierDefaults(16384, 600, 80, 40, 30, 262_144, 300, 512, None, 60_000, 1000, 100),
     "large": TierDefaults(32000, 2400, 200, 80, 60, 262_144, 300, 2048, None, 100_000, 1000, 100),
