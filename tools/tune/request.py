@@ -27,7 +27,7 @@ class TuneRequest(BaseModel):
     warmup_steps: int = Field(20, ge=0)
     decay_fraction: float = Field(0.2, gt=0, le=1, description="share of the steps the LR decays over, to 0")
     pretrain_fraction: float = Field(
-        0.2, ge=0, lt=1, description="share of steps that train on pretraining text"
+        0.5, ge=0, lt=1, description="share of steps that train on pretraining text"
     )
     answers: bool = Field(True, description="train the answer turn too (else request -> command only)")
     command_share: float = Field(
