@@ -9,6 +9,9 @@ fuzz targets), one target per run:
   garbage config space (every slot answering, bridges anywhere);
 - ``console``: kernel/host/fuzz_console.c, the console commands over mutated command lines,
   with the real kb blob (tools.kb, riscv64 tiny).
+- ``request``: kernel/host/fuzz_request.c, the request side of the model's console that needs
+  no model: the words a mutated request line offers for copying, and the command grammar's
+  reach over every prefix of a mutated command at several token budgets, with the same kb.
 
 For gguf:
 
@@ -18,7 +21,7 @@ also with an NFKC precompiled charsmap) plus their corrupt variants (tests.fixtu
 keys and tensor names. Any crash, leak, overflow or undefined behaviour stops the run with an
 artifact; the script then exits 1.
 
-    .venv/bin/python bench/fuzz.py [--target gguf|fdt|pci|console|all] [--seconds 60] [--jobs 1]
+    .venv/bin/python bench/fuzz.py [--target gguf|fdt|pci|console|request|all] [--seconds 60] [--jobs 1]
 
 Prints a table per target and writes bench/results/fuzz_<target>.json (artifacts under
 bench/results/fuzz/).
@@ -208,6 +211,24 @@ def console_corpus(root: Path) -> Path:
     return corpus
 
 
+# request line, then a command the model might write (kernel/host/fuzz_request.c)
+REQUEST_SEEDS = {
+    "whatis.txt": "what does the dig command do?\nwhatis dig",
+    "provides.txt": "which package ships nginx.\nprovides nginx",
+    "show.txt": "apt show bind9-dnsutils please\npkg show bind9-dnsutils",
+    "search.txt": "find packages for a small web server\npkg search small web server",
+    "none.txt": "\x01\xff what is \xe2\x82 the cpu??\ndevices network",
+}
+
+
+def request_corpus(root: Path) -> Path:
+    corpus = root / "corpus-request"
+    corpus.mkdir(exist_ok=True)
+    for name, text in REQUEST_SEEDS.items():
+        (corpus / name).write_bytes(text.encode("latin-1"))
+    return corpus
+
+
 def real_kb(root: Path) -> Path:
     from tools.kb.build import KbBuildRequest, build
 
@@ -219,6 +240,7 @@ TARGETS = {
     "fdt": (fdt_corpus, FDT_WORDS),
     "pci": (pci_corpus, []),
     "console": (console_corpus, CONSOLE_WORDS),
+    "request": (request_corpus, CONSOLE_WORDS),
 }
 
 
@@ -234,8 +256,9 @@ def run(target: str, seconds: int, jobs: int) -> dict:
     artifacts.mkdir(exist_ok=True)
     before = set(artifacts.iterdir())
     fuzzer = make_host(f"fuzz-{target}")
-    env = {**os.environ, "AUTON_FUZZ_KB": str(real_kb(root))} if target == "console" else None
-    max_len = max(p.stat().st_size for p in seeds) * 2 if target != "console" else 4096
+    text = target in ("console", "request")  # console lines over the real kb
+    env = {**os.environ, "AUTON_FUZZ_KB": str(real_kb(root))} if text else None
+    max_len = 4096 if text else max(p.stat().st_size for p in seeds) * 2
     cmd = [
         str(fuzzer),
         str(corpus),

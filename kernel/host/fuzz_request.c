@@ -1,0 +1,28 @@
+/* libFuzzer target over the request side of the console that needs no model (console/request.c,
+ * included here so its static parts can be reached): the input's first line is the request a
+ * person typed (cut at CONSOLE_LINE_MAX - 1 bytes, no NULs, as kreadline does), whose words the
+ * decoder may copy (find_named); the rest is a command line the model might write, every prefix
+ * of which is checked against the grammar at several token budgets (reach). The kb is the real
+ * blob when $AUTON_FUZZ_KB names one. */
+#include "fuzz_common.h"
+
+#include "request.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char line[CONSOLE_LINE_MAX], text[COMMAND_MAX];
+    fuzz_setup();
+    size_t i = 0, n = 0;
+    for (; i < size && data[i] != '\n'; i++)
+        if (n + 1 < sizeof line && data[i])
+            line[n++] = (char)data[i];
+    line[n] = '\0';
+    find_named(&fuzz_shell, line);
+    size_t t = 0;
+    for (i++; i < size && t < sizeof text; i++)
+        text[t++] = (char)data[i];
+    for (size_t k = 0; k <= t; k++)
+        for (int limit = 0; limit <= 48; limit += 12)
+            (void)reach(&fuzz_shell, text, k, limit);
+    return 0;
+}
