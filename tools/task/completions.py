@@ -86,16 +86,11 @@ def free_words() -> State:
 def chosen_words(words: Iterable[str]) -> State:
     """1 to SEARCH_WORDS of ``words`` (repeats allowed) separated by single spaces."""
     words = list(words)
-    start = before = State()
-    for k in range(SEARCH_WORDS):
-        after = State()  # where the next word starts
+    start = before = trie(words)
+    for _ in range(SEARCH_WORDS - 1):
+        after = trie(words)  # the next word
         for w in words:
-            s = before
-            for ch in w:
-                s = s.edges.setdefault(ch, State())
-            s.terminal = True
-            if k + 1 < SEARCH_WORDS:
-                s.edges[" "] = after
+            before.walk(w).edges[" "] = after  # type: ignore[union-attr]
         before = after
     return start
 
