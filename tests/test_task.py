@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.cli_run import run_cli
 from tools.task import TaskData
-from tools.task.answers import correct, grounded
+from tools.task.answers import AnswerWords, correct, grounded
 from tools.task.completions import IndexStates, completions, export, request_words
 from tools.task.grammar import INTENTS, Command, parse_command
 from tools.task.hardware import hardware_tables
@@ -117,6 +117,21 @@ def test_grounded_catches_a_name_absent_from_the_output():
     assert not grounded("The network device uses the igb driver.", out)  # a driver the output does not hold
     assert not grounded("There are 3 network devices.", out)  # a number the output does not hold
     assert not correct("This machine has devices.", out, ["2"])  # grounded but misses the asked fact
+
+
+def test_answer_words_let_a_value_be_copied_only_whole():
+    out = render(parse_command("uptime"), _doc_machine(), INDEX)
+    up = out.splitlines()[1]  # "up H:MM:SS"
+    w = AnswerWords(out)
+    assert w.could_start("The system has been " + up[:-1]) and w.complete(f"The system has been {up}.")
+    assert not w.could_start("The system has been " + up[:-1] + "x")  # a digit the output lacks
+    assert not w.complete("The system has been " + up[:-2])  # a number cut short
+    assert not w.could_start("The system,, has")  # a separator neither the frames nor the output use
+    assert not w.could_start("THE system") and w.could_start("the system")  # frame words as written
+    desc = render(parse_command("pkg show nginx"), _doc_machine(), INDEX)
+    w = AnswerWords(desc)
+    assert w.complete("Package nginx: " + INDEX.packages["nginx"] + ".")
+    assert w.could_start("nginx nginx ") and not w.could_start("nginx nginx nginx ")  # a copying loop
 
 
 def test_every_reference_is_valid_grounded_and_in_the_completions(task_dataset):

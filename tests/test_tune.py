@@ -17,12 +17,13 @@ from tests.cli_run import run_cli
 from tests.fixtures_train import torch_threads
 from tools import checkpoint as ckpt
 from tools.task import TaskData, TaskRequest, build_task
+from tools.task.answers import AnswerWords, grounded
 from tools.task.build import TaskExample, jsonl
 from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
 from tools.tune import CHAT_TEMPLATE, TaskEvalRequest, TuneRequest, evaluate_task, tune
 from tools.tune.chat import command_prompt, encode_exchange, extend_tokenizer
-from tools.tune.constrain import TokenMask, decode_command
+from tools.tune.constrain import TokenMask, decode_answer, decode_command, token_texts
 from tools.tune.schedule import Schedule
 
 # The tiny command set: a frame and a keyword make a request; held-out requests are
@@ -149,6 +150,32 @@ def test_constrained_decoder_never_emits_an_invalid_command(micro_dataset, task_
         assert parse_command(text) is not None, text
         decodes += 1
     assert decodes > 500
+
+
+def test_constrained_answers_are_always_grounded(micro_dataset, task_dataset):
+    """Random logit vectors after real outputs: every answer names only words the output or the
+    frames hold, and may end where it ends (one the budget cut is cut back to where it could)."""
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    ids = extend_tokenizer(tok)
+    texts = token_texts(tok)
+    data = TaskData(task_dataset)
+    examples = [e for e in data.examples("val") if e.output][:40]
+    gen = torch.Generator().manual_seed(1)
+    vectors = answered = 0
+    for n, e in enumerate(examples * 5):
+        scale = float(torch.rand(1, generator=gen)) * 20
+        aw = AnswerWords(e.output)
+
+        def next_logits(_token, scale=scale):
+            nonlocal vectors
+            vectors += 1
+            return torch.randn(tok.get_vocab_size(), generator=gen) * scale
+
+        out = decode_answer(next_logits, aw, texts, ids.end, 8 + n % 40)
+        text = tok.decode(out)
+        assert not out or (grounded(text, e.output) and aw.complete(text)), (text, e.output)
+        answered += bool(out)
+    assert vectors > 2000 and answered > 150
 
 
 def test_chat_template_renders_the_training_layout(micro_dataset):

@@ -9,7 +9,10 @@ and is grounded is correct (:func:`correct`).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections import Counter
 
 from tools.task.grammar import DEVICE_CLASSES, Command
 from tools.task.index import KnowledgeIndex
@@ -44,11 +47,12 @@ FRAMES = (
     REFUSAL,
 )
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/+,'-]*[A-Za-z0-9]|[A-Za-z0-9]")
-FRAME_WORDS = (
-    frozenset(w.lower() for f in FRAMES for w in _WORD.findall(re.sub(r"\{\w+\}", " ", f)))
-    | frozenset(DEVICE_CLASSES)
-    | {"and", "mib"}
-)
+_FRAME_WRITTEN = {w for f in FRAMES for w in _WORD.findall(re.sub(r"\{\w+\}", " ", f))} | {
+    *DEVICE_CLASSES,
+    "and",
+}
+# a frame word as the frames write it, in lower case, or capitalised (a sentence's first word)
+FRAME_WORDS = frozenset(v for w in _FRAME_WRITTEN for v in (w, w.lower(), w[:1].upper() + w[1:]))
 
 
 def words(text: str) -> list[str]:
@@ -57,11 +61,80 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+INNER = frozenset("_.:@/+,'-")  # what may go on inside a word (_WORD)
+FRAME_SEPARATORS = frozenset({" ", ", ", ": "})
+ENDS = frozenset({"", "."})
+_FRAME_SORTED = sorted(FRAME_WORDS)
+
+
+def _has_prefix(sorted_words: list[str], prefix: str) -> bool:
+    i = bisect.bisect_left(sorted_words, prefix)
+    return i < len(sorted_words) and sorted_words[i].startswith(prefix)
+
+
+class AnswerWords:
+    """The words an answer read off ``output`` may hold, and what may stand between them.
+
+    Words: frame words (as the frames write them, in lower case, or capitalised), and the
+    output's own words and their ``,``/``/`` parts, exactly as written. Between two words: a
+    frame's separator (a space, ``, ``, ``: ``) or one that stands between two words of the
+    output on one line (`` - `` in a description, not a table's column gap); after the last
+    word, nothing or a full stop; before the first, at most a space.
+
+    :meth:`could_start` is the constrained answer decoder's test (tools/tune/constrain.py): a
+    text may go on only while it is a prefix of some grounded answer, so a model can copy a name
+    or a number only whole and unchanged, and never write one the output lacks. A word is used
+    at most :data:`REPEATS` times (or as often as the output has it), which stops loops."""
+
+    REPEATS = 2
+
+    def __init__(self, output: str):
+        have = set(words(output))
+        have |= {p for w in have for p in re.split(r"[,/]", w) if p}
+        self.have = frozenset(have)
+        self._sorted = sorted(have)
+        self._uses = Counter(words(output))
+        found = list(_WORD.finditer(output))
+        seps = {output[a.end() : b.start()] for a, b in itertools.pairwise(found)}
+        self.separators = FRAME_SEPARATORS | {x for x in seps if "\n" not in x and "  " not in x}
+        self._ways_on = sorted(self.separators | ENDS)
+
+    def allowed(self, word: str) -> bool:
+        return word in self.have or word in FRAME_WORDS
+
+    def _fits(self, text: str, found: list[re.Match[str]], closed: int) -> bool:
+        """The first ``closed`` words of ``found`` (in ``text``) are allowed and none over-used;
+        before the first word at most a space, between each two an allowed separator."""
+        done = [m.group() for m in found[:closed]]
+        return (
+            all(map(self.allowed, done))
+            and all(n <= max(self.REPEATS, self._uses[w]) for w, n in Counter(done).items())
+            and (not found or text[: found[0].start()] in ("", " "))
+            and all(text[a.end() : b.start()] in self.separators for a, b in itertools.pairwise(found))
+        )
+
+    def could_start(self, text: str) -> bool:
+        """``text`` is a prefix of a grounded answer: either its last word, with the inner
+        characters after it, can still grow into an allowed word, or that word is over too and
+        what follows it starts a separator or the end."""
+        found = list(_WORD.finditer(text))
+        if not found:
+            return text in ("", " ")
+        last = found[-1]
+        tail, rest = text[last.end() :], text[last.start() :]
+        if set(tail) <= INNER and (_has_prefix(self._sorted, rest) or _has_prefix(_FRAME_SORTED, rest)):
+            return self._fits(text, found, len(found) - 1)
+        return self._fits(text, found, len(found)) and _has_prefix(self._ways_on, tail)
+
+    def complete(self, text: str) -> bool:
+        """``text`` may end here: all of it fits, and it ends in a word or a full stop."""
+        found = list(_WORD.finditer(text))
+        return bool(found) and self._fits(text, found, len(found)) and text[found[-1].end() :] in ENDS
+
+
 def grounded(answer: str, output: str) -> bool:
     """Every word of ``answer`` that is not a frame word occurs as a word of ``output``."""
-    have = set(words(output))
-    have |= {p for w in have for p in re.split(r"[,/]", w) if p}
-    return all(w.lower() in FRAME_WORDS or w in have for w in words(answer))
+    return all(map(AnswerWords(output).allowed, words(answer)))
 
 
 def correct(answer: str, output: str, facts: list[str]) -> bool:

@@ -18,6 +18,7 @@ import torch
 from tokenizers import Tokenizer
 
 from tools.errors import InputError
+from tools.task.answers import AnswerWords
 from tools.task.completions import State
 
 BUDGET_CAP = 128  # budgets beyond this constrain nothing more (no name is that long)
@@ -135,3 +136,44 @@ def decode_command(
         out.append(choice)
         logits = next_logits(choice)
     return out
+
+
+def decode_answer(
+    next_logits: Callable[[int | None], torch.Tensor],
+    words: AnswerWords,
+    texts: dict[int, str],
+    end_id: int,
+    max_tokens: int,
+) -> list[int]:
+    """Greedy decoding of a grounded answer (tools.task.answers.AnswerWords): the best token
+    whose text keeps the answer a prefix of a grounded one, or ``<|end|>`` where the answer may
+    end. Tokens are tried best first (ties: the lower id), so the choice is the argmax over the
+    allowed ones without building the mask. Stops at ``<|end|>``, at ``max_tokens``, or when no
+    token may follow; an answer stopped where it may not end is cut back to the longest start
+    of it that may. Returns the answer's ids, ``<|end|>`` excluded."""
+    out: list[int] = []
+    text = ""
+    whole = 0  # len(out) where the answer last could end
+    logits = next_logits(None)
+    while len(out) < max_tokens:
+        order = torch.argsort(logits, descending=True, stable=True).tolist()
+        choice = next(
+            (
+                t
+                for t in order
+                if (
+                    words.complete(text) if t == end_id else t in texts and words.could_start(text + texts[t])
+                )
+            ),
+            None,
+        )
+        if choice == end_id:
+            return out
+        if choice is None:
+            break
+        out.append(choice)
+        text += texts[choice]
+        whole = len(out) if words.complete(text) else whole
+        if len(out) < max_tokens:
+            logits = next_logits(choice)
+    return out[:whole]

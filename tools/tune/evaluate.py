@@ -2,9 +2,10 @@
 
 Commands are decoded greedily under the grammar mask (tools/tune/constrain.py) on each
 example's own machine; the predicted command is rendered on that machine and the answer is
-decoded greedily (unconstrained) after it. The scores are tools.task.score's. Another runtime
-(llama.cpp on the exported GGUF) is scored the same way by giving ``evaluate_sessions`` its own
-sessions: anything with ``feed(ids) -> next logits`` and ``length``.
+decoded greedily after it, constrained to grounded answers (tools.task.answers.AnswerWords).
+The scores are tools.task.score's. Another runtime (llama.cpp on the exported GGUF) is scored
+the same way by giving ``evaluate_sessions`` its own sessions: anything with
+``feed(ids) -> next logits`` and ``length``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tokenizers import Tokenizer
 
 from tools import checkpoint as ckpt
 from tools.progress import ProgressFn, null_progress
+from tools.task.answers import AnswerWords
 from tools.task.build import TaskData, TaskExample
 from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
@@ -26,7 +28,7 @@ from tools.task.machines import Machine
 from tools.task.render import render
 from tools.task.score import ScoreRow, score
 from tools.tune.chat import ChatIds, answer_prompt, chat_ids, command_prompt
-from tools.tune.constrain import TokenMask, decode_command
+from tools.tune.constrain import TokenMask, decode_answer, decode_command, token_texts
 from tools.tune.request import TaskEvalRequest, TaskEvalResult
 
 
@@ -72,6 +74,7 @@ class Console:
         self.new_session: Callable[[], Feeds] = new_session or (lambda: Session(model))
         self.ids: ChatIds = chat_ids(tok)
         self.mask = TokenMask(tok, self.ids.end)
+        self.texts = token_texts(tok)
         self.shared = IndexStates(index)
 
     def command(self, session: Feeds, machine: Machine, request: str, max_tokens: int) -> str:
@@ -88,14 +91,11 @@ class Console:
         tail = [self.ids.end, *answer_prompt(self.tok, self.ids, output)]
         if session.length + len(tail) + max_tokens > self.context:
             return None
-        logits = session.feed(tail)
-        out: list[int] = []
-        while len(out) < max_tokens:
-            token = int(torch.argmax(logits))
-            if token == self.ids.end:
-                break
-            out.append(token)
-            logits = session.feed([token])
+
+        def next_logits(token: int | None) -> torch.Tensor:
+            return session.feed(tail if token is None else [token])
+
+        out = decode_answer(next_logits, AnswerWords(output), self.texts, self.ids.end, max_tokens)
         return self.tok.decode(out, skip_special_tokens=True).strip()
 
 
