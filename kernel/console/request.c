@@ -15,18 +15,24 @@
  * CMD is one of those; when they hold package names, PKG is one of those; and the WORDs are
  * chosen from its words lowercased, where any fit a search word. help, set and poweroff are not in
  * the grammar, so no request can run them. The command runs through console_command, exactly as
- * if typed; OUTPUT is what it printed (\n line ends). ANSWER is greedy and unconstrained. */
+ * if typed; OUTPUT is what it printed (\n line ends). ANSWER is decoded best first under a
+ * grounding constraint (tools/tune/constrain.py decode_answer, mirrored): tokens are tried in
+ * order of descending logit (ties: the lower id), and the first whose text keeps the answer a
+ * prefix of a grounded one (answer.h) is taken, or <|end|> where the answer may end; decoding
+ * stops at <|end|>, after REQUEST_ANSWER_TOKENS tokens, or when no token fits, and an answer
+ * stopped where it may not end is cut back to the longest start of it that may. */
 #include "request.h"
 
+#include "answer.h"
 #include "hw.h"
 #include "fmt.h"
 #include "kernel.h"
 #include "platform.h"
 
-#define COMMAND_MAX 512   /* bytes of command text */
-#define OUTPUT_MAX  16384 /* a longer output does not fit any context: no answer */
+#define COMMAND_MAX 512               /* bytes of command text */
+#define OUTPUT_MAX  ANSWER_OUTPUT_MAX /* a longer output does not fit any context: no answer */
 #define TOKENS_MAX  8192
-#define ANSWER_MAX  1024
+#define CANDIDATES  16 /* the answer decoder's candidates per pass over the vocabulary */
 
 /* tools/task/answers.py REFUSAL: what the model is taught to say for `none` */
 static const char REFUSAL[] = "Sorry, I can only look up this machine's devices, drivers, memory, model and packages.";
@@ -406,8 +412,54 @@ static int decode_command(struct exchange *x, const char *line, char *text)
     return 0;
 }
 
-/* The answer after the command's output, into ans (ANSWER_MAX bytes): its length, 0 when the
- * exchange does not fit the context (no answer), -1 on an error (x->err). */
+/* Whether token `id` may follow the answer text[0..n) (text has ANSWER_TEXT_MAX + 1 bytes). */
+static int answer_fits(const slm_model *m, char *text, size_t n, int32_t id)
+{
+    size_t len;
+    const char *piece = slm_token_piece(m, id, &len);
+    if (id == ctx.ids[T_END])
+        return answer_complete(text, n);
+    if (!printable(piece, len) || n + len > ANSWER_TEXT_MAX)
+        return 0;
+    memcpy(text + n, piece, len);
+    return answer_could_start(text, n + len);
+}
+
+/* a is tried before b: the higher logit, or on a tie the lower id */
+static int before(const float *logits, uint32_t a, uint32_t b)
+{
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+}
+
+/* The first token in best-first order that may follow text[0..n), or -1 when none does. Each
+ * pass over the vocabulary collects the CANDIDATES best tokens after the last one tried. */
+static int32_t best_fitting(struct exchange *x, char *text, size_t n)
+{
+    const slm_model *m = x->sh->model;
+    const float *logits = slm_logits(m);
+    uint32_t top[CANDIDATES];
+    for (int64_t last = -1;;) {
+        int k = 0;
+        for (uint32_t id = 0; id < x->sh->info.vocab_size; id++) {
+            if ((last >= 0 && !before(logits, (uint32_t)last, id)) ||
+                (k == CANDIDATES && !before(logits, id, top[k - 1])))
+                continue;
+            int j = k < CANDIDATES ? k++ : k - 1;
+            for (; j > 0 && before(logits, id, top[j - 1]); j--)
+                top[j] = top[j - 1];
+            top[j] = id;
+        }
+        for (int i = 0; i < k; i++)
+            if (answer_fits(m, text, n, (int32_t)top[i]))
+                return (int32_t)top[i];
+        if (k < CANDIDATES)
+            return -1;
+        last = top[k - 1];
+    }
+}
+
+/* The answer after the command's output, into ans (ANSWER_TEXT_MAX + 1 bytes): its length, 0
+ * when the exchange does not fit the context (no answer), -1 on an error (x->err). */
 static int decode_answer(struct exchange *x, const char *output, size_t output_len, char *ans, int *eos)
 {
     static int32_t tail[TOKENS_MAX];
@@ -425,41 +477,46 @@ static int decode_answer(struct exchange *x, const char *output, size_t output_l
     x->pos = x->prompt_tokens + cmd_tokens;
     if (feed(x, tail, n) < 0)
         return -1;
-    size_t len = 0;
+    uint64_t t0 = plat_time_us();
+    answer_words(output, output_len);
+    x->busy_us += plat_time_us() - t0;
+    size_t len = 0, whole = 0; /* whole: the length where the answer last could end */
     for (int i = 0; i < REQUEST_ANSWER_TOKENS; i++) {
-        const float *logits = slm_logits(m);
-        int32_t best = 0;
-        for (uint32_t id = 1; id < x->sh->info.vocab_size; id++)
-            if (logits[id] > logits[best])
-                best = (int32_t)id;
+        t0 = plat_time_us();
+        int32_t best = best_fitting(x, ans, len);
+        if (best >= 0 && best != ctx.ids[T_END]) {
+            size_t plen;
+            const char *piece = slm_token_piece(m, best, &plen);
+            memcpy(ans + len, piece, plen);
+            len += plen;
+            whole = answer_complete(ans, len) ? len : whole;
+        }
+        x->busy_us += plat_time_us() - t0;
+        if (best < 0)
+            break;
         x->out[x->generated++] = best;
         if (best == ctx.ids[T_END]) {
             *eos = 1;
             break;
         }
-        size_t plen;
-        const char *piece = slm_token_piece(m, best, &plen);
-        plen = len + plen < ANSWER_MAX ? plen : ANSWER_MAX - 1 - len;
-        memcpy(ans + len, piece, plen);
-        len += plen;
         if (i + 1 < REQUEST_ANSWER_TOKENS && feed(x, &best, 1) < 0)
             return -1;
     }
-    size_t from = 0;
-    while (from < len && (ans[from] == ' ' || (ans[from] >= '\t' && ans[from] <= '\r')))
+    len = whole;     /* an answer stopped where it may not end: cut back to where it may */
+    size_t from = 0; /* the pieces are printable: only spaces to strip */
+    while (from < len && ans[from] == ' ')
         from++;
-    while (len > from && (ans[len - 1] == ' ' || (ans[len - 1] >= '\t' && ans[len - 1] <= '\r')))
+    while (len > from && ans[len - 1] == ' ')
         len--;
-    for (size_t i = from; i < len; i++) /* one line: control bytes as '?' */
-        ans[i - from] = (uint8_t)ans[i] < 0x20 || ans[i] == 0x7f ? '?' : ans[i];
+    memmove(ans, ans + from, len - from);
     ans[len - from] = '\0';
-    return len > from ? (int)(len - from) : 0;
+    return (int)(len - from);
 }
 
 int request_serve(struct shell *sh, const char *line)
 {
     static struct exchange x;
-    static char text[COMMAND_MAX], run[COMMAND_MAX], output[OUTPUT_MAX], ans[ANSWER_MAX];
+    static char text[COMMAND_MAX], run[COMMAND_MAX], output[OUTPUT_MAX], ans[ANSWER_TEXT_MAX + 1];
     if (!sh->model || !find_chat_tokens(sh->model))
         return -1;
     x = (struct exchange){.sh = sh};

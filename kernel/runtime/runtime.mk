@@ -13,7 +13,7 @@ RUNTIME_HDRS := $(wildcard runtime/*.h) include/platform.h
 RUNTIME_CFLAGS := -ffreestanding -fno-strict-aliasing -ffp-contract=off -fno-math-errno -Iinclude -Iruntime
 # The console and the discovery code the kernel and the host build share (kernel/console/,
 # kernel/hw/); CONSOLE_HDRS for the host build's dependencies.
-CONSOLE_SRCS := $(addprefix console/,cmd_hw.c cmd_kb.c commands.c glob.c kb.c names.c request.c shell.c) \
+CONSOLE_SRCS := $(addprefix console/,answer.c cmd_hw.c cmd_kb.c commands.c glob.c kb.c names.c request.c shell.c) \
 	hw/inventory.c hw/pci.c
 CONSOLE_HDRS := $(wildcard console/*.h hw/*.h) include/kernel.h
 CONSOLE_CFLAGS := -Ihw -Iconsole
