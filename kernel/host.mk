@@ -6,7 +6,7 @@
 #                             build/host/fuzz-fdt      ... the device-tree discovery,
 #                             build/host/fuzz-pci      ... PCI enumeration over garbage config space,
 #                             build/host/fuzz-console  ... the console commands over a kb blob
-#                             build/host/fuzz-request  ... the request words and the command grammar
+#                             build/host/fuzz-request  ... request words, command grammar, answer checks
 # The runtime objects get the same RUNTIME_CFLAGS as in the kernel, so the host computes what
 # the kernel computes. HOST_CFLAGS may add e.g. -march=native for benchmarks (the numerics stay
 # the same: the flags forbid contraction and reassociation).

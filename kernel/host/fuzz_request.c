@@ -2,11 +2,14 @@
  * included here so its static parts can be reached): the input's first line is the request a
  * person typed (cut at CONSOLE_LINE_MAX - 1 bytes, no NULs, as kreadline does), whose words the
  * decoder may copy (find_named); the rest is a command line the model might write, every prefix
- * of which is checked against the grammar at several token budgets (reach). The kb is the real
+ * of which is checked against the grammar at several token budgets (reach). The same rest is
+ * also an answer, every prefix of which is checked (answer_could_start, answer_complete) against
+ * the word set of the whole input taken as a command's output, so that the answer's words are
+ * often the output's own; an answer that may end must be one that may go on. The kb is the real
  * blob when $AUTON_FUZZ_KB names one. */
 #include "fuzz_common.h"
 
-#include "request.c"
+#include "request.c" /* with answer.h */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,5 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t k = 0; k <= t; k++)
         for (int limit = 0; limit <= 48; limit += 12)
             (void)reach(&fuzz_shell, text, k, limit);
+    answer_words((const char *)data, size);
+    for (size_t k = 0; k <= t; k++)
+        if (answer_complete(text, k) && !answer_could_start(text, k))
+            abort();
     return 0;
 }
