@@ -25,13 +25,13 @@ from tests.test_tune import micro_tuned, tiny_task  # noqa: F401  (the tuned mic
 from tools import checkpoint as ckpt
 from tools.kernel_console import ANSWER_END, COMMANDS, Answer, console_text, parse_answer
 from tools.task import TaskData
-from tools.task.answers import FRAME_WORDS, REFUSAL, grounded
+from tools.task.answers import FRAME_WORDS, REFUSAL, AnswerWords, grounded
 from tools.task.completions import IndexStates, State, completions
 from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import random_machine
-from tools.tune.chat import extend_tokenizer
+from tools.tune.chat import answer_prompt, extend_tokenizer
 from tools.tune.evaluate import Console, Session
 
 
@@ -88,8 +88,47 @@ class Agreement:
     answered: int = 0  # kernel answers (the exchange fit the context)
     answers: int = 0  # ... equal to the Python decoder's
     grounded: int = 0  # ... grounded in the command's output (tools.task.answers.grounded)
+    near_ties: int = 0  # ... differing from Python's only where the choice was a near tie (kernel_steps)
     # (request, the kernel's command or answer, the Python decoder's) where they differ
     differ: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)  # what kernel_steps found wrong in a differing answer
+
+
+# The kernel's logits differ from PyTorch's by up to ~0.5% of the largest (its KV cache is F16),
+# so where two allowed tokens nearly tie the two decoders may part.
+NEAR_TIE = 0.01
+
+
+def allowed(words: AnswerWords, texts: dict[int, str], end: int, text: str, t: int) -> bool:
+    """Token ``t`` may follow the answer ``text`` (tools/tune/constrain.py decode_answer's test)."""
+    return words.complete(text) if t == end else t in texts and words.could_start(text + texts[t])
+
+
+def kernel_steps(console: Console, machine, a: Answer, output: str) -> str | None:
+    """The kernel's answer tokens (``a.token_ids``) replayed in PyTorch: None when each one is
+    allowed by the Python constraint (AnswerWords) and is the Python decoder's choice or within
+    NEAR_TIE (of the step's largest logit) of it, and the printed answer is their text cut back
+    to where it last could end; else what is wrong."""
+    session = console.new_session()
+    console.command(session, machine, a.prompt, 48)
+    words, texts, end = AnswerWords(output), console.texts, console.ids.end
+    ids = a.token_ids[a.token_ids.index(end) + 1 :]
+    logits = session.feed([end, *answer_prompt(console.tok, console.ids, output)])
+    text = whole = ""
+    for i, t in enumerate(ids):
+        order = torch.argsort(logits, descending=True, stable=True).tolist()
+        best = next((b for b in order if allowed(words, texts, end, text, b)), None)
+        if best is None or not allowed(words, texts, end, text, t):
+            return f"step {i}: the kernel's token {t} does not fit after {text!r}"
+        if float(logits[best] - logits[t]) > NEAR_TIE * float(logits.abs().max()):
+            return f"step {i}: the kernel's token {t} is {float(logits[best] - logits[t]):.4f} below {best}"
+        if t == end:
+            break
+        text += texts[t]
+        whole = text if words.complete(text) else whole
+        if i + 1 < len(ids):
+            logits = session.feed([t])
+    return None if a.answer == whole.strip() else f"the kernel printed {a.answer!r} for {whole!r}"
 
 
 def agree_with_python(model, tok: Tokenizer, index, machine, root: State, answers: list[Answer]) -> Agreement:
@@ -120,6 +159,9 @@ def agree_with_python(model, tok: Tokenizer, index, machine, root: State, answer
                 n.grounded += grounded(a.answer, output)
                 if a.answer != python_answer:
                     n.differ.append((a.prompt, a.answer, python_answer))
+                    wrong = kernel_steps(console, machine, a, output) if a.token_ids else "no token ids"
+                    n.near_ties += wrong is None
+                    n.wrong += [f"{a.prompt!r}: {wrong}"] if wrong else []
     return n
 
 
@@ -168,7 +210,8 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     """A random-init model with the chat tokens wanders over the whole grammar (device
     addresses, kb command and package names, search words) and through the answer constraint
     (a context long enough for every output): every command is valid, the kernel's commands and
-    answers equal the Python decoders' on the same weights, and every answer is grounded."""
+    answers equal the Python decoders' on the same weights (an answer may part from Python's
+    only where two allowed tokens nearly tie: kernel_steps), and every answer is grounded."""
     _, hw, machine, index, _, root = request_setup
     tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
     extend_tokenizer(tok)
@@ -191,17 +234,17 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
         "vim",
     ]
     requests = [" ".join(["please"] + rng.choices(words, k=rng.randrange(1, 8))) for _ in range(40)]
-    answers, _ = ask(host_runtime, gguf, hw, [r.encode() for r in requests])
+    answers, _ = ask(host_runtime, gguf, hw, [b"set ids=1", *(r.encode() for r in requests)])
     assert [a.prompt for a in answers] == requests
     model = ckpt.load_model(tmp_path / "random" / "step")
     n = agree_with_python(model, tok, index, machine, root, answers)
     intents = sorted({a.command.split()[0] for a in answers})
     print(
         f"random std={std}: kernel = Python on {n.commands}/{len(answers)} commands, answers {n.answers}/{n.answered}"
-        f" ({n.grounded} grounded); intents {intents}"
+        f" ({n.near_ties} more part at a near tie; {n.grounded} grounded); intents {intents}"
     )
-    assert n.commands == len(answers) and n.answers == n.answered == n.grounded, n.differ
-    assert n.answered >= len(answers) // 2
+    assert n.commands == len(answers) and n.answers + n.near_ties == n.answered == n.grounded, n.wrong
+    assert n.answered >= len(answers) // 2 and n.answers >= 0.8 * n.answered, n.differ
 
 
 HOSTILE = [
