@@ -23,6 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         text[t++] = (char)data[i];
     for (size_t k = 0; k <= t; k++)
         for (int limit = 0; limit <= 48; limit += 12)
-            (void)reach(&fuzz_shell, text, k, limit);
+            (void)reach(text, k, limit);
     return 0;
 }
