@@ -25,11 +25,11 @@ from tools import checkpoint as ckpt
 from tools.kernel_console import ANSWER_END, COMMANDS, Answer, console_text, parse_answer
 from tools.task import TaskData
 from tools.task.answers import REFUSAL
-from tools.task.completions import IndexStates, State, completions
+from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
-from tools.task.machines import random_machine
+from tools.task.machines import Machine, random_machine
 from tools.tune.chat import extend_tokenizer
 from tools.tune.evaluate import Console, Session
 
@@ -37,7 +37,7 @@ from tools.tune.evaluate import Console, Session
 @pytest.fixture(scope="module")
 def request_setup(micro_tuned, kb_blob, tmp_path_factory):  # noqa: F811
     """(the F32 GGUF, slm-run's hardware arguments, the machine, the kb's index, the tuned run,
-    the machine's completions)."""
+    the index's shared completion parts)."""
     from tools.export.export import ExportRequest, export
 
     run, _ = micro_tuned
@@ -54,7 +54,7 @@ def request_setup(micro_tuned, kb_blob, tmp_path_factory):  # noqa: F811
         m,
         index,
         run,
-        completions(m, IndexStates(index), ""),  # a request that names nothing: the whole grammar
+        IndexStates(index),
     )
 
 
@@ -73,14 +73,18 @@ def ask(host_runtime: Path, gguf: Path, hw: list[str], lines: list[bytes]) -> tu
     return answers, console_text(out)
 
 
-def valid_for(command: str | None, root: State) -> bool:
-    """A whole command of the machine whose completions start at ``root``, and of the grammar."""
-    state = root.walk(command or "")
+def valid_for(command: str | None, machine: Machine, shared: IndexStates, echo: str) -> bool:
+    """A whole command of the grammar and of the machine's completions for the request the
+    kernel read, whose echo is ``echo`` (each "\\b \\b" erased the character before it)."""
+    request = ""
+    for part in echo.split("\b \b"):  # the kernel echoes no erase at the line's start
+        request = request[:-1] + part
+    state = completions(machine, shared, request).walk(command or "")
     return parse_command(command or "") is not None and state is not None and state.terminal
 
 
 def test_kernel_commands_equal_the_python_constrained_decoder(request_setup, tiny_task, host_runtime):  # noqa: F811
-    gguf, hw, machine, index, run, root = request_setup
+    gguf, hw, machine, index, run, shared = request_setup
     step = ckpt.resolve_checkpoint(run)
     model = ckpt.load_model(step)
     tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
@@ -92,7 +96,7 @@ def test_kernel_commands_equal_the_python_constrained_decoder(request_setup, tin
     agree = answered = answers_agree = 0
     with torch_threads(1), torch.no_grad():
         for a in answers:
-            assert a.error is None and valid_for(a.command, root), a
+            assert a.error is None and valid_for(a.command, machine, shared, a.prompt), a
             session = Session(model)
             want = console.command(session, machine, a.prompt, 48)
             agree += a.command == want
@@ -142,7 +146,7 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     """A random-init model with the chat tokens wanders over the whole grammar (device
     addresses, kb command and package names, search words): every command is valid, and the
     kernel's equals the Python decoder's on the same weights."""
-    _, hw, machine, index, _, root = request_setup
+    _, hw, machine, index, _, shared = request_setup
     tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
     extend_tokenizer(tok)
     tok.save(str(tmp_path / "tokenizer.json"))
@@ -166,7 +170,7 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     requests = [" ".join(["please"] + rng.choices(words, k=rng.randrange(1, 8))) for _ in range(40)]
     answers, _ = ask(host_runtime, gguf, hw, [r.encode() for r in requests])
     assert [a.prompt for a in answers] == requests
-    assert all(valid_for(a.command, root) for a in answers), [a.command for a in answers]
+    assert all(valid_for(a.command, machine, shared, a.prompt) for a in answers), [a.command for a in answers]
     model = ckpt.load_model(tmp_path / "random" / "step")
     console = Console(model, tok, index, model.config.max_position_embeddings)
     with torch_threads(1), torch.no_grad():
@@ -193,11 +197,11 @@ HOSTILE = [
 
 
 def test_hostile_lines_never_crash_nor_power_off(request_setup, host_runtime):
-    gguf, hw, _, _, _, root = request_setup
+    gguf, hw, machine, _, _, shared = request_setup
     answers, transcript = ask(host_runtime, gguf, hw, HOSTILE)
     assert len(answers) == len(HOSTILE) - 2  # the blank lines are skipped
     for a in answers:
-        assert a.error is None and valid_for(a.command, root), a
+        assert a.error is None and valid_for(a.command, machine, shared, a.prompt), a
         assert a.command.split()[0] not in ("poweroff", "set", "help"), a
     assert (
         transcript.count("auton: exit code=") == 1 and "auton: sampler" not in transcript.split("ready", 1)[1]
@@ -207,7 +211,7 @@ def test_hostile_lines_never_crash_nor_power_off(request_setup, host_runtime):
 def test_random_requests_never_print_an_invalid_command(request_setup, host_runtime):
     """A property test over many random requests: words of the grammar and of English, shell
     habits, digits, punctuation and random bytes."""
-    gguf, hw, _, _, _, root = request_setup
+    gguf, hw, machine, _, _, shared = request_setup
     rng = random.Random(12)
     vocab = ["show", "the", "devices", "network", "driver", "cpu", "memory", "pkg", "search", "what", "is",
              "00:02.0", "ifconfig", "df", "-h", "lspci", "please", "power", "off", "set", "none", "?", "!"]  # fmt: skip
@@ -224,7 +228,7 @@ def test_random_requests_never_print_an_invalid_command(request_setup, host_runt
     ]
     answers, _ = ask(host_runtime, gguf, hw, lines)
     assert len(answers) >= 0.9 * len(lines)
-    bad = [a for a in answers if not valid_for(a.command, root)]
+    bad = [a for a in answers if not valid_for(a.command, machine, shared, a.prompt)]
     assert not bad, bad[:3]
 
 
