@@ -407,8 +407,9 @@ def fill(template: Template, value: str, rng: random.Random, typo_rate: float) -
 
 
 def phrasing_words() -> list[str]:
-    """The words, lowercased, that the train split's phrasings and the openers and closers are
-    made of (slots left out): ``the``, ``please``, ``package``, ``show``. Where a request also
-    names something else, these are not what it names (tools/task/completions.py)."""
-    texts = [re.sub(r"\{\w+\}", " ", t.text) for i in INTENTS for t in templates(i, "train")]
+    """The words, lowercased, that the train split's phrasings (Linux habits left out: their
+    words are command names, ``lspci``, ``dpkg``) and the openers and closers are made of, slots
+    left out: ``the``, ``please``, ``package``, ``show``. Where a request also names something
+    else, these are not what it names (tools/task/completions.py)."""
+    texts = [re.sub(r"\{\w+\}", " ", t.text) for i in INTENTS for t in templates(i, "train") if t.kind != "habit"]
     return sorted({w.lower() for text in (*texts, *OPENERS, *CLOSERS) for w in request_words(text)})
