@@ -26,11 +26,11 @@ from tools import checkpoint as ckpt
 from tools.kernel_console import ANSWER_END, COMMANDS, Answer, console_text, parse_answer
 from tools.task import TaskData
 from tools.task.answers import FRAME_WORDS, REFUSAL, AnswerWords, grounded
-from tools.task.completions import IndexStates, State, completions
+from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
-from tools.task.machines import random_machine
+from tools.task.machines import Machine, random_machine
 from tools.tune.chat import answer_prompt, extend_tokenizer
 from tools.tune.evaluate import Console, Session
 
@@ -38,7 +38,7 @@ from tools.tune.evaluate import Console, Session
 @pytest.fixture(scope="module")
 def request_setup(micro_tuned, kb_blob, tmp_path_factory):  # noqa: F811
     """(the F32 GGUF, slm-run's hardware arguments, the machine, the kb's index, the tuned run,
-    the machine's completions)."""
+    the index's shared completion parts)."""
     from tools.export.export import ExportRequest, export
 
     run, _ = micro_tuned
@@ -55,7 +55,7 @@ def request_setup(micro_tuned, kb_blob, tmp_path_factory):  # noqa: F811
         m,
         index,
         run,
-        completions(m, IndexStates(index), ""),  # a request that names nothing: the whole grammar
+        IndexStates(index),
     )
 
 
@@ -74,9 +74,13 @@ def ask(host_runtime: Path, gguf: Path, hw: list[str], lines: list[bytes]) -> tu
     return answers, console_text(out)
 
 
-def valid_for(command: str | None, root: State) -> bool:
-    """A whole command of the machine whose completions start at ``root``, and of the grammar."""
-    state = root.walk(command or "")
+def valid_for(command: str | None, machine: Machine, shared: IndexStates, echo: str) -> bool:
+    """A whole command of the grammar and of the machine's completions for the request the
+    kernel read, whose echo is ``echo`` (each "\\b \\b" erased the character before it)."""
+    request = ""
+    for part in echo.split("\b \b"):  # the kernel echoes no erase at the line's start
+        request = request[:-1] + part
+    state = completions(machine, shared, request).walk(command or "")
     return parse_command(command or "") is not None and state is not None and state.terminal
 
 
@@ -131,7 +135,9 @@ def kernel_steps(console: Console, machine, a: Answer, output: str) -> str | Non
     return None if a.answer == whole.strip() else f"the kernel printed {a.answer!r} for {whole!r}"
 
 
-def agree_with_python(model, tok: Tokenizer, index, machine, root: State, answers: list[Answer]) -> Agreement:
+def agree_with_python(
+    model, tok: Tokenizer, index, machine: Machine, shared: IndexStates, answers: list[Answer]
+) -> Agreement:
     """Each kernel exchange decoded again by the Python reference on ``model``: the command
     (tools/tune/constrain.py decode_command) and, after the output the kernel captured, the answer
     (decode_answer). Every command must be valid, and the kernel answers exactly when Python does."""
@@ -139,7 +145,7 @@ def agree_with_python(model, tok: Tokenizer, index, machine, root: State, answer
     n = Agreement()
     with torch_threads(1), torch.no_grad():
         for a in answers:
-            assert a.error is None and valid_for(a.command, root), a
+            assert a.error is None and valid_for(a.command, machine, shared, a.prompt), a
             session = console.new_session()
             want = console.command(session, machine, a.prompt, 48)
             n.commands += a.command == want
@@ -166,7 +172,7 @@ def agree_with_python(model, tok: Tokenizer, index, machine, root: State, answer
 
 
 def test_kernel_commands_equal_the_python_constrained_decoder(request_setup, tiny_task, host_runtime):  # noqa: F811
-    gguf, hw, machine, index, run, root = request_setup
+    gguf, hw, machine, index, run, shared = request_setup
     step = ckpt.resolve_checkpoint(run)
     model = ckpt.load_model(step)
     tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
@@ -174,7 +180,7 @@ def test_kernel_commands_equal_the_python_constrained_decoder(request_setup, tin
     requests += ["which network card is there?", "what driver does the disk use", "what is dig", "show nginx"]
     answers, _ = ask(host_runtime, gguf, hw, [r.encode() for r in requests])
     assert [a.prompt for a in answers] == requests
-    n = agree_with_python(model, tok, index, machine, root, answers)
+    n = agree_with_python(model, tok, index, machine, shared, answers)
     print(f"kernel = Python: commands {n.commands}/{len(answers)}, answers {n.answers}/{n.answered}")
     assert n.commands == len(answers) and n.answered and n.answers == n.answered, n.differ
 
@@ -212,7 +218,7 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     (a context long enough for every output): every command is valid, the kernel's commands and
     answers equal the Python decoders' on the same weights (an answer may part from Python's
     only where two allowed tokens nearly tie: kernel_steps), and every answer is grounded."""
-    _, hw, machine, index, _, root = request_setup
+    _, hw, machine, index, _, shared = request_setup
     tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
     extend_tokenizer(tok)
     tok.save(str(tmp_path / "tokenizer.json"))
@@ -237,7 +243,7 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     answers, _ = ask(host_runtime, gguf, hw, [b"set ids=1", *(r.encode() for r in requests)])
     assert [a.prompt for a in answers] == requests
     model = ckpt.load_model(tmp_path / "random" / "step")
-    n = agree_with_python(model, tok, index, machine, root, answers)
+    n = agree_with_python(model, tok, index, machine, shared, answers)
     intents = sorted({a.command.split()[0] for a in answers})
     print(
         f"random std={std}: kernel = Python on {n.commands}/{len(answers)} commands, answers {n.answers}/{n.answered}"
@@ -262,11 +268,11 @@ HOSTILE = [
 
 
 def test_hostile_lines_never_crash_nor_power_off(request_setup, host_runtime):
-    gguf, hw, _, _, _, root = request_setup
+    gguf, hw, machine, _, _, shared = request_setup
     answers, transcript = ask(host_runtime, gguf, hw, HOSTILE)
     assert len(answers) == len(HOSTILE) - 2  # the blank lines are skipped
     for a in answers:
-        assert a.error is None and valid_for(a.command, root), a
+        assert a.error is None and valid_for(a.command, machine, shared, a.prompt), a
         assert a.command.split()[0] not in ("poweroff", "set", "help"), a
     assert (
         transcript.count("auton: exit code=") == 1 and "auton: sampler" not in transcript.split("ready", 1)[1]
@@ -276,7 +282,7 @@ def test_hostile_lines_never_crash_nor_power_off(request_setup, host_runtime):
 def test_random_requests_never_print_an_invalid_command(request_setup, host_runtime):
     """A property test over many random requests: words of the grammar and of English, shell
     habits, digits, punctuation and random bytes."""
-    gguf, hw, _, _, _, root = request_setup
+    gguf, hw, machine, _, _, shared = request_setup
     rng = random.Random(12)
     vocab = ["show", "the", "devices", "network", "driver", "cpu", "memory", "pkg", "search", "what", "is",
              "00:02.0", "ifconfig", "df", "-h", "lspci", "please", "power", "off", "set", "none", "?", "!"]  # fmt: skip
@@ -293,7 +299,7 @@ def test_random_requests_never_print_an_invalid_command(request_setup, host_runt
     ]
     answers, _ = ask(host_runtime, gguf, hw, lines)
     assert len(answers) >= 0.9 * len(lines)
-    bad = [a for a in answers if not valid_for(a.command, root)]
+    bad = [a for a in answers if not valid_for(a.command, machine, shared, a.prompt)]
     assert not bad, bad[:3]
 
 

@@ -48,7 +48,9 @@ def test_tables_answer_what_users_ask(arch, kb_blob):
     assert "nginx" in named and all("nginx" in kb["pkg"][int(i)].lower() for i in lines.split(","))
     for name, rows in kb.items():
         assert name in UNSORTED or rows == sort_rows(rows), name
-        assert all(r.count("\n") == 0 and "\t" in r for r in rows), name
+        fields = 1 if name == "phrase" else 2  # phrase: one word a line
+        assert all(r.count("\n") == 0 and r.count("\t") >= fields - 1 and r.split("\t")[0] for r in rows), name
+    assert {"the", "please", "show"} <= set(kb["phrase"]) and "nginx" not in kb["phrase"]
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -146,7 +148,7 @@ def test_cli_builds_with_json_and_refuses_bad_input(capsys, tmp_path, debian_dow
     out = json.loads(r.out)
     assert out["tier"] == "tiny" and out["bytes"] == (tmp_path / "kb" / "kb.txt").stat().st_size
     assert {t["name"] for t in out["tables"]} == {
-        "pci_vendor", "pci_device", "pci_class", "alias", "pkg", "cmd", "whatis", "word"
+        "pci_vendor", "pci_device", "pci_class", "alias", "pkg", "cmd", "whatis", "word", "phrase"
     }  # fmt: skip
     r = run_cli(capsys, "kb", "build", "--arch", "x86_64", "--out", str(tmp_path / "h"))
     assert r.code == 0 and "pkg" in r.out and "bytes of 8,388,608" in r.out

@@ -11,8 +11,8 @@ from pathlib import Path
 from tests.cli_run import run_cli
 from tools.task import TaskData
 from tools.task.answers import AnswerWords, correct, grounded
-from tools.task.completions import IndexStates, completions, export, request_words
-from tools.task.grammar import INTENTS, Command, parse_command
+from tools.task.completions import IndexStates, completions, export
+from tools.task.grammar import INTENTS, Command, parse_command, request_words
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, WhatisEntry
 from tools.task.machines import Machine, dt_device, extra_pool, pci_device, random_machine, virtio_device
@@ -154,8 +154,9 @@ def test_every_reference_is_valid_grounded_and_in_the_completions(task_dataset):
 
 
 def test_arguments_a_request_names_are_copied(task_dataset):
-    """provides/whatis/pkg show take a name the request holds when it holds one, pkg search only
-    the request's words; a request that names nothing may take any name of the index."""
+    """provides/whatis/pkg show take a name the request holds, passing over phrasing words while
+    there are others; pkg search takes only the request's words; a request that names no
+    command or package offers none."""
     data = TaskData(task_dataset)
     index, shared = data.index(), IndexStates(data.index())
     m = next(iter(data.machines().values()))
@@ -168,7 +169,11 @@ def test_arguments_a_request_names_are_copied(task_dataset):
         return state is not None and state.terminal
 
     assert ok(f"what is {cmd_a}?", f"whatis {cmd_a}") and not ok(f"what is {cmd_a}?", f"whatis {cmd_b}")
-    assert ok(f"which package ships {cmd_a}", f"provides {cmd_a}") and ok("how do I get it", f"provides {cmd_b}")
+    assert ok(f"which package ships {cmd_a}", f"provides {cmd_a}") and not ok("how do I get it", f"provides {cmd_b}")
+    assert not ok("what's the meaning of life", f"whatis {cmd_b}")  # names no command: no whatis at all
+    phrased = sorted(shared.phrasing & shared.command_names)[0]  # a phrasing word that is a command
+    assert ok(f"what does {phrased} do", f"whatis {phrased}")  # the only name it holds
+    assert not ok(f"please show {phrased} {cmd_a}", f"whatis {phrased}") and ok(f"show {cmd_a} please", f"whatis {cmd_a}")
     assert ok(f"apt show {pkg}", f"pkg show {pkg}") and not ok(f"apt show {pkg}", f"pkg show {pkg}x")
     assert ok("Find packages for PDF viewer", "pkg search pdf viewer") and ok("pdf viewer", "pkg search viewer pdf pdf")
     assert not ok("find packages for pdf viewer", "pkg search pdf reader")

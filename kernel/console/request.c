@@ -9,11 +9,15 @@
  * <|end|> only where the command is complete. Valid commands (tools/task/grammar.py,
  * tools/task/completions.py): devices [CLASS], device ADDR, driver ADDR|CLASS, cpu, memory,
  * uptime, model, provides CMD, whatis CMD, pkg show PKG, pkg search WORD..., none; ADDR a
- * present device, CMD a name of the kb's cmd or whatis section, PKG one of its pkg section
- * (binary search on prefixes), WORDs free lowercase words. The arguments a request names are
- * copied: when its words (runs of [A-Za-z0-9._+-] without trailing dots) hold command names,
- * CMD is one of those; when they hold package names, PKG is one of those; and the WORDs are
- * chosen from its words lowercased, where any fit a search word. help, set and poweroff are not in
+ * present device, WORDs lowercase words. The arguments a request names are copied, never
+ * recalled: of its words (runs of [A-Za-z0-9._+-] without trailing dots), CMD is one that is a
+ * name of the kb's cmd or whatis section, PKG one that is a name of its pkg section, and the
+ * WORDs are chosen from those that fit a search word, lowercased. Words whose lowercase form is
+ * in the kb's phrase section (what requests are phrased in: the, please, show) are passed over
+ * while the request holds other candidates of the same kind (an old kb without the section has
+ * none). A request that names no command offers no provides or whatis, one that names no
+ * package no pkg show; one with no word that fits a search word searches free words. Names
+ * are looked up by binary search (kb_find). help, set and poweroff are not in
  * the grammar, so no request can run them. The command runs through console_command, exactly as
  * if typed; OUTPUT is what it printed (\n line ends). ANSWER is decoded best first under a
  * grounding constraint (tools/tune/constrain.py decode_answer, mirrored): tokens are tried in
@@ -53,12 +57,13 @@ static const struct {
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The request's words an argument copies, found once per request (find_named); an empty set
- * leaves the argument to the whole kb (or to free words). A console line has fewer than
- * CONSOLE_LINE_MAX bytes, so at most CONSOLE_LINE_MAX / 2 words. */
+ * offers no provides/whatis (cmd), no pkg show (pkg), free words (search). A console line has
+ * fewer than CONSOLE_LINE_MAX bytes, so at most CONSOLE_LINE_MAX / 2 words. */
 struct named_words {
     struct {
         const char *s;
         size_t len;
+        int phrasing; /* its lowercase form is in the kb's phrase section */
     } w[CONSOLE_LINE_MAX / 2];
     int n;
 };
@@ -67,13 +72,11 @@ static struct {
     char lower[CONSOLE_LINE_MAX];
 } named;
 
-/* The model's chat token ids and the kb's shortest names, found once per model and kb. */
+/* The model's chat token ids, found once per model. */
 static struct {
     const slm_model *model;
-    int chat;                          /* the vocabulary has the five chat tokens, as control tokens */
-    int32_t bos, ids[T_CHAT];          /* bos < 0: the model has none */
-    const char *kb_data;               /* the kb the lengths below were measured on */
-    int kb_measured, min_cmd, min_pkg; /* shortest valid name, -1 if none */
+    int chat;                 /* the vocabulary has the five chat tokens, as control tokens */
+    int32_t bos, ids[T_CHAT]; /* bos < 0: the model has none */
 } ctx;
 
 static int is_lower_digit(char c)
@@ -162,31 +165,8 @@ static int chosen_reach(const struct named_words *set, const char *s, size_t n, 
     return set_reach(set, s + from, n - from, limit);
 }
 
-/* A valid name of the sorted section starting with s[0..n) (n > 0), at most limit longer. */
-static int section_reach(const struct kb_section *sec, enum arg kind, const char *s, size_t n, int limit)
+static int arg_reach(enum arg kind, const char *s, size_t n, int limit)
 {
-    struct kb_line l;
-    if (!sec || !name_ok(kind, s, n, 0))
-        return 0;
-    size_t off = kb_lower_bound(sec, s, n);
-    while (kb_next(sec, &off, &l) == 0 && l.flen[0] >= n && !memcmp(l.f[0], s, n))
-        if ((int)(l.flen[0] - n) <= limit && name_ok(kind, l.f[0], l.flen[0], 1))
-            return 1;
-    return 0;
-}
-
-static int shortest(const struct kb_section *sec, enum arg kind, int best)
-{
-    struct kb_line l;
-    for (size_t off = 0; sec && kb_next(sec, &off, &l) == 0;)
-        if ((best < 0 || (int)l.flen[0] < best) && name_ok(kind, l.f[0], l.flen[0], 1))
-            best = (int)l.flen[0];
-    return best;
-}
-
-static int arg_reach(const struct shell *sh, enum arg kind, const char *s, size_t n, int limit)
-{
-    const struct kb *kb = &sh->kb;
     if (limit < 0)
         return 0;
     switch (kind) {
@@ -197,61 +177,54 @@ static int arg_reach(const struct shell *sh, enum arg kind, const char *s, size_
     case A_ADDR_CLASS:
         return addr_reach(s, n, limit) || list_reach(CLASSES, COUNT(CLASSES), s, n, limit);
     case A_CMD:
-        if (named.cmd.n)
-            return set_reach(&named.cmd, s, n, limit);
-        if (!n)
-            return ctx.min_cmd >= 0 && ctx.min_cmd <= limit;
-        return section_reach(kb_section(kb, "cmd"), A_CMD, s, n, limit) ||
-               section_reach(kb_section(kb, "whatis"), A_CMD, s, n, limit);
+        return set_reach(&named.cmd, s, n, limit);
     case A_PKG:
-        if (named.pkg.n)
-            return set_reach(&named.pkg, s, n, limit);
-        if (!n)
-            return ctx.min_pkg >= 0 && ctx.min_pkg <= limit;
-        return section_reach(kb_section(kb, "pkg"), A_PKG, s, n, limit);
+        return set_reach(&named.pkg, s, n, limit);
     case A_WORDS:
         return named.search.n ? chosen_reach(&named.search, s, n, limit) : words_reach(s, n, limit);
     }
     return 0;
 }
 
-static void measure_kb(const struct shell *sh)
-{
-    const struct kb *kb = &sh->kb;
-    const char *data = kb->n ? kb->sec[0].data : NULL;
-    if (ctx.kb_measured && ctx.kb_data == data)
-        return;
-    ctx.kb_data = data;
-    ctx.kb_measured = 1;
-    ctx.min_cmd = shortest(kb_section(kb, "whatis"), A_CMD, shortest(kb_section(kb, "cmd"), A_CMD, -1));
-    ctx.min_pkg = shortest(kb_section(kb, "pkg"), A_PKG, -1);
-}
-
-static void add(struct named_words *set, const char *s, size_t n)
+static void add(struct named_words *set, const char *s, size_t n, int phrasing)
 {
     for (int i = 0; i < set->n; i++)
         if (set->w[i].len == n && !memcmp(set->w[i].s, s, n))
             return;
     set->w[set->n].s = s;
-    set->w[set->n++].len = n;
+    set->w[set->n].len = n;
+    set->w[set->n++].phrasing = phrasing;
+}
+
+/* The set without its phrasing words, unless every word of it is one. */
+static void pass_over_phrasing(struct named_words *set)
+{
+    int kept = 0;
+    for (int i = 0; i < set->n; i++)
+        if (!set->w[i].phrasing)
+            set->w[kept++] = set->w[i];
+    if (kept)
+        set->n = kept;
 }
 
 /* One request word w[0..n): into the sets it belongs to (lw: its place in named.lower). */
 static void take(const struct kb *kb, const char *w, size_t n, char *lw)
 {
     struct kb_line l;
-    if (name_ok(A_CMD, w, n, 1) && (kb_find(kb, "cmd", w, n, &l) == 0 || kb_find(kb, "whatis", w, n, &l) == 0))
-        add(&named.cmd, w, n);
-    if (name_ok(A_PKG, w, n, 1) && kb_find(kb, "pkg", w, n, &l) == 0)
-        add(&named.pkg, w, n);
     for (size_t i = 0; i < n; i++)
         lw[i] = w[i] >= 'A' && w[i] <= 'Z' ? (char)(w[i] - 'A' + 'a') : w[i];
+    int phrasing = kb_find(kb, "phrase", lw, n, &l) == 0;
+    if (name_ok(A_CMD, w, n, 1) && (kb_find(kb, "cmd", w, n, &l) == 0 || kb_find(kb, "whatis", w, n, &l) == 0))
+        add(&named.cmd, w, n, phrasing);
+    if (name_ok(A_PKG, w, n, 1) && kb_find(kb, "pkg", w, n, &l) == 0)
+        add(&named.pkg, w, n, phrasing);
     if (name_ok(A_PKG, lw, n, 0)) /* SEARCH_WORD ^[a-z0-9][a-z0-9+.-]*$ */
-        add(&named.search, lw, n);
+        add(&named.search, lw, n, phrasing);
 }
 
-/* The request's words (tools/task/completions.py request_words): maximal runs of
- * [A-Za-z0-9._+-] in the line, trailing dots removed, empty ones dropped. */
+/* The request's words (tools/task/grammar.py request_words): maximal runs of [A-Za-z0-9._+-]
+ * in the line, trailing dots removed, empty ones dropped; then each set passes over its phrasing
+ * words (tools/task/completions.py IndexStates.named). */
 static void find_named(const struct shell *sh, const char *line)
 {
     size_t len = 0;
@@ -269,23 +242,25 @@ static void find_named(const struct shell *sh, const char *line)
             take(&sh->kb, line + from, end - from, named.lower + from);
         from = i + 1;
     }
+    pass_over_phrasing(&named.cmd);
+    pass_over_phrasing(&named.pkg);
+    pass_over_phrasing(&named.search);
 }
 
 /* Whether s[0..n) is a prefix of a valid command of this machine that at most `limit` more
  * characters finish (limit 0: a whole command). */
-static int reach(const struct shell *sh, const char *s, size_t n, int limit)
+static int reach(const char *s, size_t n, int limit)
 {
     if (limit < 0)
         return 0;
-    measure_kb(sh);
     if (list_reach(BARE, COUNT(BARE), s, n, limit))
         return 1;
     for (size_t i = 0; i < COUNT(HEADS); i++) {
         const char *h = HEADS[i].head;
         size_t hl = strlen(h);
-        if (n <= hl && !memcmp(h, s, n) && arg_reach(sh, HEADS[i].arg, "", 0, limit - (int)(hl - n)))
+        if (n <= hl && !memcmp(h, s, n) && arg_reach(HEADS[i].arg, "", 0, limit - (int)(hl - n)))
             return 1;
-        if (n > hl && !memcmp(h, s, hl) && arg_reach(sh, HEADS[i].arg, s + hl, n - hl, limit))
+        if (n > hl && !memcmp(h, s, hl) && arg_reach(HEADS[i].arg, s + hl, n - hl, limit))
             return 1;
     }
     return 0;
@@ -353,10 +328,10 @@ static int32_t masked_argmax(struct exchange *x, char *text, size_t n, int budge
         if (n + len >= COMMAND_MAX || !printable(piece, len) || (best >= 0 && !(logits[id] > logits[best])))
             continue;
         memcpy(text + n, piece, len);
-        if (reach(x->sh, text, n + len, budget - 2))
+        if (reach(text, n + len, budget - 2))
             best = (int32_t)id;
     }
-    if (reach(x->sh, text, n, 0) && (best < 0 || logits[ctx.ids[T_END]] > logits[best]))
+    if (reach(text, n, 0) && (best < 0 || logits[ctx.ids[T_END]] > logits[best]))
         best = -1;
     return best;
 }
@@ -407,7 +382,7 @@ static int decode_command(struct exchange *x, const char *line, char *text)
             return -1;
     }
     text[len] = '\0';
-    if (!len || !reach(x->sh, text, len, 0))
+    if (!len || !reach(text, len, 0))
         memcpy(text, "none", 5);
     return 0;
 }

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         text[t++] = (char)data[i];
     for (size_t k = 0; k <= t; k++)
         for (int limit = 0; limit <= 48; limit += 12)
-            (void)reach(&fuzz_shell, text, k, limit);
+            (void)reach(text, k, limit);
     answer_words((const char *)data, size);
     for (size_t k = 0; k <= t; k++)
         if (answer_complete(text, k) && !answer_could_start(text, k))

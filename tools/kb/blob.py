@@ -16,7 +16,7 @@ from tools.errors import InputError
 
 MAGIC = b"AUTONKB 1\n"
 END = b"@end\n"
-SECTION_ORDER = ("pci_vendor", "pci_device", "pci_class", "alias", "pkg", "cmd", "whatis", "word")
+SECTION_ORDER = ("pci_vendor", "pci_device", "pci_class", "alias", "pkg", "cmd", "whatis", "word", "phrase")
 UNSORTED = frozenset({"alias"})
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import subprocess
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from tools.kb import archive, modalias, pciids, whatis
 from tools.kb.apt import TARGETS, PrivateApt, open_archive
 from tools.kb.blob import UNSORTED, section_bytes, sort_rows, write_blob
 from tools.progress import ProgressFn, null_progress
+from tools.task.requests import phrasing_words
 from tools.tiers import MB, TIERS, Arch, TierName
 
 BLOB = "kb.txt"
@@ -136,6 +138,7 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
         "cmd": sort_rows([f"{c}\t{','.join(p)}" for c, p in cmds.items()]),
         "whatis": pages,
         "word": sort_rows(archive.word_rows(pkg_rows)),
+        "phrase": sort_rows(phrasing_words()),
     }
     archive_src = f"{apt.label} Packages"
     sources = {
@@ -145,6 +148,7 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
         "cmd": (f"{apt.label} Contents", release),
         "whatis": ("man-db whatis (installed pages)", _dpkg_version("man-db")),
         "word": (archive_src, release),
+        "phrase": ("auton-slm request phrasings (train split)", metadata.version("auton-slm")),
     }
     sources["pci_device"] = sources["pci_class"] = sources["pci_vendor"]
     tables = [

@@ -91,10 +91,12 @@ class _Slots:
         self.split = split
 
     def search_words(self, rng: random.Random) -> str:
-        """One or two words of a held-out package's description (so the search finds it)."""
+        """One or two words of a held-out package's description (so the search finds it), none
+        of them a phrasing word (the decoder passes those over where a request has others)."""
+        skip = _STOP | set(self.index.phrasing)
         for _ in range(1000):
             pkg = rng.choice(self.packages)
-            cands = [w for w in re.findall(r"[a-z]{4,}", self.index.packages[pkg].lower()) if w not in _STOP]
+            cands = [w for w in re.findall(r"[a-z]{4,}", self.index.packages[pkg].lower()) if w not in skip]
             if cands:
                 return " ".join(rng.sample(cands, min(len(cands), rng.choice((1, 1, 2)))))
         raise InputError(f"no {self.split} package description has a word to search for")

@@ -8,11 +8,14 @@ names and package names from the knowledge index; and for ``pkg search`` lowerca
 separated by single spaces. Each state knows ``dist``, the fewest characters to a terminal
 state, so a decoder with a token budget can refuse a step it could not finish.
 
-The arguments a person names are copied, never recalled: when the request holds words that are
-command names of the index (:func:`request_words`), ``provides`` and ``whatis`` take one of those;
-when it holds package names, ``pkg show`` takes one of those; and ``pkg search`` takes its words
-from the request's own (lowercased). A request that names none falls back to the whole index (or
-to free words), so "which package has the tool for pdf files" can still find a name.
+The arguments a person names are copied, never recalled: ``provides`` and ``whatis`` take one of
+the request's words (:func:`tools.task.grammar.request_words`) that are command names of the
+index, ``pkg show`` one that is a package name, and ``pkg search`` its words lowercased. Words
+the request phrasings are made of (``the``, ``please``, ``show``: the index's ``phrasing``) are
+passed over while the request has other candidates, so "show the package vim" names ``vim``
+while "what does find do" still names ``find``. A request that names no command offers no
+``provides`` or ``whatis``, one that names no package no ``pkg show`` (the model must choose
+another intent, or ``none``); one with no word that fits a search word searches free words.
 
 :func:`export` writes the automaton as plain data (states with their edges) for the kernel.
 """
@@ -20,7 +23,6 @@ to free words), so "which package has the tool for pdf files" can still find a n
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,12 +33,12 @@ from tools.task.grammar import (
     SEARCH_WORD,
     SEARCH_WORD_CHARS,
     SEARCH_WORDS,
+    request_words,
 )
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
 
 _ids = itertools.count()
-NAME_RUN = re.compile(r"[A-Za-z0-9._+-]+")
 
 
 class State:
@@ -95,13 +97,6 @@ def chosen_words(words: Iterable[str]) -> State:
     return start
 
 
-def request_words(request: str) -> list[str]:
-    """The words of a request a command may copy: maximal runs of ``[A-Za-z0-9._+-]`` with
-    trailing dots removed (a sentence's full stop), in order, without repeats."""
-    words = (m.group().rstrip(".") for m in NAME_RUN.finditer(request))
-    return list(dict.fromkeys(w for w in words if w))
-
-
 def attach(root: State, prefix: str, sub: State) -> None:
     """Make ``prefix`` (a path from ``root``, created as needed) lead into ``sub``."""
     s = root
@@ -133,34 +128,38 @@ def set_distances(root: State) -> None:
 
 
 class IndexStates:
-    """The machine-independent sub-automata (command and package names), built once per index."""
+    """The machine-independent parts (names, phrasing words, sub-automata), built once per index."""
 
     def __init__(self, index: KnowledgeIndex):
         self.command_names = frozenset(index.command_names)
         self.package_names = frozenset(p for p in index.packages if PACKAGE_NAME.match(p))
-        self.commands = trie(self.command_names)
-        self.packages = trie(self.package_names)
+        self.phrasing = frozenset(index.phrasing)
         self.words = free_words()
         self.classes = trie(DEVICE_CLASSES)
-        for s in (self.commands, self.packages, self.words, self.classes):
+        for s in (self.words, self.classes):
             set_distances(s)
+
+    def named(self, words: list[str]) -> list[str]:
+        """``words`` that are not phrasing words, or all of them when every one is."""
+        return [w for w in words if w.lower() not in self.phrasing] or words
 
 
 def completions(machine: Machine, shared: IndexStates, request: str) -> State:
     """The start state of every valid command line on ``machine`` in answer to ``request``."""
     words = request_words(request)
-    named = [w for w in words if w in shared.command_names]
-    packages = [w for w in words if w in shared.package_names]
-    search = [w.lower() for w in words if SEARCH_WORD.match(w.lower())]
+    commands = shared.named([w for w in words if w in shared.command_names])
+    packages = shared.named([w for w in words if w in shared.package_names])
+    search = shared.named([w.lower() for w in words if SEARCH_WORD.match(w.lower())])
     root = trie(("devices", *NO_ARGS))
     addrs = [d.addr for d in machine.devices]
     attach(root, "devices ", shared.classes)
     attach(root, "device ", trie(addrs))
     attach(root, "driver ", trie([*addrs, *DEVICE_CLASSES]))
-    commands = trie(named) if named else shared.commands
-    attach(root, "provides ", commands)
-    attach(root, "whatis ", commands)
-    attach(root, "pkg show ", trie(packages) if packages else shared.packages)
+    if commands:
+        attach(root, "provides ", trie(commands))
+        attach(root, "whatis ", trie(commands))
+    if packages:
+        attach(root, "pkg show ", trie(packages))
     attach(root, "pkg search ", chosen_words(search) if search else shared.words)
     set_distances(root)
     return root

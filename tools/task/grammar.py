@@ -33,6 +33,7 @@ PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 SEARCH_WORD = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
 SEARCH_WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+.-"
 SEARCH_WORDS = 8  # pkg search takes at most this many words (kernel/console/console.h)
+NAME_RUN = re.compile(r"[A-Za-z0-9._+-]+")
 
 
 class Command(BaseModel, frozen=True):
@@ -46,6 +47,13 @@ class Command(BaseModel, frozen=True):
         """The console line: ``pkg show nginx``, ``devices network``, ``none``."""
         head = {"pkg_show": "pkg show", "pkg_search": "pkg search"}.get(self.intent, self.intent)
         return " ".join((head, *self.args))
+
+
+def request_words(request: str) -> list[str]:
+    """The words of a request a command may copy: maximal runs of ``[A-Za-z0-9._+-]`` with
+    trailing dots removed (a sentence's full stop), in order, without repeats."""
+    words = (m.group().rstrip(".") for m in NAME_RUN.finditer(request))
+    return list(dict.fromkeys(w for w in words if w))
 
 
 def is_address(word: str) -> bool:

@@ -24,6 +24,7 @@ from tools.errors import InputError
 from tools.kb.archive import words as package_words
 from tools.kb.blob import read_blob
 from tools.task.grammar import COMMAND_NAME
+from tools.task.requests import phrasing_words
 
 MAN_ROOT = Path("/usr/share/man")
 
@@ -37,6 +38,7 @@ class KnowledgeIndex(BaseModel):
     packages: dict[str, str]  # name -> one-line description
     commands: dict[str, list[str]]  # command -> packages that ship it
     whatis: dict[str, list[WhatisEntry]]
+    phrasing: list[str] = []  # the words requests are phrased in (tools.task.requests.phrasing_words)
 
     @cached_property
     def shipped_by(self) -> dict[str, list[str]]:
@@ -64,7 +66,7 @@ class KnowledgeIndex(BaseModel):
 
     @classmethod
     def from_kb(cls, path: Path) -> KnowledgeIndex:
-        """The ``pkg``, ``cmd`` and ``whatis`` sections of a built knowledge blob."""
+        """The ``pkg``, ``cmd``, ``whatis`` and ``phrase`` sections of a built knowledge blob."""
         sections = read_blob(path)
         whatis: dict[str, list[WhatisEntry]] = {}
         for row in sections.get("whatis", []):
@@ -74,6 +76,7 @@ class KnowledgeIndex(BaseModel):
             packages=dict(row.split("\t", 1) for row in sections.get("pkg", [])),
             commands={c: p.split(",") for c, p in (row.split("\t", 1) for row in sections.get("cmd", []))},
             whatis=whatis,
+            phrasing=sections.get("phrase", []),
         )
 
 
@@ -119,4 +122,4 @@ def load_index(seed: int = 0, max_packages: int = 6000) -> KnowledgeIndex:
             commands.setdefault(cmd, []).append(pkg)
     pages = _man_pages()
     whatis = {c: entries for c in sorted(commands) if (entries := _whatis(c, pages))}
-    return KnowledgeIndex(packages=packages, commands=commands, whatis=whatis)
+    return KnowledgeIndex(packages=packages, commands=commands, whatis=whatis, phrasing=phrasing_words())

@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from tools.task.grammar import INTENTS, request_words
+
 SPLIT_CYCLE = ("train", "train", "train", "train", "val", "test")
 KINDS = ("frame", "whole", "habit")
 # how often each kind of phrasing is drawn; habits are train-only, so held-out splits draw the rest
@@ -402,3 +404,12 @@ def fill(template: Template, value: str, rng: random.Random, typo_rate: float) -
     marker = "\x00"
     noisy_text = noisy(head + marker + tail, rng, typo_rate)
     return noisy_text.replace(marker, value)
+
+
+def phrasing_words() -> list[str]:
+    """The words, lowercased, that the train split's phrasings (Linux habits left out: their
+    words are command names, ``lspci``, ``dpkg``) and the openers and closers are made of, slots
+    left out: ``the``, ``please``, ``package``, ``show``. Where a request also names something
+    else, these are not what it names (tools/task/completions.py)."""
+    texts = [re.sub(r"\{\w+\}", " ", t.text) for i in INTENTS for t in templates(i, "train") if t.kind != "habit"]
+    return sorted({w.lower() for text in (*texts, *OPENERS, *CLOSERS) for w in request_words(text)})
