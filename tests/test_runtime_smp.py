@@ -1,9 +1,9 @@
-"""All cores in the kernel: riscv64 under QEMU with -smp N (MTTCG).
+"""All cores in the kernel: riscv64 and aarch64 under QEMU with -smp N (MTTCG).
 
-The boot hart starts the others with SBI HSM and the runtime splits matrix rows and attention
-heads across them (kernel/runtime/cpupool.c). Each share is computed exactly as on one core, so
-the token ids and text must not change with the core count, greedy or seeded; 3 harts give
-uneven shares. The `cpu` command reports the harts that came online.
+The boot CPU starts the others (riscv64: SBI HSM; aarch64: PSCI CPU_ON) and the runtime splits
+matrix rows and attention heads across them (kernel/runtime/cpupool.c). Each share is computed
+exactly as on one core, so the token ids and text must not change with the core count, greedy
+or seeded; 3 cores give uneven shares. The `cpu` command reports the cores that came online.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from tools.kernel import KernelBootRequest, boot
 
 PROMPTS = ["What does the lspci command show?", "What is OpenSBI?"]
 N_TOKENS = 24
+ONLINE = {  # the cpu command's line for n cores online of n
+    "riscv64": "harts:     {n} online of {n} (sbi hsm)",
+    "aarch64": "cpus:      {n} online of {n} (psci)",
+}
 
 
-def _run(image, smp: int, **settings):
-    result = boot(
-        KernelBootRequest(arch="riscv64", image=image, prompts=["cpu", *PROMPTS], smp=smp, **settings)
-    )
+def _run(arch: str, image, smp: int, **settings):
+    result = boot(KernelBootRequest(arch=arch, image=image, prompts=["cpu", *PROMPTS], smp=smp, **settings))
     assert result.ok, f"{result.error} (log {result.log})"
     cpu, *answers = result.replies()
     assert ("-smp", str(smp)) == tuple(result.command[result.command.index("-smp") :][:2])
@@ -28,23 +30,25 @@ def _run(image, smp: int, **settings):
 
 
 @pytest.mark.slow
-def test_every_core_count_gives_the_same_tokens(parity_gguf, kernel_image):
-    _need("riscv64")
-    image = kernel_image("riscv64", parity_gguf["Q8_0"]).image
+@pytest.mark.parametrize("arch", sorted(ONLINE))
+def test_every_core_count_gives_the_same_tokens(arch, parity_gguf, kernel_image):
+    _need(arch)
+    image = kernel_image(arch, parity_gguf["Q8_0"]).image
     runs = {}
     for smp in (1, 2, 3):
-        cpu, runs[smp] = _run(image, smp, max_tokens=N_TOKENS)
+        cpu, runs[smp] = _run(arch, image, smp, max_tokens=N_TOKENS)
         assert cpu.result.count == smp
-        assert f"harts:     {smp} online of {smp} (sbi hsm)" in cpu.text
+        assert ONLINE[arch].format(n=smp) in cpu.text
     assert all(len(ids) == N_TOKENS for ids, _ in runs[1])
     assert len({t for ids, _ in runs[1] for t in ids}) > 10  # varied output: a strong check
     assert runs[2] == runs[1] and runs[3] == runs[1]
     seeded = dict(max_tokens=N_TOKENS, temperature=0.9, top_p=0.95, seed=7)
-    assert _run(image, 2, **seeded)[1] == _run(image, 1, **seeded)[1]
+    assert _run(arch, image, 2, **seeded)[1] == _run(arch, image, 1, **seeded)[1]
 
 
 @pytest.mark.slow
-def test_f32_on_two_cores_gives_the_same_tokens(parity_gguf, kernel_image):
-    _need("riscv64")
-    image = kernel_image("riscv64", parity_gguf["F32"]).image
-    assert _run(image, 2, max_tokens=N_TOKENS)[1] == _run(image, 1, max_tokens=N_TOKENS)[1]
+@pytest.mark.parametrize("arch", sorted(ONLINE))
+def test_f32_on_two_cores_gives_the_same_tokens(arch, parity_gguf, kernel_image):
+    _need(arch)
+    image = kernel_image(arch, parity_gguf["F32"]).image
+    assert _run(arch, image, 2, max_tokens=N_TOKENS)[1] == _run(arch, image, 1, max_tokens=N_TOKENS)[1]

@@ -2,23 +2,17 @@
  * plat_time_us, semihosting SYS_EXIT (QEMU -semihosting) for the exit code, and the virtual
  * timer through the GICv2 to sleep while the console has no input. */
 #include "fmt.h"
+#include "gic.h"
 #include "hw.h"
 #include "kernel.h"
 #include "pl011.h"
 #include "platform.h"
+#include "smp.h"
 
 #define UART0                        0x09000000UL
 #define RAM_BASE                     0x40000000UL /* where QEMU puts the DTB for an ELF kernel */
 #define SEMIHOSTING_SYS_EXIT         0x18
 #define ADP_STOPPED_APPLICATION_EXIT 0x20026
-#define GICD                         0x08000000UL /* GICv2 distributor */
-#define GICC                         0x08010000UL /* GICv2 CPU interface */
-#define GICD_CTLR                    0x000
-#define GICD_ISENABLER0              0x100
-#define GICD_IPRIORITYR              0x400
-#define GICC_CTLR                    0x000
-#define GICC_PMR                     0x004
-#define VTIMER_PPI                   27   /* the EL1 virtual timer's interrupt */
 #define IDLE_HZ                      1000 /* console polls per second while idle */
 
 void arch_start(uintptr_t x0);
@@ -34,22 +28,6 @@ static uint64_t timer_hz(void)
     uint64_t hz;
     __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
     return hz;
-}
-
-static void mmio_write32(uintptr_t addr, uint32_t v)
-{
-    *(volatile uint32_t *)addr = v;
-}
-
-/* Let the virtual timer's interrupt reach the CPU interface. It is never taken (PSTATE.I stays
- * masked): a pending interrupt is only what wakes wfi. */
-static void gic_init(void)
-{
-    *(volatile uint8_t *)(GICD + GICD_IPRIORITYR + VTIMER_PPI) = 0x80;
-    mmio_write32(GICD + GICD_ISENABLER0, 1u << VTIMER_PPI);
-    mmio_write32(GICD + GICD_CTLR, 1);
-    mmio_write32(GICC + GICC_PMR, 0xf0);
-    mmio_write32(GICC + GICC_CTLR, 1);
 }
 
 /* Sleep until the virtual timer fires 1/IDLE_HZ s from now (re-arming it drops the interrupt).
@@ -164,7 +142,8 @@ void arch_start(uintptr_t x0)
     static struct boot_info bi = {.machine = "QEMU virt, EL1"};
     uint64_t unused_timebase;
     pl011_init(UART0);
-    gic_init();
+    gic_dist_init();
+    gic_cpu_init(GIC_VTIMER_PPI);
     const void *dtb = (const void *)(x0 ? x0 : RAM_BASE);
     if (fdt_boot_info(dtb, &bi, &unused_timebase) != 0) {
         kprintf("auton: error: no usable device tree at %p\n", dtb);
@@ -173,5 +152,6 @@ void arch_start(uintptr_t x0)
     if (hw_dt_discover(dtb, 64u << 20) != 0)
         kprintf("auton: error: the device tree could not be walked; the inventory is empty\n");
     cpu_ids();
+    smp_start(dtb);
     kmain(&bi);
 }

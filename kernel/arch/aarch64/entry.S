@@ -56,6 +56,23 @@ hang:
     wfe
     b       hang
 
+/* A CPU started by PSCI CPU_ON(mpidr, secondary_entry, context) (smp.c), at EL1 with the MMU
+ * off and x0 = context = the top of its own stack: the boot CPU's EL1 state (FP/SIMD on, the
+ * vectors, its page tables and caches: mmu_on reads no memory with the MMU off), then
+ * arch_secondary. */
+    .globl secondary_entry
+secondary_entry:
+    mov     x1, #CPACR_FPEN_ON
+    msr     cpacr_el1, x1
+    isb
+    mov     sp, x0
+    adrp    x1, vectors
+    add     x1, x1, :lo12:vectors
+    msr     vbar_el1, x1
+    bl      mmu_on
+    bl      arch_secondary          /* does not return */
+    b       hang
+
 /* Exception vectors: every exception is unexpected (interrupts stay masked). Each slot passes
  * its index (0-15: {sync, irq, fiq, serror} x {EL1t, EL1h, EL0 64, EL0 32}) to the C handler
  * on a fresh stack, since the fault may be a stack overflow. */

@@ -42,6 +42,7 @@ extern char _kernel_start[];
 static uint64_t l1_table[512] __attribute__((aligned(4096)));
 
 void mmu_enable(void);
+void mmu_on(void);
 
 void mmu_enable(void)
 {
@@ -49,6 +50,13 @@ void mmu_enable(void)
         l1_table[i] =
             (i << BLOCK_SHIFT) | (i == 0 ? DEVICE_BLOCK : DESC_ATTR(1) | DESC_SH_INNER | DESC_AF | DESC_BLOCK);
     }
+    mmu_on();
+}
+
+/* The calling CPU walks l1_table from now on (the boot CPU once it is built, each other CPU as
+ * it starts), with caches on. */
+void mmu_on(void)
+{
     uint64_t mair = MAIR_DEVICE_nGnRnE | MAIR_NORMAL_WB << 8;
     uint64_t tcr = TCR_T0SZ(39) | TCR_IRGN0_WB | TCR_ORGN0_WB | TCR_SH0_INNER | TCR_TG0_4K | TCR_EPD1 | TCR_IPS_40BIT;
     __asm__ volatile("msr mair_el1, %0\n"
