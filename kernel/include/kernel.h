@@ -67,6 +67,11 @@ int kreadline(char *buf, size_t size);
  * a valid FDT or names no RAM bank that holds the kernel. */
 int fdt_boot_info(const void *blob, struct boot_info *bi, uint64_t *timebase_hz);
 
+/* For an fdt_walk visitor (lib/fdt_boot.c): is `node` an enabled cpu node directly under /cpus?
+ * Then *id is its reg (riscv64: the hart id; aarch64: the MPIDR affinity) and it returns 0. */
+struct fdt_node;
+int fdt_cpu_id(const struct fdt_node *node, uint64_t *id);
+
 /* The libc functions the freestanding build provides (lib/string.c): the compiler emits calls
  * to the mem* ones by itself. */
 void *memcpy(void *dst, const void *src, size_t n);

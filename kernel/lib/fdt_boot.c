@@ -1,5 +1,6 @@
 /* The boot facts the boot code of riscv64 and aarch64 needs from the device tree
- * (fdt_boot_info, kernel.h): the RAM bank holding the kernel, /chosen bootargs, the timebase. */
+ * (fdt_boot_info, kernel.h): the RAM bank holding the kernel, /chosen bootargs, the timebase,
+ * and the ids of the CPUs to start (fdt_cpu_id). */
 #include "fdt.h"
 #include "kernel.h"
 
@@ -42,4 +43,18 @@ int fdt_boot_info(const void *blob, struct boot_info *bi, uint64_t *timebase_hz)
     if (fdt_walk(blob, 64u << 20, boot_visit, &c) != 0)
         return -1;
     return bi->ram_end > bi->ram_start ? 0 : -1;
+}
+
+int fdt_cpu_id(const struct fdt_node *node, uint64_t *id)
+{
+    char str[12];
+    uint64_t size;
+    if (node->depth != 2 || !fdt_name_is(node->parent, "cpus"))
+        return -1;
+    fdt_prop_str(node, "device_type", str, sizeof str);
+    if (strncmp(str, "cpu", 4) != 0 || fdt_reg(node, 0, id, &size) != 0)
+        return -1;
+    if (fdt_prop_str(node, "status", str, sizeof str) && strncmp(str, "okay", 5) && strncmp(str, "ok", 3))
+        return -1;
+    return 0;
 }

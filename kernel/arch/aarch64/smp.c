@@ -33,7 +33,7 @@ static int cpu_visit(const struct fdt_node *node, void *ctx)
     struct cpus *c = ctx;
     char str[12];
     uint32_t len;
-    uint64_t id, size;
+    uint64_t id;
     if (node->depth == 1 && fdt_name_is(node, "psci")) {
         const uint8_t *compat = fdt_prop(node, "compatible", &len), *fn;
         uint32_t fn_len;
@@ -47,14 +47,8 @@ static int cpu_visit(const struct fdt_node *node, void *ctx)
             c->cpu_on = 0;
         return 0;
     }
-    if (node->depth != 2 || !fdt_name_is(node->parent, "cpus") || c->n == MAX_CPUS)
-        return 0;
-    fdt_prop_str(node, "device_type", str, sizeof str);
-    if (strncmp(str, "cpu", 4) != 0 || fdt_reg(node, 0, &id, &size) != 0)
-        return 0;
-    if (fdt_prop_str(node, "status", str, sizeof str) && strncmp(str, "okay", 5) && strncmp(str, "ok", 3))
-        return 0;
-    c->mpidr[c->n++] = id;
+    if (c->n < MAX_CPUS && fdt_cpu_id(node, &id) == 0)
+        c->mpidr[c->n++] = id;
     return 0;
 }
 

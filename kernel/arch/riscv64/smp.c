@@ -42,16 +42,9 @@ static long sbi_call(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uint6
 static int hart_visit(const struct fdt_node *node, void *ctx)
 {
     struct harts *h = ctx;
-    char type[8], status[12];
-    uint64_t id, size;
-    if (node->depth != 2 || !node->parent || !fdt_name_is(node->parent, "cpus") || h->n == MAX_HARTS)
-        return 0;
-    fdt_prop_str(node, "device_type", type, sizeof type);
-    if (strncmp(type, "cpu", 4) != 0 || fdt_reg(node, 0, &id, &size) != 0)
-        return 0;
-    if (fdt_prop_str(node, "status", status, sizeof status) && strncmp(status, "okay", 5) && strncmp(status, "ok", 3))
-        return 0;
-    h->id[h->n++] = id;
+    uint64_t id;
+    if (h->n < MAX_HARTS && fdt_cpu_id(node, &id) == 0)
+        h->id[h->n++] = id;
     return 0;
 }
 
