@@ -22,6 +22,7 @@ from tools.dataset import Dataset
 from tools.kb.build import BLOB, KbBuildRequest, kb_tier
 from tools.kb.build import build as build_kb
 from tools.task.build import TaskRequest, build_task
+from tools.task.requests import phrasing_words
 from tools.verdict import Remedy, Stage
 
 MIN_BYTES = 256 << 10
@@ -130,7 +131,7 @@ def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) 
     arch, tier = inp.plan.arch, kb_tier(inp.plan.tier)
     kb_dir = ctx.workspace.datasets / "kb" / f"{arch.value}-{tier.value}"
     if not (kb_dir / MANIFEST).is_file():
-        build_kb(KbBuildRequest(arch=arch, tier=tier, out=kb_dir), ctx.progress)
+        build_kb(KbBuildRequest(arch=arch, tier=tier, out=kb_dir, phrasing=phrasing_words()), ctx.progress)
     held_out = max(40, train_examples // HELD_OUT_SHARE)
     counts = {"train": train_examples, "val": held_out, "test": held_out}
     key = request_key({"arch": arch.value, "kb": str(kb_dir), "counts": counts, "seed": inp.plan.seed})

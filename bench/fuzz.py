@@ -231,8 +231,9 @@ def request_corpus(root: Path) -> Path:
 
 def real_kb(root: Path) -> Path:
     from tools.kb.build import KbBuildRequest, build
+    from tools.task.requests import phrasing_words
 
-    return build(KbBuildRequest(arch="riscv64", tier="tiny", out=root / "kb")).blob
+    return build(KbBuildRequest(arch="riscv64", tier="tiny", out=root / "kb", phrasing=phrasing_words())).blob
 
 
 TARGETS = {

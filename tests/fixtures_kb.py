@@ -30,11 +30,12 @@ def debian_downloads() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def kb_blob(tmp_path_factory: pytest.TempPathFactory, debian_downloads: Path) -> Callable:
     from tools.kb.build import KbBuildRequest, build
+    from tools.task.requests import phrasing_words
 
     root = tmp_path_factory.mktemp("kb")
 
     @cache
     def make(arch: str, tier: str = "tiny"):
-        return build(KbBuildRequest(arch=arch, tier=tier, out=root / f"{arch}-{tier}"))
+        return build(KbBuildRequest(arch=arch, tier=tier, out=root / f"{arch}-{tier}", phrasing=phrasing_words()))
 
     return make

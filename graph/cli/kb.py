@@ -30,9 +30,14 @@ def register(app: typer.Typer) -> None:
         """Build the knowledge blob from pci.ids, Debian's kernel modalias table, the target's
         Debian archive (Packages, Contents) and the man pages' whatis data."""
         from tools.kb.build import KbBuildRequest, build
+        from tools.task.requests import phrasing_words
 
         req = KbBuildRequest(
-            arch=_arch(arch), tier=enum_option(TierName, "--tier", tier), out=out, refresh=refresh
+            arch=_arch(arch),
+            tier=enum_option(TierName, "--tier", tier),
+            out=out,
+            refresh=refresh,
+            phrasing=phrasing_words(),
         )
         with rich_progress(transient=True) as progress:
             result = build(req, progress)

@@ -24,7 +24,6 @@ from tools.kb import archive, modalias, pciids, whatis
 from tools.kb.apt import TARGETS, PrivateApt, open_archive
 from tools.kb.blob import UNSORTED, section_bytes, sort_rows, write_blob
 from tools.progress import ProgressFn, null_progress
-from tools.task.requests import phrasing_words
 from tools.tiers import MB, TIERS, Arch, TierName
 
 BLOB = "kb.txt"
@@ -66,6 +65,9 @@ class KbBuildRequest(BaseModel):
     tier: TierName = TierName.tiny
     out: Path
     refresh: bool = Field(False, description="fetch the archive indexes again")
+    phrasing: list[str] = Field(
+        description="the words requests are phrased in (tools.task.requests.phrasing_words): the phrase table"
+    )
 
 
 class KbBuildResult(BaseModel):
@@ -138,7 +140,7 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
         "cmd": sort_rows([f"{c}\t{','.join(p)}" for c, p in cmds.items()]),
         "whatis": pages,
         "word": sort_rows(archive.word_rows(pkg_rows)),
-        "phrase": sort_rows(phrasing_words()),
+        "phrase": sort_rows([w.lower() for w in req.phrasing]),
     }
     archive_src = f"{apt.label} Packages"
     sources = {
