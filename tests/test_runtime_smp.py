@@ -1,9 +1,10 @@
-"""All cores in the kernel: riscv64 and aarch64 under QEMU with -smp N (MTTCG).
+"""All cores in the kernel: riscv64, aarch64 and x86_64 under QEMU with -smp N (MTTCG).
 
-The boot CPU starts the others (riscv64: SBI HSM; aarch64: PSCI CPU_ON) and the runtime splits
-matrix rows and attention heads across them (kernel/runtime/cpupool.c). Each share is computed
-exactly as on one core, so the token ids and text must not change with the core count, greedy
-or seeded; 3 cores give uneven shares. The `cpu` command reports the cores that came online.
+The boot CPU starts the others (riscv64: SBI HSM; aarch64: PSCI CPU_ON; x86_64: INIT-SIPI-SIPI
+to the ACPI MADT's local APICs) and the runtime splits matrix rows and attention heads across
+them (kernel/runtime/cpupool.c). Each share is computed exactly as on one core, so the token ids
+and text must not change with the core count, greedy or seeded; 3 cores give uneven shares. The
+`cpu` command reports the cores that came online.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ N_TOKENS = 24
 ONLINE = {  # the cpu command's line for n cores online of n
     "riscv64": "harts:     {n} online of {n} (sbi hsm)",
     "aarch64": "cpus:      {n} online of {n} (psci)",
+    "x86_64": "cpus:      {n} online of {n} (sipi)",
 }
 
 

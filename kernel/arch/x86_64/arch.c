@@ -2,11 +2,13 @@
  * channel 2 for plat_time_us, QEMU's isa-debug-exit device (port 0xf4) for the exit code, an
  * IDT that turns CPU exceptions into a report, PIT channel 0 ticks to sleep while the console
  * has no input, the multiboot info for RAM and the command line, and discovery: PCI through
- * the configuration ports 0xCF8/0xCFC, CPUID, the multiboot memory map. */
+ * the configuration ports 0xCF8/0xCFC, CPUID, the multiboot memory map; then the other CPUs
+ * (smp.c). */
 #include "fmt.h"
 #include "hw.h"
 #include "kernel.h"
 #include "platform.h"
+#include "smp.h"
 #include "uart16550.h"
 
 #define COM1                0x3f8
@@ -48,8 +50,9 @@ struct idt_entry {
     uint32_t offset_high, reserved;
 } __attribute__((packed));
 
-extern const char isr_stubs[]; /* entry.S: 32 stubs, 16 bytes each */
-extern const char timer_irq[]; /* entry.S: acknowledges IRQ 0 */
+extern const char isr_stubs[];                /* entry.S: 32 stubs, 16 bytes each */
+extern const char timer_irq[];                /* entry.S: acknowledges IRQ 0 */
+extern const char wake_irq[], spurious_irq[]; /* entry.S: the other CPUs' local APIC vectors */
 
 void arch_start(uint32_t magic, uint32_t info);
 void x86_trap(uint64_t vector, const uint64_t *frame);
@@ -163,20 +166,28 @@ static struct idt_entry idt_gate(const void *handler)
     };
 }
 
-/* CPU exceptions (vectors 0-31) and the PIT's IRQ 0 (vector 32). */
+static struct idt_entry idt[SMP_SPURIOUS_VECTOR + 1];
+static struct __attribute__((packed)) {
+    uint16_t limit;
+    uint64_t base;
+} idtr = {sizeof idt - 1, 0};
+
+void x86_idt_load(void)
+{
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
+/* CPU exceptions (vectors 0-31), the PIT's IRQ 0 (vector 32) and the local APIC's vectors of
+ * the other CPUs; the rest stay absent (masked at the PIC, never sent). */
 static void idt_init(void)
 {
-    static struct idt_entry idt[IRQ_BASE + 1];
-    static struct __attribute__((packed)) {
-        uint16_t limit;
-        uint64_t base;
-    } idtr;
     for (int v = 0; v < IRQ_BASE; v++)
         idt[v] = idt_gate(isr_stubs + 16 * v);
     idt[IRQ_BASE] = idt_gate(timer_irq);
-    idtr.limit = sizeof idt - 1;
+    idt[SMP_WAKE_VECTOR] = idt_gate(wake_irq);
+    idt[SMP_SPURIOUS_VECTOR] = idt_gate(spurious_irq);
     idtr.base = (uint64_t)(uintptr_t)idt;
-    __asm__ volatile("lidt %0" : : "m"(idtr));
+    x86_idt_load();
 }
 
 /* The 8259 PICs remapped to IRQ_BASE with only IRQ 0 unmasked, and PIT channel 0 ticking at
@@ -339,5 +350,6 @@ void arch_start(uint32_t magic, uint32_t info)
     static const struct pci_host ports = {.bus_start = 0, .bus_end = 255};
     pci_enumerate(&ports);
     cpu_ids();
+    smp_start();
     kmain(&bi);
 }

@@ -4,8 +4,10 @@
  * ebx = the multiboot info. It builds page tables that identity-map the first 4 GiB with
  * 2 MiB pages, turns on PAE, long mode, paging and SSE, and jumps to 64-bit code. Where the CPU
  * has XSAVE it also turns on the AVX state (CR4.OSXSAVE, XCR0), so the runtime's AVX2 kernels
- * can run; the runtime checks CPUID and XCR0 itself before choosing them. */
+ * can run; the runtime checks CPUID and XCR0 itself before choosing them. The other CPUs (smp.c)
+ * come in through ap_trampoline and share the way into long mode from protected mode on. */
 
+#include "smp.h"
 #include "stacks.h"
 
 #define MB_MAGIC 0x1BADB002
@@ -15,6 +17,8 @@
 #define CR0_MP (1 << 1)
 #define CR0_EM (1 << 2)
 #define CR0_NE (1 << 5)
+#define CR0_NW (1 << 29)
+#define CR0_CD (1 << 30)
 #define CR0_PG (1 << 31)
 #define CR4_PAE (1 << 5)
 #define CR4_OSFXSR (1 << 9)
@@ -58,7 +62,7 @@ _start32:
     mov     $pdpt, %eax             /* PML4[0] -> PDPT */
     or      $PTE_P_RW, %eax
     mov     %eax, pml4
-    mov     $pd, %eax               /* PDPT[0..3] -> the four page directories */
+    mov     $page_dirs, %eax        /* PDPT[0..3] -> the four page directories */
     or      $PTE_P_RW, %eax
     xor     %ecx, %ecx
 1:  mov     %eax, pdpt(,%ecx,8)
@@ -70,11 +74,15 @@ _start32:
 2:  mov     %ecx, %eax
     shl     $21, %eax
     or      $PDE_2M, %eax
-    mov     %eax, pd(,%ecx,8)
+    mov     %eax, page_dirs(,%ecx,8)
     inc     %ecx
     cmp     $2048, %ecx
     jne     2b
+    xor     %ebp, %ebp              /* the boot CPU (ebp = 1: another one, see ap_start32) */
 
+/* From here on shared with the other CPUs: long mode with these page tables, in 32-bit code
+ * with flat segments and ebp saying who runs it. */
+long_mode:
     mov     %cr4, %eax
     or      $(CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
     mov     %eax, %cr4
@@ -85,7 +93,7 @@ _start32:
     or      $EFER_LME, %eax
     wrmsr
     mov     %cr0, %eax
-    and     $~CR0_EM, %eax
+    and     $~(CR0_EM | CR0_NW | CR0_CD), %eax /* caches on (INIT leaves them off) */
     or      $(CR0_PE | CR0_MP | CR0_NE | CR0_PG), %eax
     mov     %eax, %cr0              /* long mode is active (in 32-bit compatibility mode) */
     lgdt    gdt_ptr
@@ -99,7 +107,6 @@ start64:
     mov     %ax, %ss
     mov     %ax, %fs
     mov     %ax, %gs
-    mov     $(boot_stack + BOOT_STACK_SIZE), %rsp
     fninit
     mov     $1, %eax                /* XSAVE: enable the x87, SSE and (if present) AVX state */
     cpuid
@@ -117,12 +124,62 @@ start64:
     xor     %ecx, %ecx
     xsetbv
 1:
+    test    %ebp, %ebp
+    jnz     ap_start64
+    mov     $(boot_stack + BOOT_STACK_SIZE), %rsp
     mov     mb_magic, %edi
     mov     mb_info, %esi
     call    arch_start              /* arch_start(magic, info) does not return */
 hang:
+    cli
     hlt
     jmp     hang
+
+/* Another CPU: the next free stack of ap_stacks (none left: it stays halted), then
+ * arch_secondary (smp.c). */
+ap_start64:
+    mov     $1, %eax
+    lock xadd %eax, ap_arrived
+    cmp     $(SMP_MAX_CPUS - 1), %eax
+    jae     hang
+    inc     %eax
+    imul    $SMP_STACK_SIZE, %eax
+    lea     ap_stacks(%rax), %rsp
+    call    arch_secondary          /* does not return */
+    jmp     hang
+
+/* A CPU started by SIPI (vector SMP_TRAMPOLINE >> 12) runs this copy at SMP_TRAMPOLINE in real
+ * mode, CS:IP = the page:0 and interrupts off: load the kernel's GDT (its base is beyond what
+ * a real-mode lgdt reads, hence lgdtl and the pointer kept in the page), protected mode, and
+ * on to ap_start32 in the kernel with the 32-bit code segment. */
+    .code16
+    .globl  ap_trampoline, ap_trampoline_end
+ap_trampoline:
+    cli
+    cld
+    xor     %ax, %ax
+    mov     %ax, %ds
+    lgdtl   SMP_TRAMPOLINE + (ap_gdt_ptr - ap_trampoline)
+    mov     %cr0, %eax
+    or      $CR0_PE, %eax
+    mov     %eax, %cr0
+    ljmpl   $0x18, $ap_start32
+    .balign 4
+ap_gdt_ptr:
+    .word   gdt_end - gdt - 1
+    .long   gdt
+ap_trampoline_end:
+
+    .code32
+ap_start32:
+    mov     $0x10, %ax
+    mov     %ax, %ds
+    mov     %ax, %es
+    mov     %ax, %ss
+    mov     $1, %ebp
+    jmp     long_mode
+
+    .code64
 
 /* Exception stubs, 16 bytes apart (arch.c points the IDT at isr_stubs + 16 * vector). None
  * returns: isr_common hands the vector and the faulting stack to the C handler on a fresh
@@ -143,6 +200,20 @@ isr_common:
     mov     $(trap_stack + TRAP_STACK_SIZE), %rsp
     call    x86_trap
 
+/* SMP_WAKE_VECTOR, the boot CPU's IPI: its only job is to end a worker's hlt (smp.c). */
+    .globl  wake_irq
+wake_irq:
+    push    %rax
+    mov     lapic_eoi, %rax
+    movl    $0, (%rax)              /* end of interrupt to the local APIC */
+    pop     %rax
+    iretq
+
+/* The local APIC's spurious interrupt: nothing to acknowledge. */
+    .globl  spurious_irq
+spurious_irq:
+    iretq
+
 /* IRQ 0 (the PIT, vector 32): its only job is to end the hlt in arch.c's idle(). */
     .globl  timer_irq
 timer_irq:
@@ -158,6 +229,7 @@ gdt:
     .quad   0
     .quad   0x00af9a000000ffff      /* 0x08: 64-bit code, ring 0 */
     .quad   0x00cf92000000ffff      /* 0x10: data, ring 0 */
+    .quad   0x00cf9a000000ffff      /* 0x18: 32-bit code, ring 0 (ap_trampoline) */
 gdt_end:
 gdt_ptr:
     .word   gdt_end - gdt - 1
@@ -168,6 +240,8 @@ mb_magic:
     .long   0
 mb_info:
     .long   0
+ap_arrived:                         /* the other CPUs that took a stack, or tried */
+    .long   0
 
     .section .bss.pagetables, "aw", @nobits
     .balign 4096
@@ -175,5 +249,6 @@ pml4:
     .space  4096
 pdpt:
     .space  4096
-pd:
+    .globl  page_dirs
+page_dirs:
     .space  4 * 4096
