@@ -17,10 +17,12 @@ CPU time is far less sensitive to other load on the machine (the load average is
 Two host builds: "portable" (the kernel's flags: baseline ISA, what runs in QEMU) and "native"
 (-march=native; the numerics are identical, the flags forbid contraction and reassociation).
 QEMU tok/s is timed by the guest's own clock over --qemu-tokens tokens. The --smp-arches (riscv64,
-aarch64) also run at -smp 2 (MTTCG: one host thread per core), against -smp 1 in the same run.
+aarch64, x86_64) also run at -smp 2 (MTTCG: one host thread per core), against -smp 1 in the same
+run.
 
     .venv/bin/python bench/runtime.py [--tokens 64] [--repeats 3] [--types F32,Q8_0,Q4_0]
-        [--arches riscv64,aarch64,x86_64] [--qemu-types Q8_0] [--qemu-tokens 16] [--smp-arches riscv64,aarch64]
+        [--arches riscv64,aarch64,x86_64] [--qemu-types Q8_0] [--qemu-tokens 16]
+        [--smp-arches riscv64,aarch64,x86_64]
         [--gguf TYPE=PATH]
         [--baseline OLD_SLM_RUN]
 
@@ -212,7 +214,7 @@ def main() -> None:
     ap.add_argument("--qemu-types", default="Q8_0")
     ap.add_argument("--qemu-tokens", type=int, default=16)
     ap.add_argument(
-        "--smp-arches", default="riscv64,aarch64", help="QEMU arches also run at -smp 2 ('' for none)"
+        "--smp-arches", default="riscv64,aarch64,x86_64", help="QEMU arches also run at -smp 2 ('' for none)"
     )
     ap.add_argument(
         "--gguf", action="append", default=[], metavar="TYPE=PATH", help="measure this file instead"

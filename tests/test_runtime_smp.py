@@ -54,3 +54,15 @@ def test_f32_on_two_cores_gives_the_same_tokens(arch, parity_gguf, kernel_image)
     _need(arch)
     image = kernel_image(arch, parity_gguf["F32"]).image
     assert _run(arch, image, 2, max_tokens=N_TOKENS)[1] == _run(arch, image, 1, max_tokens=N_TOKENS)[1]
+
+
+@pytest.mark.slow
+def test_x86_cores_come_from_the_acpi_madt(parity_gguf, kernel_image):
+    """x86_64 starts only the processors the MADT lists as enabled: none without ACPI, and not
+    the absent ones that -smp maxcpus adds (listed, not enabled)."""
+    _need("x86_64")
+    image = kernel_image("x86_64", parity_gguf["Q8_0"]).image
+    no_acpi = _run("x86_64", image, 2, max_tokens=4, qemu_args=["-machine", "acpi=off"])[0]
+    assert "cpus:      1 online of 1 (sipi)" in no_acpi.text
+    spare = _run("x86_64", image, 2, max_tokens=4, qemu_args=["-smp", "2,maxcpus=3"])[0]
+    assert ONLINE["x86_64"].format(n=2) in spare.text and spare.result.count == 2
