@@ -77,6 +77,9 @@ extern struct hw_inventory hw_inv;
 extern struct hw_cpu hw_cpu;
 extern struct hw_memory hw_mem;
 
+/* Add the cpu command's line "<label> <online> online of <listed> (<how>)" to hw_cpu.extra. */
+void hw_cpu_online(const char *label, uint32_t online, int listed, const char *how);
+
 /* A new zeroed device, or NULL (and hw_inv.truncated set) when the table is full. */
 struct hw_device *hw_add(void);
 void hw_add_bank(uint64_t base, uint64_t size);

@@ -1,5 +1,6 @@
 /* The inventory tables and the coarse device kinds a person asks about. */
 #include "hw.h"
+#include "fmt.h"
 #include "kernel.h"
 
 struct hw_inventory hw_inv;
@@ -125,4 +126,11 @@ void hw_clean(char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         if (s[i] && ((uint8_t)s[i] <= ' ' || s[i] == '"' || s[i] == 0x7f))
             s[i] = '?';
+}
+
+void hw_cpu_online(const char *label, uint32_t online, int listed, const char *how)
+{
+    size_t len = strlen(hw_cpu.extra);
+    slm_snprintf(hw_cpu.extra + len, sizeof hw_cpu.extra - len, "%s%-11s%u online of %d (%s)", len ? "\n" : "", label,
+                 (unsigned)online, listed, how);
 }

@@ -63,6 +63,8 @@ uint32_t cpupool_close(cpupool *p, uint32_t expect, uint64_t wait_us)
         ;
     uint32_t cpus = 1 + (__atomic_fetch_or(&p->state, CPUPOOL_CLOSED, __ATOMIC_ACQ_REL) & ~CPUPOOL_CLOSED);
     p->shares = CPUPOOL_SHARES * cpus;
+    if (cpus > 1)
+        slm_set_default_workers(p->shares, cpupool_fork, p);
     return cpus;
 }
 

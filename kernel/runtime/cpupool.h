@@ -29,7 +29,8 @@ typedef struct {
 __attribute__((noreturn)) void cpupool_serve(cpupool *p);
 
 /* Wait up to wait_us for `expect` CPUs to have joined, then fix the count: the boot CPU and
- * those that did. Returns the CPUs; the worker count for slm_set_default_workers is p->shares. */
+ * those that did. With more than one, the pool becomes the runtime's default fork-join
+ * (slm_set_default_workers, p->shares workers). Returns the CPUs. */
 uint32_t cpupool_close(cpupool *p, uint32_t expect, uint64_t wait_us);
 
 /* The slm_fork_fn (pool = the cpupool). */

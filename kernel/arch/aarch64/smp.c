@@ -101,10 +101,5 @@ void smp_start(const void *dtb)
         if (psci_cpu_on(&c, c.mpidr[i], (uintptr_t)secondary_entry, stack_top) == 0)
             started++;
     }
-    uint32_t n = cpupool_close(&pool, started, JOIN_WAIT_US);
-    if (n > 1)
-        slm_set_default_workers(pool.shares, cpupool_fork, &pool);
-    size_t len = strlen(hw_cpu.extra);
-    slm_snprintf(hw_cpu.extra + len, sizeof hw_cpu.extra - len, "%scpus:      %u online of %d (psci)", len ? "\n" : "",
-                 (unsigned)n, c.n ? c.n : 1);
+    hw_cpu_online("cpus:", cpupool_close(&pool, started, JOIN_WAIT_US), c.n ? c.n : 1, "psci");
 }

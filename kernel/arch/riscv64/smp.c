@@ -91,10 +91,5 @@ void smp_start(uint64_t boot_hart, const void *dtb)
             started++;
         }
     }
-    uint32_t n = cpupool_close(&pool, (uint32_t)started, JOIN_WAIT_US);
-    if (n > 1)
-        slm_set_default_workers(pool.shares, cpupool_fork, &pool);
-    size_t len = strlen(hw_cpu.extra);
-    slm_snprintf(hw_cpu.extra + len, sizeof hw_cpu.extra - len, "%sharts:     %u online of %d (sbi hsm)",
-                 len ? "\n" : "", (unsigned)n, h.n ? h.n : 1);
+    hw_cpu_online("harts:", cpupool_close(&pool, (uint32_t)started, JOIN_WAIT_US), h.n ? h.n : 1, "sbi hsm");
 }

@@ -117,10 +117,5 @@ void smp_start(void)
             wait_us(SIPI_WAIT_US);
         }
     }
-    uint32_t n = cpupool_close(&pool, started, JOIN_WAIT_US);
-    if (n > 1)
-        slm_set_default_workers(pool.shares, cpupool_fork, &pool);
-    size_t len = strlen(hw_cpu.extra);
-    slm_snprintf(hw_cpu.extra + len, sizeof hw_cpu.extra - len, "%scpus:      %u online of %d (sipi)", len ? "\n" : "",
-                 (unsigned)n, c.n ? c.n : 1);
+    hw_cpu_online("cpus:", cpupool_close(&pool, started, JOIN_WAIT_US), c.n ? c.n : 1, "sipi");
 }
