@@ -16,11 +16,12 @@ from agents.decide import decide, outcome
 from agents.guards import first_objection, in_range
 from agents.models import Artifacts, StageInput, StageOutcome, StageRecord, TokenizerChoice
 from agents.policy import apply_remedy, rerun
-from tools.artifacts import MANIFEST
+from tools.artifacts import MANIFEST, read_manifest
 from tools.data.prepare import PrepareRequest, prepare
 from tools.dataset import Dataset
 from tools.kb.build import BLOB, KbBuildRequest, kb_tier
 from tools.kb.build import build as build_kb
+from tools.kb.build import is_current as kb_is_current
 from tools.task.build import TaskRequest, build_task
 from tools.task.requests import phrasing_words
 from tools.verdict import Remedy, Stage
@@ -127,14 +128,16 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
 
 def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) -> tuple[Path, Path]:
     """The knowledge blob of the plan's arch and tier, and the task dataset built on its tables:
-    (blob, task directory). Both are shared by every run that asks for the same and built once."""
+    (blob, task directory). Both are shared by every run that asks for the same and built once;
+    a kb missing a section the builder now writes is built again, and with it the task data."""
     arch, tier = inp.plan.arch, kb_tier(inp.plan.tier)
     kb_dir = ctx.workspace.datasets / "kb" / f"{arch.value}-{tier.value}"
-    if not (kb_dir / MANIFEST).is_file():
+    if not kb_is_current(kb_dir):
         build_kb(KbBuildRequest(arch=arch, tier=tier, out=kb_dir, phrasing=phrasing_words()), ctx.progress)
     held_out = max(40, train_examples // HELD_OUT_SHARE)
     counts = {"train": train_examples, "val": held_out, "test": held_out}
-    key = request_key({"arch": arch.value, "kb": str(kb_dir), "counts": counts, "seed": inp.plan.seed})
+    blob_sha = read_manifest(kb_dir).outputs[0].sha256  # a rebuilt kb makes new task data
+    key = request_key({"arch": arch.value, "kb": blob_sha, "counts": counts, "seed": inp.plan.seed})
     task = ctx.workspace.datasets / "task" / f"{arch.value}-{tier.value}-{key}"
     if not (task / MANIFEST).is_file():
         request = TaskRequest(

@@ -17,7 +17,7 @@ from tools.artifacts import read_manifest
 from tools.errors import InputError
 from tools.kb.apt import TARGETS, PrivateApt
 from tools.kb.blob import MAGIC, UNSORTED, encode, read_blob, sort_rows
-from tools.kb.build import RAM_SHARE, tier_kb
+from tools.kb.build import RAM_SHARE, is_current, tier_kb
 from tools.kb.modalias import first_match, of_modalias, pci_modalias, virtio_modalias
 from tools.tiers import MB, TIERS, Arch, TierName
 
@@ -112,6 +112,15 @@ def test_riscv64_records_where_its_tables_come_from(kb_blob):
         own_kernel = built.note.endswith("the kernel package from Debian trixie main riscv64")
         assert built.tables[3].source.endswith("-riscv64" if own_kernel else "-arm64")
     assert params["debian"] == built.debian and params["note"] == built.note
+
+
+def test_a_kb_missing_a_section_is_not_current(kb_blob, tmp_path):
+    built = kb_blob("riscv64")
+    assert is_current(built.blob.parent) and not is_current(tmp_path)
+    manifest = read_manifest(built.blob.parent)
+    del manifest.metrics["tables"]["phrase"]  # a kb built before the phrase table existed
+    (tmp_path / "manifest.json").write_text(manifest.model_dump_json())
+    assert not is_current(tmp_path)
 
 
 def test_private_apt_leaves_the_system_alone(kb_blob):

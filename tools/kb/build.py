@@ -18,11 +18,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.artifacts import FileRef, write_manifest
+from tools.artifacts import MANIFEST, FileRef, read_manifest, write_manifest
 from tools.errors import CheckFailed
 from tools.kb import archive, modalias, pciids, whatis
 from tools.kb.apt import TARGETS, PrivateApt, open_archive
-from tools.kb.blob import UNSORTED, section_bytes, sort_rows, write_blob
+from tools.kb.blob import SECTION_ORDER, UNSORTED, section_bytes, sort_rows, write_blob
 from tools.progress import ProgressFn, null_progress
 from tools.tiers import MB, TIERS, Arch, TierName
 
@@ -80,6 +80,15 @@ class KbBuildResult(BaseModel):
     note: str = ""
     tables: list[KbTable]
     seconds: float
+
+
+def is_current(out: Path) -> bool:
+    """``out`` holds a finished blob with every section this builder writes (one built before a
+    section was added, such as ``phrase``, is stale and is built again)."""
+    if not (out / MANIFEST).is_file():
+        return False
+    tables = read_manifest(out).metrics.get("tables", {})
+    return set(SECTION_ORDER) <= set(tables)
 
 
 def _dpkg_version(package: str) -> str:
