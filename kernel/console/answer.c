@@ -46,11 +46,6 @@ static struct sorted have = {0, have_v, 0}; /* the output's words and their part
 static struct sorted uses = {0, uses_v, 0}; /* the output's words, each as often as it has it */
 static struct sorted seps = {0, seps_v, 0}; /* the strings between two words on one line */
 
-static int is_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
 static int is_inner(char c)
 {
     return c == '_' || c == '.' || c == ':' || c == '@' || c == '/' || c == '+' || c == ',' || c == '\'' || c == '-';

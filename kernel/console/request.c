@@ -84,11 +84,6 @@ static int is_lower_digit(char c)
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-static int is_alnum(char c)
-{
-    return is_lower_digit(c) || (c >= 'A' && c <= 'Z');
-}
-
 /* COMMAND_NAME ^[A-Za-z0-9][A-Za-z0-9._+-]*$ and PACKAGE_NAME ^[a-z0-9][a-z0-9+.-]+$ over a
  * prefix (whole: the name itself, so a package name has two characters at least). */
 static int name_ok(enum arg kind, const char *s, size_t n, int whole)
