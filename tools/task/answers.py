@@ -89,12 +89,11 @@ class AnswerWords:
     REPEATS = 2
 
     def __init__(self, output: str):
-        have = set(words(output))
-        have |= {p for w in have for p in re.split(r"[,/]", w) if p}
+        found = list(_WORD.finditer(output))
+        self._uses = Counter(m.group() for m in found)
+        have = set(self._uses) | {p for w in self._uses for p in re.split(r"[,/]", w) if p}
         self.have = frozenset(have)
         self._sorted = sorted(have)
-        self._uses = Counter(words(output))
-        found = list(_WORD.finditer(output))
         seps = {output[a.end() : b.start()] for a, b in itertools.pairwise(found)}
         self.separators = FRAME_SEPARATORS | {x for x in seps if "\n" not in x and "  " not in x}
         self._ways_on = sorted(self.separators | ENDS)

@@ -89,14 +89,15 @@ class _Slots:
             raise InputError(f"the knowledge index is too small to hold out {split} commands and packages")
         self.index = index
         self.split = split
+        self.not_searched = _STOP | set(index.phrasing)  # the decoder passes phrasing words over
 
     def search_words(self, rng: random.Random) -> str:
         """One or two words of a held-out package's description (so the search finds it), none
-        of them a phrasing word (the decoder passes those over where a request has others)."""
-        skip = _STOP | set(self.index.phrasing)
+        of them a stop word or a phrasing word."""
         for _ in range(1000):
             pkg = rng.choice(self.packages)
-            cands = [w for w in re.findall(r"[a-z]{4,}", self.index.packages[pkg].lower()) if w not in skip]
+            desc = self.index.packages[pkg].lower()
+            cands = [w for w in re.findall(r"[a-z]{4,}", desc) if w not in self.not_searched]
             if cands:
                 return " ".join(rng.sample(cands, min(len(cands), rng.choice((1, 1, 2)))))
         raise InputError(f"no {self.split} package description has a word to search for")
