@@ -11,7 +11,9 @@ fuzz targets), one target per run:
   with the real kb blob (tools.kb, riscv64 tiny).
 - ``request``: kernel/host/fuzz_request.c, the request side of the model's console that needs
   no model: the words a mutated request line offers for copying, and the command grammar's
-  reach over every prefix of a mutated command at several token budgets, with the same kb.
+  reach over every prefix of a mutated command at several token budgets, with the same kb;
+- ``acpi``: kernel/host/fuzz_acpi.c, x86_64's RSDP search and RSDT/XSDT/MADT reading over
+  mutated low memory (checksums fixed by the target), seeded with ACPI 2.0 tables of 1-17 CPUs.
 
 For gguf:
 
@@ -21,7 +23,7 @@ also with an NFKC precompiled charsmap) plus their corrupt variants (tests.fixtu
 keys and tensor names. Any crash, leak, overflow or undefined behaviour stops the run with an
 artifact; the script then exits 1.
 
-    .venv/bin/python bench/fuzz.py [--target gguf|fdt|pci|console|request|all] [--seconds 60] [--jobs 1]
+    .venv/bin/python bench/fuzz.py [--target gguf|fdt|pci|console|request|acpi|all] [--seconds 60] [--jobs 1]
 
 Prints a table per target and writes bench/results/fuzz_<target>.json (artifacts under
 bench/results/fuzz/).
@@ -229,6 +231,36 @@ def request_corpus(root: Path) -> Path:
     return corpus
 
 
+def acpi_tables(cpus: int = 3) -> bytes:
+    """The memory from 0xE0000 on as kernel/host/fuzz_acpi.c takes it: an ACPI 2.0 RSDP, an
+    RSDT and an XSDT both listing a MADT of ``cpus`` local APICs (the last one disabled) and a
+    local APIC address override. Checksums are left 0: the target fixes them."""
+    base = 0xE0000
+    madt_at, rsdt_at, xsdt_at = base + 0x100, base + 0x40, base + 0x80
+
+    def sdt(sig: bytes, body: bytes) -> bytes:
+        return sig + struct.pack("<IBB6s8sIII", 36 + len(body), 1, 0, b"AUTON ", b"FUZZ    ", 1, 0, 0) + body
+
+    lapics = b"".join(struct.pack("<BBBBI", 0, 8, i, i, 1 if i < cpus - 1 else 0) for i in range(cpus))
+    override = struct.pack("<BBHQ", 5, 12, 0, 0xFEE00000)
+    madt = sdt(b"APIC", struct.pack("<II", 0xFEE00000, 1) + lapics + override)
+    rsdp = b"RSD PTR " + struct.pack("<B6sBIIQB3s", 0, b"AUTON ", 2, rsdt_at, 36, xsdt_at, 0, b"")
+    mem = bytearray(0x100 + len(madt))
+    mem[0 : len(rsdp)] = rsdp
+    mem[0x40 : 0x40 + 40] = sdt(b"RSDT", struct.pack("<I", madt_at))
+    mem[0x80 : 0x80 + 44] = sdt(b"XSDT", struct.pack("<Q", madt_at))
+    mem[0x100:] = madt
+    return bytes(mem)
+
+
+def acpi_corpus(root: Path) -> Path:
+    corpus = root / "corpus-acpi"
+    corpus.mkdir(exist_ok=True)
+    for n in (1, 3, 17):
+        (corpus / f"madt-{n}.bin").write_bytes(acpi_tables(n))
+    return corpus
+
+
 def real_kb(root: Path) -> Path:
     from tools.kb.build import KbBuildRequest, build
     from tools.task.requests import phrasing_words
@@ -242,6 +274,7 @@ TARGETS = {
     "pci": (pci_corpus, []),
     "console": (console_corpus, CONSOLE_WORDS),
     "request": (request_corpus, CONSOLE_WORDS),
+    "acpi": (acpi_corpus, ["RSD PTR ", "RSDT", "XSDT", "APIC"]),
 }
 
 

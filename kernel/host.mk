@@ -7,6 +7,7 @@
 #                             build/host/fuzz-pci      ... PCI enumeration over garbage config space,
 #                             build/host/fuzz-console  ... the console commands over a kb blob
 #                             build/host/fuzz-request  ... request words, command grammar, answer checks
+#                             build/host/fuzz-acpi     ... x86_64's RSDP, RSDT/XSDT and MADT reading
 # The runtime objects get the same RUNTIME_CFLAGS as in the kernel, so the host computes what
 # the kernel computes. HOST_CFLAGS may add e.g. -march=native for benchmarks (the numerics stay
 # the same: the flags forbid contraction and reassociation).
@@ -30,7 +31,7 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitiz
 
 host: $(HOST_DIR)/slm-run
 host-test: $(HOST_DIR)/test-runtime
-fuzz: $(HOST_DIR)/fuzz-gguf $(HOST_DIR)/fuzz-fdt $(HOST_DIR)/fuzz-pci $(HOST_DIR)/fuzz-console $(HOST_DIR)/fuzz-request
+fuzz: $(HOST_DIR)/fuzz-gguf $(HOST_DIR)/fuzz-fdt $(HOST_DIR)/fuzz-pci $(HOST_DIR)/fuzz-console $(HOST_DIR)/fuzz-request $(HOST_DIR)/fuzz-acpi
 
 $(HOST_DIR)/obj/%.o: runtime/%.c $(RUNTIME_HDRS) runtime/runtime.mk
 	@mkdir -p $(@D)
@@ -61,6 +62,10 @@ $(HOST_DIR)/fuzz-gguf: host/fuzz_gguf.c host/platform_host.c $(FUZZ_OBJS)
 $(HOST_DIR)/fuzz-request: host/fuzz_request.c host/fuzz_common.h host/platform_host.c console/request.c $(FUZZ_KOBJS) $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_INC) host/fuzz_request.c host/platform_host.c \
 		$(filter-out $(HOST_DIR)/fuzz-kobj/console/request.o,$(FUZZ_KOBJS)) $(FUZZ_OBJS) -o $@
+
+# acpi.c is compiled into the target itself, over a buffer as physical memory
+$(HOST_DIR)/fuzz-acpi: host/fuzz_acpi.c arch/x86_64/acpi.c arch/x86_64/acpi.h
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Iinclude host/fuzz_acpi.c -o $@
 
 $(HOST_DIR)/fuzz-%: host/fuzz_%.c host/fuzz_common.h host/platform_host.c $(FUZZ_KOBJS) $(FUZZ_OBJS)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_INC) $(filter %.c %.o,$^) -o $@

@@ -9,10 +9,10 @@
 #define BIOS_AREA        0xe0000
 #define BIOS_AREA_END    0x100000
 #define RSDP_V1_LEN      20
-#define MADT_LAPIC       0 /* processor local APIC entry */
-#define MADT_LAPIC_ADDR  5 /* local APIC address override */
+#define RSDP_MAX_LEN     1024 /* revision 2's is 36; a longer one is not an RSDP */
+#define MADT_LAPIC       0    /* processor local APIC entry */
+#define MADT_LAPIC_ADDR  5    /* local APIC address override */
 #define MADT_ENABLED     1u
-#define IDENTITY_MAPPED  (4ull << 30)
 
 struct rsdp {
     char signature[8];
@@ -33,6 +33,11 @@ struct sdt {
     uint32_t oem_revision, creator, creator_revision;
 } __attribute__((packed));
 
+/* The tables lie in the identity-mapped first ACPI_MEMORY bytes. The host fuzz target
+ * (host/fuzz_acpi.c) defines ACPI_MEMORY and phys() over a buffer before including this file. */
+#ifndef ACPI_MEMORY
+#define ACPI_MEMORY (4ull << 30)
+
 /* A physical address as a pointer. The empty asm hides the constant from GCC, which would
  * otherwise take a low address for an offset from a null pointer. */
 static const uint8_t *phys(uint64_t addr)
@@ -41,6 +46,7 @@ static const uint8_t *phys(uint64_t addr)
     __asm__("" : "+r"(p));
     return (const uint8_t *)p;
 }
+#endif
 
 static int sums_to_zero(const uint8_t *p, uint32_t len)
 {
@@ -67,13 +73,13 @@ static const struct rsdp *find_rsdp(void)
     return r ? r : scan_rsdp(BIOS_AREA, BIOS_AREA_END);
 }
 
-/* The table at addr if it is whole below 4 GiB and its checksum holds. */
+/* The table at addr if it is whole in ACPI_MEMORY and its checksum holds (no sum wraps). */
 static const struct sdt *sdt_at(uint64_t addr)
 {
-    if (addr == 0 || addr + sizeof(struct sdt) > IDENTITY_MAPPED)
+    if (addr == 0 || addr > ACPI_MEMORY - sizeof(struct sdt))
         return NULL;
     const struct sdt *t = (const void *)phys(addr);
-    if (t->length < sizeof *t || addr + t->length > IDENTITY_MAPPED || !sums_to_zero((const uint8_t *)t, t->length))
+    if (t->length < sizeof *t || t->length > ACPI_MEMORY - addr || !sums_to_zero((const uint8_t *)t, t->length))
         return NULL;
     return t;
 }
@@ -84,7 +90,8 @@ static const struct sdt *find_table(const char sig[4])
     const struct rsdp *r = find_rsdp();
     if (!r)
         return NULL;
-    int wide = r->revision >= 2 && r->xsdt && sums_to_zero((const uint8_t *)r, r->length);
+    int wide = r->revision >= 2 && r->xsdt && r->length >= sizeof *r && r->length <= RSDP_MAX_LEN &&
+               sums_to_zero((const uint8_t *)r, r->length);
     const struct sdt *root = sdt_at(wide ? r->xsdt : r->rsdt);
     if (!root)
         return NULL;
