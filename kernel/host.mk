@@ -63,6 +63,8 @@ $(HOST_DIR)/fuzz-request: host/fuzz_request.c host/fuzz_common.h host/platform_h
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(HOST_INC) host/fuzz_request.c host/platform_host.c \
 		$(filter-out $(HOST_DIR)/fuzz-kobj/console/request.o,$(FUZZ_KOBJS)) $(FUZZ_OBJS) -o $@
 
+$(HOST_DIR)/fuzz-fdt: lib/fdt_boot.c
+
 # acpi.c is compiled into the target itself, over a buffer as physical memory
 $(HOST_DIR)/fuzz-acpi: host/fuzz_acpi.c arch/x86_64/acpi.c arch/x86_64/acpi.h
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Iinclude host/fuzz_acpi.c -o $@
