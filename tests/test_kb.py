@@ -48,9 +48,10 @@ def test_tables_answer_what_users_ask(arch, kb_blob):
     assert "nginx" in named and all("nginx" in kb["pkg"][int(i)].lower() for i in lines.split(","))
     for name, rows in kb.items():
         assert name in UNSORTED or rows == sort_rows(rows), name
-        fields = 1 if name == "phrase" else 2  # phrase: one word a line
+        fields = 1 if name == "phrase" else 2  # phrase: one word a line, "name" after a well-known one
         assert all(r.count("\n") == 0 and r.count("\t") >= fields - 1 and r.split("\t")[0] for r in rows), name
     assert {"the", "please", "show"} <= set(kb["phrase"]) and "nginx" not in kb["phrase"]
+    assert {"find\tname", "free\tname", "apt\tname"} <= set(kb["phrase"])  # findutils, procps, apt: required or important
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -114,10 +115,13 @@ def test_riscv64_records_where_its_tables_come_from(kb_blob):
     assert params["debian"] == built.debian and params["note"] == built.note
 
 
-def test_a_kb_missing_a_section_is_not_current(kb_blob, tmp_path):
+def test_a_kb_missing_a_section_or_its_form_is_not_current(kb_blob, tmp_path):
     built = kb_blob("riscv64")
     assert is_current(built.blob.parent) and not is_current(tmp_path)
     manifest = read_manifest(built.blob.parent)
+    manifest.metrics["tables"]["phrase"]["source"] = "auton-slm request phrasings (train split)"
+    (tmp_path / "manifest.json").write_text(manifest.model_dump_json())
+    assert not is_current(tmp_path)  # before the phrase table marked its well-known names
     del manifest.metrics["tables"]["phrase"]  # a kb built before the phrase table existed
     (tmp_path / "manifest.json").write_text(manifest.model_dump_json())
     assert not is_current(tmp_path)

@@ -155,7 +155,7 @@ def test_every_reference_is_valid_grounded_and_in_the_completions(task_dataset):
 
 def test_arguments_a_request_names_are_copied(task_dataset):
     """provides/whatis/pkg show take a name the request holds, passing over phrasing words while
-    there are others; pkg search takes only the request's words; a request that names no
+    there are others and taking only well-known names among them when there are none; pkg search takes only the request's words; a request that names no
     command or package offers none."""
     data = TaskData(task_dataset)
     index, shared = data.index(), IndexStates(data.index())
@@ -171,9 +171,12 @@ def test_arguments_a_request_names_are_copied(task_dataset):
     assert ok(f"what is {cmd_a}?", f"whatis {cmd_a}") and not ok(f"what is {cmd_a}?", f"whatis {cmd_b}")
     assert ok(f"which package ships {cmd_a}", f"provides {cmd_a}") and not ok("how do I get it", f"provides {cmd_b}")
     assert not ok("what's the meaning of life", f"whatis {cmd_b}")  # names no command: no whatis at all
-    phrased = sorted(shared.phrasing & shared.command_names)[0]  # a phrasing word that is a command
+    phrased = sorted(shared.phrasing_names & shared.command_names)[0]  # a phrasing word, a well-known command
     assert ok(f"what does {phrased} do", f"whatis {phrased}")  # the only name it holds
     assert not ok(f"please show {phrased} {cmd_a}", f"whatis {phrased}") and ok(f"show {cmd_a} please", f"whatis {cmd_a}")
+    only = sorted((shared.phrasing - shared.phrasing_names) & shared.command_names)[0]  # a phrasing word alone
+    assert not ok(f"give me {only} please", f"whatis {only}") and not ok(f"give me {only}", f"provides {only}")
+    assert "find" in shared.phrasing_names and "the" in shared.phrasing - shared.phrasing_names
     assert ok(f"apt show {pkg}", f"pkg show {pkg}") and not ok(f"apt show {pkg}", f"pkg show {pkg}x")
     assert ok("Find packages for PDF viewer", "pkg search pdf viewer") and ok("pdf viewer", "pkg search viewer pdf pdf")
     assert not ok("find packages for pdf viewer", "pkg search pdf reader")

@@ -14,8 +14,9 @@
  * name of the kb's cmd or whatis section, PKG one that is a name of its pkg section, and the
  * WORDs are chosen from those that fit a search word, lowercased. Words whose lowercase form is
  * in the kb's phrase section (what requests are phrased in: the, please, show) are passed over
- * while the request holds other candidates of the same kind (an old kb without the section has
- * none). A request that names no command offers no provides or whatis, one that names no
+ * while the request holds other candidates of the same kind; when it holds none, only those the
+ * section marks as well-known names (a second field: find, free, apt) remain (an old kb without
+ * the section has none). A request that names no command offers no provides or whatis, one that names no
  * package no pkg show; one with no word that fits a search word searches free words. Names
  * are looked up by binary search (kb_find). help, set and poweroff are not in
  * the grammar, so no request can run them. The command runs through console_command, exactly as
@@ -59,11 +60,13 @@ static const struct {
 /* The request's words an argument copies, found once per request (find_named); an empty set
  * offers no provides/whatis (cmd), no pkg show (pkg), free words (search). A console line has
  * fewer than CONSOLE_LINE_MAX bytes, so at most CONSOLE_LINE_MAX / 2 words. */
+enum { PHRASING_NAME = 1, PHRASING_ONLY = 2 };
 struct named_words {
     struct {
         const char *s;
         size_t len;
-        int phrasing; /* its lowercase form is in the kb's phrase section */
+        int phrasing; /* 0: not in the kb's phrase section; PHRASING_NAME: there as a well-known
+                       * name; PHRASING_ONLY: there as a phrasing word alone */
     } w[CONSOLE_LINE_MAX / 2];
     int n;
 };
@@ -191,15 +194,19 @@ static void add(struct named_words *set, const char *s, size_t n, int phrasing)
     set->w[set->n++].phrasing = phrasing;
 }
 
-/* The set without its phrasing words, unless every word of it is one. */
+/* The set's words of the lowest phrasing level it holds, none of PHRASING_ONLY
+ * (tools/task/completions.py IndexStates.named). */
 static void pass_over_phrasing(struct named_words *set)
 {
+    int level = PHRASING_ONLY;
+    for (int i = 0; i < set->n; i++)
+        if (set->w[i].phrasing < level)
+            level = set->w[i].phrasing;
     int kept = 0;
     for (int i = 0; i < set->n; i++)
-        if (!set->w[i].phrasing)
+        if (set->w[i].phrasing == level && level != PHRASING_ONLY)
             set->w[kept++] = set->w[i];
-    if (kept)
-        set->n = kept;
+    set->n = kept;
 }
 
 /* One request word w[0..n): into the sets it belongs to (lw: its place in named.lower). */
@@ -208,7 +215,7 @@ static void take(const struct kb *kb, const char *w, size_t n, char *lw)
     struct kb_line l;
     for (size_t i = 0; i < n; i++)
         lw[i] = w[i] >= 'A' && w[i] <= 'Z' ? (char)(w[i] - 'A' + 'a') : w[i];
-    int phrasing = kb_find(kb, "phrase", lw, n, &l) == 0;
+    int phrasing = kb_find(kb, "phrase", lw, n, &l) != 0 ? 0 : l.nf > 1 ? PHRASING_NAME : PHRASING_ONLY;
     if (name_ok(A_CMD, w, n, 1) && (kb_find(kb, "cmd", w, n, &l) == 0 || kb_find(kb, "whatis", w, n, &l) == 0))
         add(&named.cmd, w, n, phrasing);
     if (name_ok(A_PKG, w, n, 1) && kb_find(kb, "pkg", w, n, &l) == 0)

@@ -6,6 +6,9 @@
 - ``word``: ``word\\tline,line,...``: the 0-based ``pkg`` lines whose name or description holds
   the word (lower-case letters and digits, 2 or more, stop words left out).
 
+:func:`well_known` names what a sysadmin knows without asking: the packages of Debian priority
+required, important or standard, and the commands they ship (``find``, ``free``, ``who``, ``apt``).
+
 Both indexes are read through ``apt-helper cat-file`` (tools.kb.apt), the Contents lines
 filtered by ``grep`` first (they are hundreds of MB; the command lines are a few MB).
 """
@@ -25,6 +28,7 @@ STOP_WORDS = frozenset(
     "a an and as at by for from in into is it of on or the to with without this that its".split()
 )
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]+")
+WELL_KNOWN_PRIORITIES = frozenset({"required", "important", "standard"})
 
 
 def clean(field: str) -> str:
@@ -69,6 +73,12 @@ def commands(apt: PrivateApt) -> dict[str, list[str]]:
         if m := COMMAND_DIRS.match(line):
             found[clean(m.group(1))].update(p.rsplit("/", 1)[-1] for p in m.group(2).split(","))
     return {cmd: sorted(pkgs) for cmd, pkgs in found.items() if cmd}
+
+
+def well_known(packages: dict[str, tuple[str, str]], commands: dict[str, list[str]]) -> set[str]:
+    """The names of the packages of a well-known priority and of the commands they ship."""
+    known = {n for n, (_, priority) in packages.items() if priority in WELL_KNOWN_PRIORITIES}
+    return known | {c for c, pkgs in commands.items() if known.intersection(pkgs)}
 
 
 def words(name: str, description: str) -> set[str]:

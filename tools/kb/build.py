@@ -28,6 +28,7 @@ from tools.tiers import MB, TIERS, Arch, TierName
 
 BLOB = "kb.txt"
 RAM_SHARE = 16  # the blob may take 1/RAM_SHARE of the tier's largest RAM
+PHRASE_SOURCE = "auton-slm request phrasings (train split), well-known names by Debian priority"
 
 
 class TierKb(BaseModel):
@@ -82,13 +83,22 @@ class KbBuildResult(BaseModel):
     seconds: float
 
 
+def phrase_rows(phrasing: list[str], well_known: set[str]) -> list[str]:
+    """The ``phrase`` table: a phrasing word a line, lowercased, with a second field ``name``
+    where it is also a well-known command or package name (``find``, ``free``, ``apt``): such a
+    word may name one when the request names nothing else; any other phrasing word names none."""
+    words = {w.lower() for w in phrasing}
+    return sort_rows([f"{w}\tname" if w in well_known else w for w in words])
+
+
 def is_current(out: Path) -> bool:
-    """``out`` holds a finished blob with every section this builder writes (one built before a
-    section was added, such as ``phrase``, is stale and is built again)."""
+    """``out`` holds a finished blob with every section this builder writes, each as it writes
+    it (one built before a section was added, such as ``phrase``, or before the phrase table
+    marked its well-known names, is stale and is built again)."""
     if not (out / MANIFEST).is_file():
         return False
     tables = read_manifest(out).metrics.get("tables", {})
-    return set(SECTION_ORDER) <= set(tables)
+    return set(SECTION_ORDER) <= set(tables) and tables["phrase"].get("source") == PHRASE_SOURCE
 
 
 def _dpkg_version(package: str) -> str:
@@ -149,7 +159,7 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
         "cmd": sort_rows([f"{c}\t{','.join(p)}" for c, p in cmds.items()]),
         "whatis": pages,
         "word": sort_rows(archive.word_rows(pkg_rows)),
-        "phrase": sort_rows([w.lower() for w in req.phrasing]),
+        "phrase": phrase_rows(req.phrasing, archive.well_known(pkgs, cmds)),
     }
     archive_src = f"{apt.label} Packages"
     sources = {
@@ -159,7 +169,7 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
         "cmd": (f"{apt.label} Contents", release),
         "whatis": ("man-db whatis (installed pages)", _dpkg_version("man-db")),
         "word": (archive_src, release),
-        "phrase": ("auton-slm request phrasings (train split)", metadata.version("auton-slm")),
+        "phrase": (PHRASE_SOURCE, metadata.version("auton-slm")),
     }
     sources["pci_device"] = sources["pci_class"] = sources["pci_vendor"]
     tables = [

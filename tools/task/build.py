@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -81,10 +82,15 @@ class _Slots:
     """Slot values of one split: commands and packages by stable hash, phrases by position."""
 
     def __init__(self, index: KnowledgeIndex, split: str):
-        names = [c for c in index.command_names if pool_split(c) == split]
+        unnamed = set(index.phrasing) - set(index.phrasing_names)  # the decoder never copies these
+
+        def pool(names: Iterable[str]) -> list[str]:
+            return sorted(n for n in names if pool_split(n) == split and n.lower() not in unnamed)
+
+        names = pool(index.command_names)
         self.provides = [c for c in names if c in index.commands]
         self.whatis = [c for c in names if c in index.whatis]
-        self.packages = sorted(p for p in index.packages if pool_split(p) == split and PACKAGE_NAME.match(p))
+        self.packages = pool(p for p in index.packages if PACKAGE_NAME.match(p))
         if not (self.provides and self.whatis and self.packages):
             raise InputError(f"the knowledge index is too small to hold out {split} commands and packages")
         self.index = index

@@ -12,8 +12,10 @@ The arguments a person names are copied, never recalled: ``provides`` and ``what
 the request's words (:func:`tools.task.grammar.request_words`) that are command names of the
 index, ``pkg show`` one that is a package name, and ``pkg search`` its words lowercased. Words
 the request phrasings are made of (``the``, ``please``, ``show``: the index's ``phrasing``) are
-passed over while the request has other candidates, so "show the package vim" names ``vim``
-while "what does find do" still names ``find``. A request that names no command offers no
+passed over while the request has other candidates, so "show the package vim" names ``vim``;
+when it has none, only the phrasing words that are also well-known names (``phrasing_names``)
+remain, so "what does find do" still names ``find`` while "give me the peripherals" offers no
+``whatis the``. A request that names no command offers no
 ``provides`` or ``whatis``, one that names no package no ``pkg show`` (the model must choose
 another intent, or ``none``); one with no word that fits a search word searches free words.
 
@@ -134,14 +136,18 @@ class IndexStates:
         self.command_names = frozenset(index.command_names)
         self.package_names = frozenset(p for p in index.packages if PACKAGE_NAME.match(p))
         self.phrasing = frozenset(index.phrasing)
+        self.phrasing_names = frozenset(index.phrasing_names)
         self.words = free_words()
         self.classes = trie(DEVICE_CLASSES)
         for s in (self.words, self.classes):
             set_distances(s)
 
     def named(self, words: list[str]) -> list[str]:
-        """``words`` that are not phrasing words, or all of them when every one is."""
-        return [w for w in words if w.lower() not in self.phrasing] or words
+        """``words`` that are not phrasing words; when every one is, those that are also
+        well-known names (``find``, ``free``): never ``the`` or ``please``."""
+        return [w for w in words if w.lower() not in self.phrasing] or [
+            w for w in words if w.lower() in self.phrasing_names
+        ]
 
 
 def completions(machine: Machine, shared: IndexStates, request: str) -> State:

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from tools.data.debian import DebianIndex, command_fact
 from tools.data.sources import read_bytes
 from tools.errors import InputError
+from tools.kb.archive import well_known
 from tools.kb.archive import words as package_words
 from tools.kb.blob import read_blob
 from tools.task.grammar import COMMAND_NAME
@@ -39,6 +40,8 @@ class KnowledgeIndex(BaseModel):
     commands: dict[str, list[str]]  # command -> packages that ship it
     whatis: dict[str, list[WhatisEntry]]
     phrasing: list[str] = []  # the words requests are phrased in (tools.task.requests.phrasing_words)
+    # the phrasing words that are also well-known command or package names (tools.kb.archive.well_known)
+    phrasing_names: list[str] = []
 
     @cached_property
     def shipped_by(self) -> dict[str, list[str]]:
@@ -68,6 +71,7 @@ class KnowledgeIndex(BaseModel):
     def from_kb(cls, path: Path) -> KnowledgeIndex:
         """The ``pkg``, ``cmd``, ``whatis`` and ``phrase`` sections of a built knowledge blob."""
         sections = read_blob(path)
+        phrase = sections.get("phrase", [])
         whatis: dict[str, list[WhatisEntry]] = {}
         for row in sections.get("whatis", []):
             name, section, desc = (row.split("\t") + ["", ""])[:3]
@@ -76,7 +80,8 @@ class KnowledgeIndex(BaseModel):
             packages=dict(row.split("\t", 1) for row in sections.get("pkg", [])),
             commands={c: p.split(",") for c, p in (row.split("\t", 1) for row in sections.get("cmd", []))},
             whatis=whatis,
-            phrasing=sections.get("phrase", []),
+            phrasing=[row.split("\t", 1)[0] for row in phrase],
+            phrasing_names=[row.split("\t", 1)[0] for row in phrase if "\t" in row],
         )
 
 
@@ -122,4 +127,13 @@ def load_index(seed: int = 0, max_packages: int = 6000) -> KnowledgeIndex:
             commands.setdefault(cmd, []).append(pkg)
     pages = _man_pages()
     whatis = {c: entries for c in sorted(commands) if (entries := _whatis(c, pages))}
-    return KnowledgeIndex(packages=packages, commands=commands, whatis=whatis, phrasing=phrasing_words())
+    priorities = {p: ("", s.get("Priority", "")) for p, s in deb.installed.items()}
+    phrasing = phrasing_words()
+    known = well_known(priorities, commands)
+    return KnowledgeIndex(
+        packages=packages,
+        commands=commands,
+        whatis=whatis,
+        phrasing=phrasing,
+        phrasing_names=[w for w in phrasing if w in known],
+    )
