@@ -29,7 +29,7 @@ from tools.artifacts import atomic_write_json
 from tools.kb.build import kb_tier, tier_kb
 from tools.kernel import BootResult, KernelBootRequest, KernelBuildRequest, boot, build
 from tools.kernel_console import MemoryFacts
-from tools.kernel_task import ConsoleTaskRequest, score_console
+from tools.kernel_task import CONSOLE_SMP, ConsoleTaskRequest, score_console
 from tools.review.boot import CONSOLE
 from tools.task.build import TaskData
 from tools.verdict import Stage
@@ -122,6 +122,7 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
             prompts=[d.prompt, *COMMANDS],
             ram_mb=d.ram_mb,
             max_tokens=MAX_ANSWER_TOKENS,
+            smp=CONSOLE_SMP,
         ),
         ctx.progress,
     )

@@ -179,13 +179,14 @@ def test_score_console_end_to_end(live_setup, tmp_path):
     assert 0 < r.latency_median_s <= r.latency_p90_s
     assert ConsoleTaskResult.model_validate_json(r.result.read_text()) == r
     assert r.transcript.read_text().count("(reference: ") == 10
-    assert all(log.is_file() for log in r.logs) and len(r.logs) == 2 + 2  # discover, probe, 2 request boots
+    assert all(log.is_file() for log in r.logs) and len(r.logs) == 2 + 1  # discover, probe, the requests
+    assert re.search(r"harts:\s+2 online of 2", r.logs[1].read_text())  # every boot has the default 2 harts
     serial = score_console(
         ConsoleTaskRequest(
-            arch="riscv64", image=image, task=task, n=12, parallel=1, freeform=False, out=tmp_path / "one"
+            arch="riscv64", image=image, task=task, n=12, parallel=2, smp=1, freeform=False, out=tmp_path / "one"
         )
     )
-    # one kernel or two side by side: the same exchanges, in the same order (greedy decoding)
+    # one kernel of 2 harts or two of one side by side: the same exchanges, in the same order (greedy)
     def chosen(xs):  # (uptime outputs differ between boots; the choices may not)
         return [(x.row.request, x.row.reference, x.row.command, x.row.answer is None) for x in xs]
 

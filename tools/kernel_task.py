@@ -6,7 +6,9 @@ QEMU runs of the same image: the first lists the devices; the probe types ``devi
 live Machine (tools.task.live); the last types the requests: ``n`` drawn from the task dataset's
 *test* templates and test slot values for that machine (tools.task.build.examples) and the
 freeform set (tools.task.freeform), dealt round-robin to ``parallel`` kernels booted side by
-side (each QEMU emulates one hart on one host core). The two sets are scored apart (tools.task.score) against
+side. Every boot has ``smp`` harts (one host thread each) and the kernel runs the model on all of
+them, so a request's latency is what one user of a machine with that many cores sees; the
+default, one kernel of 2 harts, is the 2-core host's. The two sets are scored apart (tools.task.score) against
 references made for the live machine, with the answers' facts from its real inventory.
 Latency is measured on the host, from sending a request line to the end of its reply.
 
@@ -43,6 +45,9 @@ TRANSCRIPT_EXCHANGES = 10
 PROBE = ("cpu", "memory", "model", "uptime")
 
 
+CONSOLE_SMP = 2  # the harts of a console boot: the default 2-core host's cores
+
+
 class ConsoleTaskRequest(BaseModel):
     arch: Arch
     image: Path = Field(description="kernel image with a chat-tuned model and the knowledge tables linked in")
@@ -54,12 +59,8 @@ class ConsoleTaskRequest(BaseModel):
     seed: int = 0
     ram_mb: int | None = Field(None, ge=4, description="-m; default the image's tier RAM")
     timeout_s: float = Field(900, gt=0, description="for each boot, all its lines included")
-    parallel: int = Field(
-        2,
-        ge=1,
-        le=16,
-        description="kernels booted at once to type the requests (one QEMU, one host core each)",
-    )
+    parallel: int = Field(1, ge=1, le=16, description="kernels booted at once to type the requests")
+    smp: int = Field(CONSOLE_SMP, ge=1, le=8, description="-smp of every boot: the harts the model runs on")
     out: Path = Field(description="directory for result.json, transcript.txt and the boot logs")
 
 
@@ -183,6 +184,7 @@ def score_console(req: ConsoleTaskRequest, progress: ProgressFn | None = None) -
                 ram_mb=req.ram_mb,
                 timeout_s=req.timeout_s,
                 log=log,
+                smp=req.smp,
             ),
             progress,
         )
