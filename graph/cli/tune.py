@@ -39,7 +39,13 @@ def register(app: typer.Typer) -> None:
         device: DeviceOpt = typer.Option(DeviceOpt.auto, "--device"),
         lr: float = typer.Option(1e-3, "--lr", min=1e-7, help="peak LR (warmup-stable-decay)"),
         batch_size: int = typer.Option(16, "--batch-size", min=1),
-        pretrain_fraction: float = typer.Option(0.2, "--pretrain-fraction", min=0.0, max=0.95),
+        pretrain_fraction: float | None = typer.Option(
+            None,
+            "--pretrain-fraction",
+            min=0.0,
+            max=0.95,
+            help="share of pretraining steps (default: what make run uses)",
+        ),
         command_only: bool = typer.Option(False, "--command-only", help="train request -> command only"),
         as_json: JsonFlag = False,
     ) -> None:
@@ -58,8 +64,8 @@ def register(app: typer.Typer) -> None:
         try:
             req = TuneRequest(
                 model=model, task=task, data=data, out=out, minutes=minutes, max_steps=max_steps, resume=resume,
-                device=device.value, lr=lr, batch_size=batch_size, pretrain_fraction=pretrain_fraction,
-                answers=not command_only,
+                device=device.value, lr=lr, batch_size=batch_size, answers=not command_only,
+                **({} if pretrain_fraction is None else {"pretrain_fraction": pretrain_fraction}),
             )  # fmt: skip
         except ValidationError as e:
             raise InputError(f"tune: {validation_message(e)} (pass --minutes or --max-steps)") from None
