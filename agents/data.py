@@ -23,7 +23,7 @@ from tools.kb.build import BLOB, KbBuildRequest, kb_tier
 from tools.kb.build import build as build_kb
 from tools.kb.build import is_current as kb_is_current
 from tools.task.build import TaskRequest, build_task
-from tools.task.requests import phrasing_words
+from tools.task.requests import phrasing_words, phrasings_sha256
 from tools.verdict import Remedy, Stage
 
 MIN_BYTES = 256 << 10
@@ -129,15 +129,25 @@ def run(inp: StageInput, ctx: AgentContext) -> StageOutcome:
 def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) -> tuple[Path, Path]:
     """The knowledge blob of the plan's arch and tier, and the task dataset built on its tables:
     (blob, task directory). Both are shared by every run that asks for the same and built once;
-    a kb missing a section the builder now writes is built again, and with it the task data."""
+    a kb missing a section the builder now writes, or built from other phrasings, is built
+    again, and new phrasings (or a new kb) make new task data."""
     arch, tier = inp.plan.arch, kb_tier(inp.plan.tier)
     kb_dir = ctx.workspace.datasets / "kb" / f"{arch.value}-{tier.value}"
-    if not kb_is_current(kb_dir):
-        build_kb(KbBuildRequest(arch=arch, tier=tier, out=kb_dir, phrasing=phrasing_words()), ctx.progress)
+    phrasing = phrasing_words()
+    if not kb_is_current(kb_dir, phrasing):
+        build_kb(KbBuildRequest(arch=arch, tier=tier, out=kb_dir, phrasing=phrasing), ctx.progress)
     held_out = max(40, train_examples // HELD_OUT_SHARE)
     counts = {"train": train_examples, "val": held_out, "test": held_out}
     blob_sha = read_manifest(kb_dir).outputs[0].sha256  # a rebuilt kb makes new task data
-    key = request_key({"arch": arch.value, "kb": blob_sha, "counts": counts, "seed": inp.plan.seed})
+    key = request_key(
+        {
+            "arch": arch.value,
+            "kb": blob_sha,
+            "counts": counts,
+            "seed": inp.plan.seed,
+            "phrasings": phrasings_sha256(),
+        }
+    )
     task = ctx.workspace.datasets / "task" / f"{arch.value}-{tier.value}-{key}"
     if not (task / MANIFEST).is_file():
         request = TaskRequest(

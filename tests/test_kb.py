@@ -19,6 +19,7 @@ from tools.kb.apt import TARGETS, PrivateApt
 from tools.kb.blob import MAGIC, UNSORTED, encode, read_blob, sort_rows
 from tools.kb.build import RAM_SHARE, is_current, tier_kb
 from tools.kb.modalias import first_match, of_modalias, pci_modalias, virtio_modalias
+from tools.task.requests import phrasing_words
 from tools.tiers import MB, TIERS, Arch, TierName
 
 ARCHES = [a.value for a in Arch]
@@ -117,14 +118,16 @@ def test_riscv64_records_where_its_tables_come_from(kb_blob):
 
 def test_a_kb_missing_a_section_or_its_form_is_not_current(kb_blob, tmp_path):
     built = kb_blob("riscv64")
-    assert is_current(built.blob.parent) and not is_current(tmp_path)
+    phrasing = phrasing_words()
+    assert is_current(built.blob.parent, phrasing) and not is_current(tmp_path, phrasing)
+    assert not is_current(built.blob.parent, [*phrasing, "newword"])  # built from other phrasings
     manifest = read_manifest(built.blob.parent)
     manifest.metrics["tables"]["phrase"]["source"] = "auton-slm request phrasings (train split)"
     (tmp_path / "manifest.json").write_text(manifest.model_dump_json())
-    assert not is_current(tmp_path)  # before the phrase table marked its well-known names
+    assert not is_current(tmp_path, phrasing)  # before the phrase table marked its well-known names
     del manifest.metrics["tables"]["phrase"]  # a kb built before the phrase table existed
     (tmp_path / "manifest.json").write_text(manifest.model_dump_json())
-    assert not is_current(tmp_path)
+    assert not is_current(tmp_path, phrasing)
 
 
 def test_private_apt_leaves_the_system_alone(kb_blob):

@@ -253,3 +253,16 @@ def test_data_task_cli(tmp_path, capsys):
     assert bad.code == 2 and bad.err.startswith("error: unknown intents") and "Traceback" not in bad.err
     again = run_cli(capsys, "data", "task", "--arch", "aarch64", "--out", str(out), "--train", "4")
     assert again.code == 2 and "already exists" in again.err
+
+
+def test_phrasings_digest_names_the_pools(monkeypatch):
+    """Task data is keyed by the phrasings it was drawn from (agents/data.py): any pool's change shows."""
+    from tools.task import requests
+
+    before = requests.phrasings_sha256()
+    assert requests.phrasings_sha256() == before
+    monkeypatch.setattr(requests, "FRAMES", [*requests.FRAMES, "tell me now {x}"])
+    assert requests.phrasings_sha256() != before
+    monkeypatch.setattr(requests, "FRAMES", requests.FRAMES[:-1])
+    monkeypatch.setattr(requests, "KIND_WEIGHTS", {**requests.KIND_WEIGHTS, "habit": 0.2})
+    assert requests.phrasings_sha256() != before

@@ -10,6 +10,7 @@ records each table's source package and version, its line count and bytes.
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import time
 from importlib import metadata
@@ -83,6 +84,10 @@ class KbBuildResult(BaseModel):
     seconds: float
 
 
+def phrasing_sha256(phrasing: list[str]) -> str:
+    return hashlib.sha256("\n".join(sorted({w.lower() for w in phrasing})).encode()).hexdigest()
+
+
 def phrase_rows(phrasing: list[str], well_known: set[str]) -> list[str]:
     """The ``phrase`` table: a phrasing word a line, lowercased, with a second field ``name``
     where it is also a well-known command or package name (``find``, ``free``, ``apt``): such a
@@ -91,14 +96,20 @@ def phrase_rows(phrasing: list[str], well_known: set[str]) -> list[str]:
     return sort_rows([f"{w}\tname" if w in well_known else w for w in words])
 
 
-def is_current(out: Path) -> bool:
+def is_current(out: Path, phrasing: list[str]) -> bool:
     """``out`` holds a finished blob with every section this builder writes, each as it writes
-    it (one built before a section was added, such as ``phrase``, or before the phrase table
-    marked its well-known names, is stale and is built again)."""
+    it, from these phrasing words (one built before a section was added, such as ``phrase``,
+    before the phrase table marked its well-known names, or from other phrasings, is stale and
+    is built again)."""
     if not (out / MANIFEST).is_file():
         return False
-    tables = read_manifest(out).metrics.get("tables", {})
-    return set(SECTION_ORDER) <= set(tables) and tables["phrase"].get("source") == PHRASE_SOURCE
+    manifest = read_manifest(out)
+    tables = manifest.metrics.get("tables", {})
+    return (
+        set(SECTION_ORDER) <= set(tables)
+        and tables["phrase"].get("source") == PHRASE_SOURCE
+        and manifest.parameters.get("phrasing_sha256") == phrasing_sha256(phrasing)
+    )
 
 
 def _dpkg_version(package: str) -> str:
@@ -203,6 +214,7 @@ def build(req: KbBuildRequest, progress: ProgressFn | None = None) -> KbBuildRes
             "tier": req.tier.value,
             "debian": f"{target.suite} {target.arch}",
             "note": note,
+            "phrasing_sha256": phrasing_sha256(req.phrasing),
             **spec.model_dump(),
         },
         metrics={

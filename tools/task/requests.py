@@ -22,6 +22,8 @@ case styles are noise every split shares; typos touch only the phrasing's own wo
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import re
 from dataclasses import dataclass
@@ -557,3 +559,10 @@ def phrasing_words() -> list[str]:
     else, these are not what it names (tools/task/completions.py)."""
     texts = [re.sub(r"\{\w+\}", " ", t.text) for i in INTENTS for t in templates(i, "train") if t.kind != "habit"]
     return sorted({w.lower() for text in (*texts, *OPENERS, *CLOSERS) for w in request_words(text)})
+
+
+def phrasings_sha256() -> str:
+    """A digest of every pool a request is drawn from: task data built from other phrasings is stale."""
+    pools = [FRAMES, CONTENT, TEMPLATES, HABITS, CLASS_PHRASES, TOPICS, OPENERS, CLOSERS]
+    pools += [SPLIT_CYCLE, KIND_WEIGHTS, WRAP_RATE]
+    return hashlib.sha256(json.dumps(pools, sort_keys=True).encode()).hexdigest()
