@@ -1,9 +1,9 @@
 """The runtime's block-kernel paths (kernel/runtime/quant*.c), batched prefill and workers.
 
 Every path computes one canonical summation order, so each path the host CPU runs (slm-run
---isa: portable, ssse3, avx2 on x86_64) and every worker count (--threads) gives the same logits
-bit for bit, and therefore the same tokens as llama.cpp (tests/test_runtime_host.py checks the
-default path against it). Under QEMU, the CPU model decides which path the kernel picks; each
+--isa: portable and swar everywhere, ssse3, avx2 on x86_64) and every worker count (--threads)
+gives the same logits bit for bit, and therefore the same tokens as llama.cpp
+(tests/test_runtime_host.py checks the default path against it). Under QEMU, the CPU model decides which path the kernel picks; each
 must give the host's tokens. A prompt longer than one prefill batch (32 tokens) must still give
 llama.cpp's tokens.
 """
@@ -20,10 +20,12 @@ from tests.test_runtime_host import QUESTIONS, generate, slm
 from tools.kernel import KernelBootRequest, boot
 
 # CPU model -> the path the kernel must choose (tools.kernel's defaults are qemu64, whose TCG
-# runs the portable path faster than its emulated SSSE3/AVX2, and cortex-a76)
+# runs the scalar paths faster than its emulated SSSE3/AVX2, cortex-a76 and rv64, which has no
+# SIMD path and runs the SWAR kernels)
 QEMU_PATHS = {
-    "x86_64": {"qemu64": "portable", "Penryn": "ssse3", "max": "avx2"},
+    "x86_64": {"qemu64": "swar", "Penryn": "ssse3", "max": "avx2"},
     "aarch64": {"cortex-a72": "neon", "cortex-a76": "sdot"},
+    "riscv64": {"rv64": "swar"},
 }
 N = 12
 
@@ -42,7 +44,7 @@ def logits(host_runtime: Path, model: Path, tmp_path: Path, *args: str) -> tuple
 def test_every_path_and_worker_count_computes_the_same_bits(qtype, host_runtime, micro_gguf, tmp_path):
     model = micro_gguf[qtype]
     paths = host_paths(host_runtime, model)
-    assert paths[0] == "portable"
+    assert paths[:2] == ["portable", "swar"]
     reference = logits(host_runtime, model, tmp_path, "--isa", "portable")
     assert len(reference[0]) == N
     for path in paths[1:]:
@@ -88,13 +90,13 @@ def test_x86_host_runs_the_simd_paths(host_runtime, micro_gguf):
     if platform.machine() != "x86_64":
         pytest.skip("the SSSE3/AVX2 paths are x86_64's")
     flags = Path("/proc/cpuinfo").read_text()
-    want = ["portable"] + [p for p, flag in (("ssse3", " ssse3"), ("avx2", " avx2")) if flag in flags]
+    want = ["portable", "swar"] + [p for p, flag in (("ssse3", " ssse3"), ("avx2", " avx2")) if flag in flags]
     assert host_paths(host_runtime, micro_gguf["Q8_0"]) == want
 
 
 def test_unknown_path_is_a_usage_error(host_runtime, micro_gguf):
     r = slm(host_runtime, micro_gguf["Q8_0"], "--isa", "sve2", "-p", "hi")
-    assert r.returncode == 2 and b"--isa needs a kernel path this CPU runs: best portable" in r.stderr
+    assert r.returncode == 2 and b"--isa needs a kernel path this CPU runs: best portable swar" in r.stderr
     r = slm(host_runtime, micro_gguf["Q8_0"], "--threads", "0", "-p", "hi")
     assert r.returncode == 2 and b"--threads needs a number from 1" in r.stderr
 

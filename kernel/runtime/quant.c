@@ -233,6 +233,7 @@ const qt_kernels qt_portable = {"portable", always,    rows_f32_c, rows_q8_0_c, 
 /* Slowest first: the best path is the last one the CPU runs. */
 static const qt_kernels *const paths[] = {
     &qt_portable,
+    &qt_swar,
 #if defined(__x86_64__)
     &qt_ssse3,
     &qt_avx2,

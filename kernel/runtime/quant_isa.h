@@ -28,7 +28,7 @@ typedef struct {
     void (*mix_f16)(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos);
 } qt_kernels;
 
-extern const qt_kernels qt_portable;
+extern const qt_kernels qt_portable, qt_swar; /* swar: quant_swar.c, on every arch */
 #if defined(__x86_64__)
 extern const qt_kernels qt_ssse3, qt_avx2;
 #elif defined(__aarch64__)
