@@ -57,6 +57,16 @@ static inline int32_t pair_sum(uint64_t s)
     return (int32_t)(uint32_t)((s - low) >> 32);
 }
 
+/* fp16_to_fp32 with integer steps for a normal half (its exponent re-biased, the float multiply
+ * a helper call under TCG); zero, subnormals, inf and NaN take the exact general way. */
+static inline float half_to_float(uint16_t h)
+{
+    uint32_t e = h & 0x7c00u;
+    if (__builtin_expect(e == 0 || e == 0x7c00u, 0))
+        return fp16_to_fp32(h);
+    return rt_f32_from(((uint32_t)(h & 0x8000u) << 16) | (((uint32_t)(h & 0x7fffu) << 13) + 0x38000000u));
+}
+
 /* Weight words u[0], u[1]: the unsigned bytes of values 8c..8c+7 and 8c+16..8c+23 of the block
  * at blk. */
 static inline void q8_0_words(uint64_t u[2], const uint8_t *blk, int c)
@@ -98,7 +108,7 @@ static inline void q4_0_words(uint64_t u[2], const uint8_t *blk, int c)
             float xd = v->s.xd[b];                                                                                     \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                        \
             {                                                                                                          \
-                float d = fp16_to_fp32(((const BLOCK *)blk[r])->d) * xd;                                               \
+                float d = half_to_float(((const BLOCK *)blk[r])->d) * xd;                                              \
                 acc[r][b % 8] += (float)(pair_sum(s[r]) - off) * d;                                                    \
                 blk[r] += sizeof(BLOCK);                                                                               \
             }                                                                                                          \
