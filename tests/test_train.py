@@ -114,6 +114,10 @@ def test_lr_schedule_warms_up_then_decays_to_min():
     assert lr_at(60, spec) == pytest.approx(5.5e-4)
     assert lr_at(110, spec) == pytest.approx(1e-4)
     assert all(lr_at(s, spec) >= lr_at(s + 1, spec) for s in range(10, 110))
+    wsd = spec.model_copy(update={"schedule": "wsd", "decay_fraction": 0.2})  # decays over the last 22
+    assert lr_at(9, wsd) == lr_at(60, wsd) == lr_at(88, wsd) == pytest.approx(1e-3)
+    assert lr_at(99, wsd) == pytest.approx(5.5e-4) and lr_at(110, wsd) == pytest.approx(1e-4)
+    assert all(lr_at(s, wsd) >= lr_at(s + 1, wsd) for s in range(10, 110))
 
 
 def test_a_time_budget_sizes_the_schedule_and_a_resume_keeps_it(micro_dataset, tmp_path):

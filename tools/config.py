@@ -46,7 +46,11 @@ class TrainSpec(BaseModel):
     grad_accum: int = Field(1, gt=0)
     lr: float = Field(1e-3, gt=0)
     min_lr: float = Field(1e-4, ge=0)
-    schedule: Literal["cosine", "constant"] = "cosine"
+    schedule: Literal["cosine", "wsd", "constant"] = Field(
+        "cosine",
+        description="after warmup: cosine to min_lr; wsd: lr held, then linear to min_lr over the last decay_fraction",
+    )
+    decay_fraction: float = Field(0.2, gt=0, le=1, description="wsd: the share of the steps the LR decays over")
     warmup_steps: int = Field(100, ge=0)
     max_steps: int = Field(1000, gt=0)
     weight_decay: float = Field(0.1, ge=0)

@@ -186,6 +186,7 @@ def training_for(spec: ModelSpec, tokens: float, tier: str, device: str) -> Trai
         grad_accum=seqs // batch,
         lr=lr,
         min_lr=float(f"{lr / 10:.3g}"),
+        schedule="wsd",  # 400 tiny steps on 2 cores: val ppl 135 against cosine's 161
         warmup_steps=min(max(1, steps // 20), 2000) if steps > 1 else 0,
         max_steps=steps,
         checkpoint_interval=interval,

@@ -1,4 +1,4 @@
-"""AdamW with decoupled weight decay on matrices only, and the warmup + cosine LR schedule."""
+"""AdamW with decoupled weight decay on matrices only, and the LR schedules (warmup, then cosine or warmup-stable-decay)."""
 
 from __future__ import annotations
 
@@ -29,11 +29,16 @@ def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: str) -> tor
 
 def lr_at(step: int, spec: TrainSpec) -> float:
     """LR for optimizer step ``step`` (0-based): linear warmup to ``lr``, then cosine decay to
-    ``min_lr`` at ``max_steps`` (or constant ``lr`` after warmup)."""
+    ``min_lr`` at ``max_steps``, or warmup-stable-decay (``lr`` held until the last
+    ``decay_fraction`` of the steps, then linear to ``min_lr``), or constant ``lr``."""
     if spec.warmup_steps and step < spec.warmup_steps:
         return spec.lr * (step + 1) / spec.warmup_steps
     if spec.schedule == "constant":
         return spec.lr
+    if spec.schedule == "wsd":
+        decay = max(1, round(spec.max_steps * spec.decay_fraction))
+        left = min(1.0, (spec.max_steps - step) / decay)
+        return spec.min_lr + (spec.lr - spec.min_lr) * max(0.0, left)
     span = max(1, spec.max_steps - spec.warmup_steps)
     progress = min(1.0, (step - spec.warmup_steps) / span)
     return spec.min_lr + 0.5 * (spec.lr - spec.min_lr) * (1.0 + math.cos(math.pi * progress))
