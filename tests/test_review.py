@@ -334,3 +334,17 @@ def test_quantization_rule_applies_to_command_accuracy() -> None:
     assert CommandRule(examples=300, float_exact=0.9, quantized_exact=0.89).value < 0.02
     assert CommandRule(examples=300, float_exact=0.9, quantized_exact=0.87).value > 0.02
     assert CommandRule(examples=300, float_exact=0.0, quantized_exact=0.0).value == 0.0
+
+
+def test_a_short_last_interval_is_not_a_plateau(micro_run):
+    """The 2026-12-01 default run: validation every 130 steps, the last 68 steps after the one
+    before it, 0.76% lower there (1.45% an interval): still improving, so train longer, not grow."""
+    from tools.review.checkpoint import capacity_remedy, run_config
+
+    cfg = run_config(micro_run)
+    losses = [4.8, 4.5, 4.35, 4.226868, 4.118341, 4.033654]
+    vals = [{"event": "val", "step": 130 * (i + 4), "val_loss": v} for i, v in enumerate(losses)]
+    late = [*vals, {"event": "val", "step": 1238, "val_loss": 4.003133}]
+    assert capacity_remedy(late, cfg).action == "train_longer"
+    flat = [*vals, {"event": "val", "step": 1300, "val_loss": 4.0337 * 0.995}]  # 0.5% a whole interval
+    assert capacity_remedy(flat, cfg).action == "larger_model"

@@ -18,7 +18,7 @@ Checks:
 Remedies: a non-finite or unhandled NaN state resumes from the newest finite step at half the
 current LR scale; a loss that did not fall resumes from the best step at half the LR; a missed
 threshold trains longer when validation loss still fell by more than ``STILL_IMPROVING`` over the
-last interval, else asks the architect for more layers.
+last interval (scaled to a whole evaluation interval), else asks the architect for more layers.
 """
 
 from __future__ import annotations
@@ -184,14 +184,23 @@ def check_nan_handled(records: list[dict[str, Any]], steps: list[Path]) -> Findi
     )
 
 
+def interval_gain(vals: list[tuple[int, float]]) -> float:
+    """The relative fall of the validation loss over its last interval, scaled to the run's
+    evaluation interval (its longest): a run's final validation often comes a few steps after
+    the one before it, and a short gap is not a plateau."""
+    (s0, v0), (s1, v1) = vals[-2], vals[-1]
+    interval = max(b - a for (a, _), (b, _) in zip(vals, vals[1:], strict=False))
+    return (v0 - v1) / v0 * interval / max(1, s1 - s0)
+
+
 def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> Remedy:
     """For a missed perplexity threshold: train longer while validation still improves, else grow."""
     vals = [
-        r["val_loss"]
+        (r["step"], r["val_loss"])
         for r in records
         if r.get("event") == "val" and isinstance(r.get("val_loss"), (int, float))
     ]
-    improving = len(vals) >= 2 and (vals[-2] - vals[-1]) / vals[-2] > STILL_IMPROVING
+    improving = len(vals) >= 2 and interval_gain(vals) > STILL_IMPROVING
     if cfg is None:
         return rerun("train" if improving else "architect", "the perplexity threshold was missed")
     steps = cfg.training.max_steps
@@ -199,7 +208,7 @@ def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> R
         return remedy(
             "train",
             "train_longer",
-            f"validation loss still fell by {(vals[-2] - vals[-1]) / vals[-2]:.1%}: train to {2 * steps} steps",
+            f"validation loss still fell by {interval_gain(vals):.1%} an interval: train to {2 * steps} steps",
             max_steps=2 * steps,
         )
     layers = cfg.model.n_layers + max(1, cfg.model.n_layers // 2)
