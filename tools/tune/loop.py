@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
+from transformers.utils import logging as hf_logging
 
 from tools import checkpoint as ckpt
 from tools.arch.hardware import default_precision
@@ -106,7 +107,12 @@ class _Tune:
         rng.seed_all(self.req.seed)
         model = ckpt.load_model(source)
         if model.config.vocab_size != self.cfg.model.vocab_size:
-            model.resize_token_embeddings(self.cfg.model.vocab_size, mean_resizing=True)
+            level = hf_logging.get_verbosity()
+            hf_logging.set_verbosity_error()  # mean resizing is chosen: transformers' note on it is noise
+            try:
+                model.resize_token_embeddings(self.cfg.model.vocab_size, mean_resizing=True)
+            finally:
+                hf_logging.set_verbosity(level)
         self.model = model.to(self.device)
         self.model.train()
         self.optimizer = build_optimizer(self.model, self.cfg.training, self.device)
