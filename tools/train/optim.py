@@ -27,6 +27,17 @@ def build_optimizer(model: torch.nn.Module, spec: TrainSpec, device: str) -> tor
     )
 
 
+def decay_steps(total: int, decay_fraction: float) -> int:
+    """The steps a warmup-stable-decay schedule of ``total`` steps decays over (at least one)."""
+    return max(1, round(total * decay_fraction))
+
+
+def decay_left(step: int, total: int, decay_fraction: float) -> float:
+    """The share of the way from the floor to the peak LR at 0-based step ``step`` of a
+    warmup-stable-decay schedule: 1 until its decay, then linear to 0 at ``total``."""
+    return min(1.0, max(0.0, (total - step) / decay_steps(total, decay_fraction)))
+
+
 def lr_at(step: int, spec: TrainSpec) -> float:
     """LR for optimizer step ``step`` (0-based): linear warmup to ``lr``, then cosine decay to
     ``min_lr`` at ``max_steps``, or warmup-stable-decay (``lr`` held until the last
@@ -36,9 +47,7 @@ def lr_at(step: int, spec: TrainSpec) -> float:
     if spec.schedule == "constant":
         return spec.lr
     if spec.schedule == "wsd":
-        decay = max(1, round(spec.max_steps * spec.decay_fraction))
-        left = min(1.0, (spec.max_steps - step) / decay)
-        return spec.min_lr + (spec.lr - spec.min_lr) * max(0.0, left)
+        return spec.min_lr + (spec.lr - spec.min_lr) * decay_left(step, spec.max_steps, spec.decay_fraction)
     span = max(1, spec.max_steps - spec.warmup_steps)
     progress = min(1.0, (step - spec.warmup_steps) / span)
     return spec.min_lr + 0.5 * (spec.lr - spec.min_lr) * (1.0 + math.cos(math.pi * progress))

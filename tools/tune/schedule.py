@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tools.artifacts import atomic_write_json, read_json
+from tools.train.optim import decay_left, decay_steps
 
 SCHEDULE = "schedule.json"
 
@@ -30,17 +31,16 @@ class Schedule(BaseModel):
     def decay_start(self) -> int | None:
         if self.total_steps is None:
             return None
-        return self.total_steps - max(1, round(self.total_steps * self.decay_fraction))
+        return self.total_steps - decay_steps(self.total_steps, self.decay_fraction)
 
     def lr_at(self, step: int) -> float:
-        """LR of 1-based optimizer step ``step``."""
+        """LR of 1-based optimizer step ``step``: the warmup, then the decay of tools.train.optim's
+        warmup-stable-decay, down to 0."""
         if self.warmup_steps and step <= self.warmup_steps:
             return self.lr * step / self.warmup_steps
-        start = self.decay_start()
-        if start is None or step <= start:
+        if self.total_steps is None:
             return self.lr
-        assert self.total_steps is not None
-        return self.lr * max(0.0, (self.total_steps - step + 1) / (self.total_steps - start))
+        return self.lr * decay_left(step - 1, self.total_steps, self.decay_fraction)
 
     def resize(
         self, step: int, elapsed_s: float, steps_this_process: int, seconds_this_process: float
