@@ -200,7 +200,8 @@ def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> R
         for r in records
         if r.get("event") == "val" and isinstance(r.get("val_loss"), (int, float))
     ]
-    improving = len(vals) >= 2 and interval_gain(vals) > STILL_IMPROVING
+    gain = interval_gain(vals) if len(vals) >= 2 else 0.0
+    improving = gain > STILL_IMPROVING
     if cfg is None:
         return rerun("train" if improving else "architect", "the perplexity threshold was missed")
     steps = cfg.training.max_steps
@@ -208,7 +209,7 @@ def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> R
         return remedy(
             "train",
             "train_longer",
-            f"validation loss still fell by {interval_gain(vals):.1%} an interval: train to {2 * steps} steps",
+            f"validation loss still fell by {gain:.1%} an interval: train to {2 * steps} steps",
             max_steps=2 * steps,
         )
     layers = cfg.model.n_layers + max(1, cfg.model.n_layers // 2)
