@@ -57,19 +57,20 @@ void kmain(const struct boot_info *bi)
         kprintf("auton: error: model (%zu bytes, sha256 %.16s...): %s\n", sh.model_bytes, auton_model_sha256, err);
         kexit(EXIT_MODEL);
     }
+    static char cmdline[BOOT_CMDLINE_MAX]; /* before the model's info: isa=NAME spares the timing of "best" */
+    memcpy(cmdline, bi->cmdline, sizeof cmdline);
+    shell_apply_settings(&sh.st, cmdline);
     slm_get_info(sh.model, &sh.info);
     shell_print_model(&sh);
     kprintf("auton: arena bytes=%zu used=%zu peak=%zu kv_bytes=%llu\n", arena.size, arena.used, arena.peak,
             (unsigned long long)sh.info.kv_bytes);
-    kprintf("auton: isa %s (this CPU runs: %s)\n", sh.info.isa, sh.info.isas);
+    kprintf("auton: isa %s (this CPU runs: %s%s%s)\n", sh.info.isa, sh.info.isas,
+            sh.info.isa_rates[0] ? "; weight MB/s " : "", sh.info.isa_rates);
     if (kb_open(&sh.kb, auton_kb_start, sh.kb_bytes, err, sizeof err) != 0)
         kprintf("auton: error: kb (%zu bytes): %s; the commands run without names and packages\n", sh.kb_bytes, err);
     names_resolve(&sh.kb);
     shell_print_tables(&sh);
 
-    static char cmdline[BOOT_CMDLINE_MAX];
-    memcpy(cmdline, bi->cmdline, sizeof cmdline);
-    shell_apply_settings(&sh.st, cmdline);
     shell_print_settings(&sh.st);
     shell_run(&sh);
 }

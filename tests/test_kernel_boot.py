@@ -179,12 +179,13 @@ def test_console_commands_with_input_typed_ahead(arch, parity_gguf, kernel_image
     _need(arch)
     image = kernel_image(arch, parity_gguf["Q8_0"]).image
     cmd, _, _ = boot_command(KernelBootRequest(arch=arch, image=image, max_tokens=5))
-    typed = b"\nhelp\nset max_tokens=3 seed=9\nset top_p=0\n  What is OpenSBI?  \npoweroff\n"
+    typed = b"\nhelp\nset max_tokens=3 seed=9 isa=portable\nset top_p=0\nset isa=sve\n  What is OpenSBI?  \npoweroff\n"
     run = subprocess.run(cmd, input=typed, capture_output=True, timeout=120)
     out = console_text(run.stdout)
     assert "\ncommands: poweroff | set key=value" in out
     assert "auton: sampler max_tokens=3 temperature=0.000 top_p=1.000 seed=9 ids=1" in out
     assert "auton: error: bad setting 'top_p=0'" in out
+    assert "auton: error: bad setting 'isa=sve' (" in out and "isa=best|portable swar" in out
     ids = [int(t) for t in out.split("auton: ids ")[1].split("\n")[0].split()]
     assert len(ids) == 3 and "auton: stats prompt_tokens=" in out
     assert out.rstrip().endswith("auton: exit code=0") and decode_exit(Arch(arch), run.returncode) == 0

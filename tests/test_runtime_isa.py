@@ -3,9 +3,10 @@
 Every path computes one canonical summation order, so each path the host CPU runs (slm-run
 --isa: portable and swar everywhere, ssse3, avx2 on x86_64) and every worker count (--threads)
 gives the same logits bit for bit, and therefore the same tokens as llama.cpp
-(tests/test_runtime_host.py checks the default path against it). Under QEMU, the CPU model decides which path the kernel picks; each
-must give the host's tokens. A prompt longer than one prefill batch (32 tokens) must still give
-llama.cpp's tokens.
+(tests/test_runtime_host.py checks the default path against it). "best" is the path that ran
+fastest when the runtime timed them all. Under QEMU, the CPU model decides which paths the
+kernel can run; the one it picks, and each one named on its command line, must give the host's
+tokens. A prompt longer than one prefill batch (32 tokens) must still give llama.cpp's tokens.
 """
 
 from __future__ import annotations
@@ -19,19 +20,33 @@ import pytest
 from tests.test_runtime_host import QUESTIONS, generate, slm
 from tools.kernel import KernelBootRequest, boot
 
-# CPU model -> the path the kernel must choose (tools.kernel's defaults are qemu64, whose TCG
-# runs the scalar paths faster than its emulated SSSE3/AVX2, cortex-a76 and rv64, which has no
-# SIMD path and runs the SWAR kernels)
+# CPU model -> the paths it runs beyond portable and swar (tools.kernel's defaults are qemu64,
+# cortex-a76 and rv64)
 QEMU_PATHS = {
-    "x86_64": {"qemu64": "swar", "Penryn": "ssse3", "max": "avx2"},
-    "aarch64": {"cortex-a72": "neon", "cortex-a76": "sdot"},
-    "riscv64": {"rv64": "swar"},
+    "x86_64": {"qemu64": [], "Penryn": ["ssse3"], "max": ["ssse3", "avx2"]},
+    "aarch64": {"cortex-a72": ["neon"], "cortex-a76": ["neon", "sdot"]},
+    "riscv64": {"rv64": []},
 }
 N = 12
 
 
 def host_paths(host_runtime: Path, model: Path) -> list[str]:
     return json.loads(slm(host_runtime, model, "--json").stdout)["model"]["isas"].split()
+
+
+def rates(text: str) -> dict[str, int]:
+    """``name=MB/s ...`` as the runtime reports the paths it timed."""
+    return {name: int(mb) for name, mb in (item.split("=") for item in text.split())}
+
+
+def test_best_is_the_path_that_ran_fastest_and_a_named_one_is_not_timed(host_runtime, micro_gguf):
+    model = micro_gguf["Q8_0"]
+    info = json.loads(slm(host_runtime, model, "--json").stdout)["model"]
+    timed = rates(info["isa_rates"])
+    assert list(timed) == info["isas"].split() and min(timed.values()) > 0
+    assert info["isa"] == max(timed, key=timed.__getitem__)
+    named = json.loads(slm(host_runtime, model, "--isa", "swar", "--json").stdout)["model"]
+    assert (named["isa"], named["isa_rates"]) == ("swar", "")
 
 
 def logits(host_runtime: Path, model: Path, tmp_path: Path, *args: str) -> tuple[list[int], bytes]:
@@ -112,18 +127,37 @@ def test_prompt_longer_than_a_prefill_batch_matches_llama_cpp(host_runtime, pari
 
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", sorted(QEMU_PATHS))
-def test_each_qemu_cpu_model_picks_its_path_and_gives_the_host_tokens(
+def test_each_qemu_cpu_model_times_its_paths_and_each_gives_the_host_tokens(
     arch, host_runtime, parity_gguf, kernel_image
 ):
     model = parity_gguf["Q8_0"]
     image = kernel_image(arch, model)
     want = generate(host_runtime, model, QUESTIONS[0], N, "--isa", "portable")["output_ids"]
-    for cpu, path in QEMU_PATHS[arch].items():
-        req = KernelBootRequest(
-            arch=arch, image=image.image, prompts=QUESTIONS[:1], max_tokens=N, qemu_args=["-cpu", cpu]
-        )
-        result = boot(req)
-        assert result.ok, f"{result.error} (log {result.log})"
-        banner = re.search(r"auton: isa (\S+)", Path(result.log).read_text(errors="replace"))
-        assert banner and banner.group(1) == path, (cpu, banner and banner.group(0))
-        assert result.answers[0].token_ids == want, (arch, cpu)
+    for cpu, extra in QEMU_PATHS[arch].items():
+        # the kernel's pick, then its widest path by name (portable where it has no SIMD path)
+        for isa in (None, (extra or ["portable"])[-1]):
+            req = KernelBootRequest(
+                arch=arch,
+                image=image.image,
+                prompts=QUESTIONS[:1],
+                max_tokens=N,
+                qemu_args=["-cpu", cpu],
+                isa=isa,
+            )
+            result = boot(req)
+            assert result.ok, f"{result.error} (log {result.log})"
+            banner = re.search(
+                r"auton: isa (\S+) \(this CPU runs: ([^;)]*)(?:; weight MB/s ([^)]*))?\)",
+                Path(result.log).read_text(errors="replace"),
+            )
+            assert banner and banner.group(2).split() == ["portable", "swar", *extra], (
+                cpu,
+                banner and banner.group(0),
+            )
+            if isa:
+                assert banner.group(1) == isa and banner.group(3) is None, (cpu, banner.group(0))
+            else:
+                timed = rates(banner.group(3))
+                assert list(timed) == banner.group(2).split(), (cpu, banner.group(0))
+                assert banner.group(1) == max(timed, key=timed.__getitem__), (cpu, banner.group(0))
+            assert result.answers[0].token_ids == want, (arch, cpu, isa)

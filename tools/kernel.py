@@ -163,6 +163,11 @@ class KernelBootRequest(BaseModel):
     temperature: float = Field(0.0, ge=0, le=100, description="0 = greedy")
     top_p: float = Field(1.0, gt=0, le=1)
     seed: int = Field(0, ge=0)
+    isa: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9]{1,16}$",
+        description="the runtime's block-kernel path (isa=NAME); None: the fastest, timed at boot",
+    )
     timeout_s: float = Field(300, gt=0, description="for the whole boot, all prompts included")
     log: Path | None = Field(None, description="boot log; default <image dir>/boot.log")
 
@@ -541,6 +546,8 @@ def boot_command(req: KernelBootRequest) -> tuple[list[str], Path, int]:
         )
     ram_mb = _ram_mb(req, image)
     append = f"max_tokens={req.max_tokens} temperature={req.temperature:g} top_p={req.top_p:g} seed={req.seed} ids=1"
+    if req.isa:
+        append += f" isa={req.isa}"
     devices = DEFAULT_DEVICES[req.arch] if req.devices is None else req.devices
     return qemu_command(req.arch, image, ram_mb, append, [*devices, *req.qemu_args], req.smp), image, ram_mb
 

@@ -72,13 +72,13 @@ static int cmd_help(struct shell *sh, struct words *a)
     (void)sh;
     (void)a;
     kputs("auton: help\n"
-          "commands: poweroff | set key=value ... (max_tokens, temperature, top_p, seed, ids) | help\n");
+          "commands: poweroff | set key=value ... (max_tokens, temperature, top_p, seed, ids, isa) | help\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         kputs("  ");
         con_column(commands[i].usage, strlen(commands[i].usage), 36);
         kprintf("%s\n", commands[i].what);
     }
-    kputs("  set key=value ...                   sampler settings: max_tokens, temperature, top_p, seed, ids\n"
+    kputs("  set key=value ...                   the sampler (max_tokens, temperature, top_p, seed, ids), isa\n"
           "  poweroff                            end the machine\n"
           "anything else is a question for the model\n");
     return con_end("help", 0);

@@ -82,10 +82,13 @@ static int apply_setting(struct shell_settings *st, const char *key, size_t klen
         st->sampler.seed = u;
     else if (klen == 3 && !strncmp(key, "ids", klen) && !parse_u64(value, &u) && u <= 1)
         st->show_ids = (int)u;
+    else if (klen == 3 && !strncmp(key, "isa", klen) && slm_set_isa(value) == 0)
+        ; /* the block-kernel path, process-wide (slm.h) */
     else {
         kputs("auton: error: bad setting '");
         kwrite(key, klen);
-        kprintf("=%.200s' (max_tokens=1..1048576, temperature>=0, top_p in (0,1], seed>=0, ids=0|1)\n", value);
+        kprintf("=%.200s' (max_tokens=1..1048576, temperature>=0, top_p in (0,1], seed>=0, ids=0|1, isa=best|%s)\n",
+                value, slm_isas());
         return -1;
     }
     return 0;

@@ -228,10 +228,10 @@ static void json_model(const slm_info *in, const slm_arena *a)
     printf(", \"quant\": \"%s\", \"tokenizer\": \"%s\", \"params\": %llu, \"weight_bytes\": %llu, "
            "\"kv_bytes\": %llu, \"layers\": %u, \"d_model\": %u, \"heads\": %u, \"kv_heads\": %u, \"d_ff\": %u, "
            "\"context\": %u, \"vocab\": %u, \"arena_used\": %zu, \"arena_peak\": %zu, \"isa\": \"%s\", "
-           "\"isas\": \"%s\"}",
+           "\"isas\": \"%s\", \"isa_rates\": \"%s\"}",
            in->quant, in->tokenizer, (unsigned long long)in->n_params, (unsigned long long)in->weight_bytes,
            (unsigned long long)in->kv_bytes, in->n_layers, in->d_model, in->n_heads, in->n_kv_heads, in->d_ff,
-           in->context, in->vocab_size, a->used, a->peak, in->isa, in->isas);
+           in->context, in->vocab_size, a->used, a->peak, in->isa, in->isas, in->isa_rates);
 }
 
 int main(int argc, char **argv)

@@ -230,72 +230,9 @@ static int always(void)
 const qt_kernels qt_portable = {"portable", always,    rows_f32_c, rows_q8_0_c, rows_q4_0_c, NULL,
                                 NULL,       dot_f16_c, axpy_f16_c, NULL,        NULL};
 
-/* Slowest first: the best path is the last one the CPU runs. */
-static const qt_kernels *const paths[] = {
-    &qt_portable,
-    &qt_swar,
-#if defined(__x86_64__)
-    &qt_ssse3,
-    &qt_avx2,
-#elif defined(__aarch64__)
-    &qt_neon,
-    &qt_sdot,
-#endif
-};
-#define N_PATHS (sizeof paths / sizeof paths[0])
-
-/* The path in use; kernels a path leaves NULL are the portable ones. */
-static qt_kernels active;
-
-static const qt_kernels *kernels(void)
-{
-    if (!active.name)
-        qt_set_isa("best");
-    return &active;
-}
-
-int qt_set_isa(const char *name)
-{
-    for (size_t i = N_PATHS; i-- > 0;)
-        if ((rt_streq(name, "best") || rt_streq(name, paths[i]->name)) && paths[i]->available()) {
-            active = *paths[i];
-            if (!active.rows_f32)
-                active.rows_f32 = qt_portable.rows_f32;
-            if (!active.dot_f16)
-                active.dot_f16 = qt_portable.dot_f16;
-            if (!active.axpy_f16)
-                active.axpy_f16 = qt_portable.axpy_f16;
-            return 0;
-        }
-    return -1;
-}
-
-const char *qt_isa(void)
-{
-    return kernels()->name;
-}
-
-void qt_isa_list(char *buf, size_t n)
-{
-    size_t at = 0;
-    if (n)
-        buf[0] = '\0';
-    for (size_t i = 0; i < N_PATHS; i++) {
-        if (!paths[i]->available())
-            continue;
-        size_t len = rt_strlen(paths[i]->name);
-        if (at + (at > 0) + len + 1 > n)
-            return;
-        if (at)
-            buf[at++] = ' ';
-        rt_memcpy(buf + at, paths[i]->name, len + 1);
-        at += len;
-    }
-}
-
 void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q, uint32_t n, uint32_t npos, float scale)
 {
-    const qt_kernels *kn = kernels();
+    const qt_kernels *kn = qt_active();
     if (kn->scores_f16)
         kn->scores_f16(out, k, stride, q, n, npos, scale);
     else
@@ -305,7 +242,7 @@ void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q,
 
 void qt_mix_f16(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos)
 {
-    const qt_kernels *kn = kernels();
+    const qt_kernels *kn = qt_active();
     if (kn->mix_f16) {
         kn->mix_f16(y, a, v, stride, n, npos);
         return;
@@ -337,12 +274,12 @@ void qt_prepare(qt_vec *v, uint32_t type)
 static void rows_f16(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)
 {
     for (uint32_t r = 0; r < nrows; r++)
-        out[r] = active.dot_f16((const uint16_t *)(w + r * row_bytes), v->s.xh, v->n);
+        out[r] = qt_active()->dot_f16((const uint16_t *)(w + r * row_bytes), v->s.xh, v->n);
 }
 
 void qt_rows(float *out, size_t ld, const qt_matrix *w, const qt_vec *v, uint32_t n, uint32_t r0, uint32_t r1)
 {
-    const qt_kernels *k = kernels();
+    const qt_kernels *k = qt_active();
     qt_rows_fn *f = w->type == QT_F32    ? k->rows_f32
                     : w->type == QT_F16  ? rows_f16
                     : w->type == QT_Q8_0 ? k->rows_q8_0

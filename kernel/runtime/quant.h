@@ -120,12 +120,14 @@ void qt_scores_f16(float *out, const uint16_t *k, size_t stride, const float *q,
                    float scale);
 void qt_mix_f16(float *y, const float *a, const uint16_t *v, size_t stride, uint32_t n, uint32_t npos);
 
-/* The kernel paths: "portable" everywhere; "ssse3", "avx2" on x86_64; "neon", "sdot" on
- * aarch64. qt_set_isa selects one by name ("best": the fastest this CPU runs) and returns 0, or
- * -1 when it is unknown or the CPU lacks it; qt_isa names the one in use (initially the best);
- * qt_isa_list writes the names this CPU runs, space-separated. */
+/* The kernel paths: "portable" and "swar" everywhere; "ssse3", "avx2" on x86_64; "neon", "sdot"
+ * on aarch64. qt_set_isa selects one by name, or "best": the fastest this CPU runs, timed on the
+ * first such call (quant_pick.c); it returns 0, or -1 when the name is unknown or the CPU lacks
+ * it. qt_isa names the one in use (initially the best); qt_isa_list writes the names this CPU
+ * runs, space-separated; qt_isa_rates writes "name=MB/s" for each path timed ("" before). */
 int qt_set_isa(const char *name);
 const char *qt_isa(void);
 void qt_isa_list(char *buf, size_t n);
+void qt_isa_rates(char *buf, size_t n);
 
 #endif

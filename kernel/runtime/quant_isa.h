@@ -35,6 +35,10 @@ extern const qt_kernels qt_ssse3, qt_avx2;
 extern const qt_kernels qt_neon, qt_sdot;
 #endif
 
+/* The path in use (quant_pick.c): the one qt_set_isa chose, its NULL kernels the portable ones;
+ * the first call without a choice chooses "best". */
+const qt_kernels *qt_active(void);
+
 /* Rows qt_rows hands a kernel at once (they interleave independent rows to hide latency). */
 #define QT_ROW_GROUP 4
 

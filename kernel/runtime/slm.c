@@ -72,6 +72,9 @@ void slm_get_info(const slm_model *m, slm_info *info)
     info->vocab_size = m->hp.vocab;
     info->isa = qt_isa();
     info->isas = slm_isas();
+    static char rates[96];
+    qt_isa_rates(rates, sizeof rates);
+    info->isa_rates = rates;
 }
 
 const char *slm_isas(void)

@@ -70,8 +70,9 @@ typedef struct {
     uint64_t weight_bytes; /* tensor data, used in place from the GGUF image */
     uint64_t kv_bytes;     /* KV cache, in the arena */
     uint32_t n_layers, d_model, n_heads, n_kv_heads, d_ff, context, vocab_size;
-    const char *isa;  /* the kernel path in use: "portable", "ssse3", "avx2", "neon", "sdot" */
-    const char *isas; /* the paths this CPU runs, space-separated */
+    const char *isa;       /* the kernel path in use: "portable", "swar", "ssse3", "avx2", "neon", "sdot" */
+    const char *isas;      /* the paths this CPU runs, space-separated */
+    const char *isa_rates; /* "name=MB/s ..." of each path "best" timed to choose; "" if one was named */
 } slm_info;
 
 /* Fork-join for the forward pass: fork(pool, job, arg) must call job(arg, w, n) once for every
@@ -87,8 +88,9 @@ void slm_set_workers(slm_model *m, uint32_t n, slm_fork_fn fork, void *pool);
  * it has started the other CPUs, before slm_load. */
 void slm_set_default_workers(uint32_t n, slm_fork_fn fork, void *pool);
 
-/* Choose the block-kernel path by name (one of slm_info.isas, or "best", the default). Every
- * path computes the same bits; this exists to test and measure each. Returns 0, or SLM_E_INPUT
+/* Choose the block-kernel path by name (one of slm_info.isas), or "best", the default: the
+ * fastest, timed on this CPU the first time it is asked for (a few ms per path). Every path
+ * computes the same bits; naming one exists to test and measure each. Returns 0, or SLM_E_INPUT
  * when this CPU does not run `name`. Process-wide: call it before slm_generate. */
 int slm_set_isa(const char *name);
 const char *slm_isas(void); /* slm_info.isas without a model */
