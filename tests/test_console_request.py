@@ -31,7 +31,7 @@ from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine, random_machine
-from tools.tune.chat import answer_prompt, extend_tokenizer
+from tools.tune.chat import answer_prompt, extend_tokenizer, fit_output
 from tools.tune.evaluate import Console, Session
 
 
@@ -92,6 +92,7 @@ class Agreement:
     answered: int = 0  # kernel answers (the exchange fit the context)
     answers: int = 0  # ... equal to the Python decoder's
     grounded: int = 0  # ... grounded in the command's output (tools.task.answers.grounded)
+    cut: int = 0  # exchanges whose output the model read only a head of (tools.tune.chat.fit_output)
     near_ties: int = 0  # ... differing from Python's only where the choice was a near tie (kernel_steps)
     # (request, the kernel's command or answer, the Python decoder's) where they differ
     differ: list[tuple[str, str | None, str | None]] = field(default_factory=list)
@@ -115,9 +116,10 @@ def kernel_steps(console: Console, machine, a: Answer, output: str) -> str | Non
     to where it last could end; else what is wrong."""
     session = console.new_session()
     console.command(session, machine, a.prompt, 48)
-    words, texts, end = AnswerWords(output), console.texts, console.ids.end
+    seen = fit_output(console.tok, output, console.context, session.length)
+    words, texts, end = AnswerWords(seen), console.texts, console.ids.end
     ids = a.token_ids[a.token_ids.index(end) + 1 :]
-    logits = session.feed([end, *answer_prompt(console.tok, console.ids, output)])
+    logits = session.feed([end, *answer_prompt(console.tok, console.ids, seen)])
     text = whole = ""
     for i, t in enumerate(ids):
         order = torch.argsort(logits, descending=True, stable=True).tolist()
@@ -157,6 +159,7 @@ def agree_with_python(
             assert f"auton: end command={a.command.split()[0]} rc=" in a.text
             # the output the kernel captured for the model: the lines between the command and the answer
             output = a.text.split("\n", 1)[1].split("\nauton: answer ", 1)[0] + "\n"
+            n.cut += fit_output(console.tok, output, console.context, session.length) not in (output, None)
             python_answer = console.answer(session, output, 64)
             assert (a.answer is None) == (python_answer is None), (a, python_answer)
             if a.answer is not None:
@@ -209,20 +212,21 @@ def test_qemu_commands_equal_the_python_constrained_decoder(request_setup, kb_bl
     assert [a.command for a in r.answers] == want
 
 
-@pytest.mark.parametrize("std", [0.3, 1.0])
+@pytest.mark.parametrize("std,context", [(0.3, 1024), (1.0, 1024), (0.3, 160)])
 def test_random_models_write_valid_commands_as_the_python_decoder_does(
-    std, request_setup, micro_config, micro_dataset, host_runtime, tmp_path
+    std, context, request_setup, micro_config, micro_dataset, host_runtime, tmp_path
 ):
     """A random-init model with the chat tokens wanders over the whole grammar (device
     addresses, kb command and package names, search words) and through the answer constraint
-    (a context long enough for every output): every command is valid, the kernel's commands and
-    answers equal the Python decoders' on the same weights (an answer may part from Python's
-    only where two allowed tokens nearly tie: kernel_steps), and every answer is grounded."""
+    (a context long enough for every output, or one that cuts most to a head of lines): every
+    command is valid, the kernel's commands and answers equal the Python decoders' on the same
+    weights (an answer may part from Python's only where two allowed tokens nearly tie:
+    kernel_steps), and every answer is grounded."""
     _, hw, machine, index, _, shared = request_setup
     tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
     extend_tokenizer(tok)
     tok.save(str(tmp_path / "tokenizer.json"))
-    spec = micro_config.model.model_copy(update={"vocab_size": tok.get_vocab_size(), "context": 1024})
+    spec = micro_config.model.model_copy(update={"vocab_size": tok.get_vocab_size(), "context": context})
     gguf = random_gguf(tmp_path / "random", tmp_path / "tokenizer.json", spec, "F32", std=std)
     rng = random.Random(std)
     words = [
@@ -246,11 +250,12 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     n = agree_with_python(model, tok, index, machine, shared, answers)
     intents = sorted({a.command.split()[0] for a in answers})
     print(
-        f"random std={std}: kernel = Python on {n.commands}/{len(answers)} commands, answers {n.answers}/{n.answered}"
-        f" ({n.near_ties} more part at a near tie; {n.grounded} grounded); intents {intents}"
+        f"random std={std} context={context}: kernel = Python on {n.commands}/{len(answers)} commands, answers {n.answers}/{n.answered}"
+        f" ({n.near_ties} more part at a near tie; {n.grounded} grounded; {n.cut} outputs cut); intents {intents}"
     )
     assert n.commands == len(answers) and n.answers + n.near_ties == n.answered == n.grounded, n.wrong
     assert n.answered >= len(answers) // 2 and n.answers >= 0.8 * n.answered, n.differ
+    assert (n.cut > 0) == (context < 1024), n.cut
 
 
 HOSTILE = [

@@ -118,7 +118,14 @@ def test_micro_model_learns_the_tiny_command_set(micro_tuned, tiny_task):
 
 
 # requests that name nothing, a command, a package, search words, or junk
-REQUESTS = ["", "what does ls do", "apt show vim please", "find packages for pdf viewer", "?? x.. -- ++", "DIG. dig"]
+REQUESTS = [
+    "",
+    "what does ls do",
+    "apt show vim please",
+    "find packages for pdf viewer",
+    "?? x.. -- ++",
+    "DIG. dig",
+]
 
 
 def test_constrained_decoder_never_emits_an_invalid_command(micro_dataset, task_dataset):
@@ -201,6 +208,34 @@ def test_chat_template_renders_the_training_layout(micro_dataset):
     assert prompt.endswith("<|command|>")
 
 
+def test_a_long_output_is_cut_to_the_lines_that_leave_the_answer_room(micro_dataset):
+    from tools.task.answers import AnswerWords
+    from tools.tune.chat import ANSWER_ROOM, encode_text, fit_output
+
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    ids = extend_tokenizer(tok)
+    rows = "".join(f"pkg-{i} - a package number {i}\n" for i in range(40))
+    output = f"auton: pkg search words=pkg count=40\n{rows}auton: end command=pkg rc=0\n"
+    assert fit_output(tok, output, 4096, 10) == output
+    before, context = 12, 160
+    room = context - before - 3 - ANSWER_ROOM
+    seen = fit_output(tok, output, context, before)
+    assert seen and output.startswith(seen) and seen.endswith("\n") and seen != output
+    assert len(encode_text(tok, seen)) <= room  # the longest head of whole lines that fits
+    assert len(encode_text(tok, output[: output.index("\n", len(seen)) + 1])) > room
+    assert fit_output(tok, "x" * 2000 + "\nsmall\n", context, before) is None  # not even line 1
+    # the answer is learned where the head grounds it, the command alone where it does not
+    for answer, whole in (
+        ("40 packages match, for example pkg-0.", True),
+        ("40 packages match, for example pkg-39.", False),
+    ):
+        assert AnswerWords(output).complete(answer)
+        seq, learn = encode_exchange(
+            tok, ids, "packages about pkg", "pkg search pkg", output, answer, context
+        )
+        assert (seq.count(ids.end) == 2) == whole and len(seq) <= context + 1
+
+
 def test_command_only_batches_carry_more_requests_and_only_the_command_turn(micro_dataset):
     from tools.tune.data import TaskBatches, steps_in_share
 
@@ -217,7 +252,9 @@ def test_command_only_batches_carry_more_requests_and_only_the_command_turn(micr
     learned = [tok.decode([t for t in row.tolist() if t != -100], skip_special_tokens=False) for row in y]
     assert set(learned) == {"devices storage<|end|>"}  # the answer turn is cut off
     assert int((x == ids.output).sum()) == 0
-    assert torch.equal(TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3).batch(5, 2)[0], batches.batch(5, 2)[0])
+    assert torch.equal(
+        TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3).batch(5, 2)[0], batches.batch(5, 2)[0]
+    )
     assert steps_in_share(6, 0.5) == 3
 
 
@@ -250,7 +287,9 @@ def test_tune_on_the_clock_sizes_its_steps_and_decays(micro_run, micro_dataset, 
 
 
 def test_interrupted_tune_resumes_to_the_uninterrupted_weights(micro_run, micro_dataset, tiny_task, tmp_path):
-    kw = dict(max_steps=12, eval_interval=6, log_interval=3, pretrain_fraction=0.25, answers=True, command_share=0.5)
+    kw = dict(
+        max_steps=12, eval_interval=6, log_interval=3, pretrain_fraction=0.25, answers=True, command_share=0.5
+    )
     with torch_threads(1):
         tune(_tune_req(micro_run, tiny_task, micro_dataset, tmp_path / "a", **kw))
 

@@ -20,12 +20,12 @@
  * package no pkg show; one with no word that fits a search word searches free words. Names
  * are looked up by binary search (kb_find). help, set and poweroff are not in
  * the grammar, so no request can run them. The command runs through console_command, exactly as
- * if typed; OUTPUT is what it printed (\n line ends). ANSWER is decoded best first under a
- * grounding constraint (tools/tune/constrain.py decode_answer, mirrored): tokens are tried in
- * order of descending logit (ties: the lower id), and the first whose text keeps the answer a
- * prefix of a grounded one (answer.h) is taken, or <|end|> where the answer may end; decoding
- * stops at <|end|>, after REQUEST_ANSWER_TOKENS tokens, or when no token fits, and an answer
- * stopped where it may not end is cut back to the longest start of it that may. */
+ * if typed; OUTPUT is what it printed (\n line ends), or its longest head of whole lines that leaves
+ * REQUEST_ANSWER_ROOM tokens of the context (fit_output). ANSWER is decoded best first under a grounding constraint
+ * (tools/tune/constrain.py decode_answer, mirrored): tokens are tried in order of descending logit (ties: the lower
+ * id), and the first whose text keeps the answer a prefix of a grounded one (answer.h) is taken, or <|end|> where the
+ * answer may end; decoding stops at <|end|>, after REQUEST_ANSWER_TOKENS tokens or at the context's end, or when no
+ * token fits, and an answer stopped where it may not end is cut back to the longest start of it that may. */
 #include "request.h"
 
 #include "answer.h"
@@ -35,7 +35,7 @@
 #include "platform.h"
 
 #define COMMAND_MAX 512               /* bytes of command text */
-#define OUTPUT_MAX  ANSWER_OUTPUT_MAX /* a longer output does not fit any context: no answer */
+#define OUTPUT_MAX  ANSWER_OUTPUT_MAX /* of a longer output, the model reads a head of this */
 #define TOKENS_MAX  8192
 #define CANDIDATES  16 /* the answer decoder's candidates per pass over the vocabulary */
 
@@ -435,22 +435,61 @@ static int32_t best_fitting(struct exchange *x, char *text, size_t n)
     }
 }
 
-/* The answer after the command's output, into ans (ANSWER_TEXT_MAX + 1 bytes): its length, 0
- * when the exchange does not fit the context (no answer), -1 on an error (x->err). */
+/* Bytes of out[0..len) up to and including its n-th '\n'. */
+static size_t line_end(const char *out, size_t len, int n)
+{
+    size_t i = 0;
+    for (; i < len && n > 0; i++)
+        n -= out[i] == '\n';
+    return i;
+}
+
+/* The head of the output the model reads (tools/tune/chat.py fit_output): all of it when its
+ * tokens fit in room, else its longest head of whole lines that does, by a binary search over
+ * the line count; its length in bytes, its tokens at ids (*k), or 0 when not even the first
+ * line fits. A text longer than the tokenizer takes at once does not fit. */
+static size_t fit_output(struct exchange *x, const char *out, size_t len, int32_t *ids, int room, int *k)
+{
+    slm_model *m = x->sh->model;
+    if (room <= 0)
+        return 0;
+    if ((*k = slm_tokenize(m, out, len, 0, ids, room, x->err, sizeof x->err)) >= 0)
+        return len;
+    int lines = 0;
+    for (size_t i = 0; i + 1 < len; i++)
+        lines += out[i] == '\n';
+    int lo = 0, hi = lines + 1; /* the head of lo lines fits (none: 0); of hi, the whole, does not */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (slm_tokenize(m, out, line_end(out, len, mid), 0, ids, room, x->err, sizeof x->err) >= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    size_t n = line_end(out, len, lo);
+    return lo && (*k = slm_tokenize(m, out, n, 0, ids, room, x->err, sizeof x->err)) >= 0 ? n : 0;
+}
+
+/* The answer after the command's output (or the head of it that fits), into ans
+ * (ANSWER_TEXT_MAX + 1 bytes): its length, 0 when not even the output's first line fits the
+ * context (no answer), -1 on an error (x->err). */
 static int decode_answer(struct exchange *x, const char *output, size_t output_len, char *ans, int *eos)
 {
     static int32_t tail[TOKENS_MAX];
     slm_model *m = x->sh->model;
-    int n = 0, cmd_tokens = x->cmd_tokens; /* the command's <|end|> is fed with the tail */
+    int n = 0, k, cmd_tokens = x->cmd_tokens; /* the command's <|end|> is fed with the tail */
+    int context = (int)x->sh->info.context;
     tail[n++] = ctx.ids[T_END];
     tail[n++] = ctx.ids[T_OUTPUT];
-    int k = slm_tokenize(m, output, output_len, 0, tail + n, TOKENS_MAX - n - 1, x->err, sizeof x->err);
-    if (k < 0)
-        return 0; /* more than TOKENS_MAX tokens (or bytes the tokenizer takes at once): it cannot fit */
+    int room = context - x->prompt_tokens - cmd_tokens - 3 - REQUEST_ANSWER_ROOM;
+    room = room < TOKENS_MAX - 3 ? room : TOKENS_MAX - 3;
+    output_len = fit_output(x, output, output_len, tail + n, room, &k);
+    if (!output_len)
+        return 0;
     n += k;
     tail[n++] = ctx.ids[T_ANSWER];
-    if (x->prompt_tokens + cmd_tokens + n + REQUEST_ANSWER_TOKENS > (int)x->sh->info.context)
-        return 0;
+    int max_tokens = context - x->prompt_tokens - cmd_tokens - n;
+    max_tokens = max_tokens < REQUEST_ANSWER_TOKENS ? max_tokens : REQUEST_ANSWER_TOKENS;
     x->pos = x->prompt_tokens + cmd_tokens;
     if (feed(x, tail, n) < 0)
         return -1;
@@ -458,7 +497,7 @@ static int decode_answer(struct exchange *x, const char *output, size_t output_l
     answer_words(output, output_len);
     x->busy_us += plat_time_us() - t0;
     size_t len = 0, whole = 0; /* whole: the length where the answer last could end */
-    for (int i = 0; i < REQUEST_ANSWER_TOKENS; i++) {
+    for (int i = 0; i < max_tokens; i++) {
         t0 = plat_time_us();
         int32_t best = best_fitting(x, ans, len);
         if (best >= 0 && best != ctx.ids[T_END]) {
@@ -476,7 +515,7 @@ static int decode_answer(struct exchange *x, const char *output, size_t output_l
             *eos = 1;
             break;
         }
-        if (i + 1 < REQUEST_ANSWER_TOKENS && feed(x, &best, 1) < 0)
+        if (i + 1 < max_tokens && feed(x, &best, 1) < 0)
             return -1;
     }
     len = whole;     /* an answer stopped where it may not end: cut back to where it may */
@@ -520,7 +559,7 @@ int request_serve(struct shell *sh, const char *line)
             kputs("auton: error: the command is not a console command\n");
             return 0;
         }
-        got = out_len <= sizeof output ? decode_answer(&x, output, out_len, ans, &eos) : 0;
+        got = decode_answer(&x, output, out_len < sizeof output ? out_len : sizeof output, ans, &eos);
         if (got < 0) {
             kprintf("auton: error: %s\n", x.err);
             return 0;

@@ -10,7 +10,8 @@
 #include "console.h"
 
 #define REQUEST_COMMAND_TOKENS 48 /* the command's token budget, <|end|> included */
-#define REQUEST_ANSWER_TOKENS  64
+#define REQUEST_ANSWER_TOKENS  64 /* the answer's, <|end|> included, unless the context ends first */
+#define REQUEST_ANSWER_ROOM    48 /* what the output leaves for the answer (tools/tune/chat.py ANSWER_ROOM) */
 
 /* Serve `line` as a request: 0 when done (the lines below printed), -1 when the model has no
  * chat tokens (the caller then generates freely, as before). */

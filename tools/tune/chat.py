@@ -9,6 +9,10 @@ The model's own turns are COMMAND<|end|> and ANSWER<|end|>; only they carry loss
 stops at ``<|end|>``, runs the command, appends ``<|output|>OUTPUT<|answer|>`` (OUTPUT is empty
 for ``none``) and generates the answer up to the next ``<|end|>``.
 
+An OUTPUT too long for the context is cut to its longest head of whole lines that leaves
+:data:`ANSWER_ROOM` tokens for the answer (:func:`fit_output`); the header line comes first and holds
+the counts and names most answers need.
+
 The special tokens are added to the pretrained tokenizer at tune time (after its vocabulary,
 so every pretraining id keeps its meaning) and the embedding grows to match
 (:func:`extend_tokenizer`); the GGUF export carries them as control tokens.
@@ -21,10 +25,14 @@ from dataclasses import dataclass
 from tokenizers import AddedToken, Tokenizer
 
 from tools.dataset import BOS_ID
+from tools.task.answers import AnswerWords
 
 REQUEST, COMMAND, END, OUTPUT, ANSWER = "<|request|>", "<|command|>", "<|end|>", "<|output|>", "<|answer|>"
 CHAT_TOKENS = (REQUEST, COMMAND, END, OUTPUT, ANSWER)
 IGNORE = -100  # label of a position that carries no loss
+# tokens the output leaves for the answer (kernel/console/request.h REQUEST_ANSWER_ROOM): 99% of
+# the task's answers are shorter; one may run on to the context's end
+ANSWER_ROOM = 48
 
 # messages: user (the request), assistant (the command), tool (the command's output), assistant
 # (the answer). The prompt after a user or tool message already ends where the model writes.
@@ -76,17 +84,42 @@ def answer_prompt(tok: Tokenizer, ids: ChatIds, output: str) -> list[int]:
     return [ids.output, *encode_text(tok, output), ids.answer]
 
 
+def fit_output(tok: Tokenizer, output: str, context: int, before: int) -> str | None:
+    """The output the model reads before its answer, after ``before`` tokens of prompt and
+    command (its ``<|end|>`` not counted): all of it when its tokens leave ANSWER_ROOM of the
+    context after ``<|end|><|output|>`` and ``<|answer|>``, else its longest head of whole lines
+    that does, found by a binary search over the line count (kernel/console/request.c searches
+    the same way), or None when not even the first line fits. Like the kernel's tokenizer, a
+    text of more than max(4 * context, 1024) bytes does not fit (kernel/runtime/slm.c)."""
+    room, max_bytes = context - before - 3 - ANSWER_ROOM, min(max(4 * context, 1024), 65536)
+
+    def fits(text: str) -> bool:
+        return room > 0 and len(text.encode()) <= max_bytes and len(encode_text(tok, text)) <= room
+
+    if fits(output):
+        return output
+    ends = [i + 1 for i, c in enumerate(output) if c == "\n" and i + 1 < len(output)]
+    lo, hi = 0, len(ends) + 1  # the head of lo lines fits (none: 0); of hi, the whole, does not
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(output[: ends[mid - 1]]) else (lo, mid)
+    return output[: ends[lo - 1]] if lo else None
+
+
 def encode_exchange(
     tok: Tokenizer, ids: ChatIds, request: str, command: str, output: str, answer: str | None, context: int
 ) -> tuple[list[int], list[bool]] | None:
-    """Token ids of one exchange and, per id, whether the model learns to write it. Without
-    ``answer``, or when the whole exchange does not fit ``context``, only request -> command;
-    None when even that does not fit."""
+    """Token ids of one exchange and, per id, whether the model learns to write it. The output
+    is what :func:`fit_output` leaves of it. Without ``answer``, or when the answer does not fit
+    or is not grounded in what is left of the output, only request -> command; None when even
+    that does not fit."""
     head = command_prompt(tok, ids, request)
-    cmd = [*encode_text(tok, command), ids.end]
+    body = encode_text(tok, command)
+    cmd = [*body, ids.end]
     seq, learn = head + cmd, [False] * len(head) + [True] * len(cmd)
-    if answer is not None:
-        tail_prompt = answer_prompt(tok, ids, output)
+    seen = fit_output(tok, output, context, len(head) + len(body)) if answer is not None else None
+    if answer is not None and seen is not None and (seen == output or AnswerWords(seen).complete(answer)):
+        tail_prompt = answer_prompt(tok, ids, seen)
         ans = [*encode_text(tok, answer), ids.end]
         if len(seq) + len(tail_prompt) + len(ans) <= context + 1:
             seq, learn = seq + tail_prompt + ans, learn + [False] * len(tail_prompt) + [True] * len(ans)

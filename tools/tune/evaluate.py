@@ -27,7 +27,7 @@ from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine
 from tools.task.render import render
 from tools.task.score import ScoreRow, score
-from tools.tune.chat import ChatIds, answer_prompt, chat_ids, command_prompt
+from tools.tune.chat import ChatIds, answer_prompt, chat_ids, command_prompt, fit_output
 from tools.tune.constrain import TokenMask, decode_answer, decode_command, token_texts
 from tools.tune.request import TaskEvalRequest, TaskEvalResult
 
@@ -87,15 +87,19 @@ class Console:
         return self.tok.decode(decode_command(next_logits, root, self.mask, max_tokens))
 
     def answer(self, session: Feeds, output: str, max_tokens: int) -> str | None:
-        """The answer after the command's output; None when the exchange would not fit the context."""
-        tail = [self.ids.end, *answer_prompt(self.tok, self.ids, output)]
-        if session.length + len(tail) + max_tokens > self.context:
+        """The answer after the command's output (or the head of it that fits, chat.fit_output),
+        at most ``max_tokens`` and no further than the context's end; None when not even the
+        output's first line fits."""
+        seen = fit_output(self.tok, output, self.context, session.length)
+        if seen is None:
             return None
+        tail = [self.ids.end, *answer_prompt(self.tok, self.ids, seen)]
+        max_tokens = min(max_tokens, self.context - session.length - len(tail))
 
         def next_logits(token: int | None) -> torch.Tensor:
             return session.feed(tail if token is None else [token])
 
-        out = decode_answer(next_logits, AnswerWords(output), self.texts, self.ids.end, max_tokens)
+        out = decode_answer(next_logits, AnswerWords(seen), self.texts, self.ids.end, max_tokens)
         return self.tok.decode(out, skip_special_tokens=True).strip()
 
 
