@@ -377,10 +377,12 @@ static void swiglu(float *g, const float *u, uint32_t n)
 /* Fork-join over the workers; one worker is the caller. */
 static void parallel(const slm_model *m, slm_job_fn job, void *arg)
 {
-    if (m->n_workers > 1)
+    if (m->n_workers > 1) {
+        qt_isa(); /* the path is chosen (maybe timed) here, not by the workers at once */
         m->fork(m->pool, job, arg);
-    else
+    } else {
         job(arg, 0, 1);
+    }
 }
 
 /* Worker w's share [*lo, *hi) of n items. */
