@@ -377,12 +377,10 @@ static void swiglu(float *g, const float *u, uint32_t n)
 /* Fork-join over the workers; one worker is the caller. */
 static void parallel(const slm_model *m, slm_job_fn job, void *arg)
 {
-    if (m->n_workers > 1) {
-        qt_isa(); /* the path is chosen (maybe timed) here, not by the workers at once */
+    if (m->n_workers > 1)
         m->fork(m->pool, job, arg);
-    } else {
+    else
         job(arg, 0, 1);
-    }
 }
 
 /* Worker w's share [*lo, *hi) of n items. */
@@ -475,6 +473,7 @@ void model_forward(slm_model *m, const int32_t *tokens, uint32_t n, uint32_t pos
 {
     const llama_hparams *hp = &m->hp;
     uint32_t d = hp->d_model, hd = hp->head_dim, qdim = hp->n_heads * hd, kvdim = hp->n_kv_heads * hd;
+    qt_isa(); /* the path is chosen (maybe timed) here, on the caller, not by the workers at once */
     for (uint32_t t = 0; t < n; t++) {
         qt_dequant_row(m->x + (size_t)t * d, &m->tok_embd, (uint32_t)tokens[t]);
         rope_angles(m->rope_cs + (size_t)t * hd, hd, pos + t, hp->rope_base);

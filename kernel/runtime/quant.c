@@ -273,8 +273,9 @@ void qt_prepare(qt_vec *v, uint32_t type)
 
 static void rows_f16(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)
 {
+    float (*dot)(const uint16_t *, const float *, uint32_t) = qt_active()->dot_f16;
     for (uint32_t r = 0; r < nrows; r++)
-        out[r] = qt_active()->dot_f16((const uint16_t *)(w + r * row_bytes), v->s.xh, v->n);
+        out[r] = dot((const uint16_t *)(w + r * row_bytes), v->s.xh, v->n);
 }
 
 void qt_rows(float *out, size_t ld, const qt_matrix *w, const qt_vec *v, uint32_t n, uint32_t r0, uint32_t r1)
