@@ -33,6 +33,8 @@ extern const qt_kernels qt_portable, qt_swar; /* swar: quant_swar.c, on every ar
 extern const qt_kernels qt_ssse3, qt_avx2;
 #elif defined(__aarch64__)
 extern const qt_kernels qt_neon, qt_sdot;
+#elif defined(__riscv)
+extern const qt_kernels qt_rvv; /* quant_rvv.c: the V extension */
 #endif
 
 /* The path in use (quant_pick.c): the one qt_set_isa chose, its NULL kernels the portable ones;

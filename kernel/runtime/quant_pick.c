@@ -19,6 +19,8 @@ static const qt_kernels *const paths[] = {
 #elif defined(__aarch64__)
     &qt_neon,
     &qt_sdot,
+#elif defined(__riscv)
+    &qt_rvv,
 #endif
 };
 #define N_PATHS (sizeof paths / sizeof paths[0])

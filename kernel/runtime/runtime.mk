@@ -7,7 +7,7 @@
 # memset and memcmp, which the kernel provides); -fno-math-errno lets __builtin_sqrtf become one
 # instruction.
 ifndef RUNTIME_SRCS
-RUNTIME_SRCS := $(addprefix runtime/,arena.c bpe.c fmath.c fmt.c gguf.c model.c quant.c quant_arm.c quant_pick.c quant_swar.c quant_x86.c rt.c sampler.c \
+RUNTIME_SRCS := $(addprefix runtime/,arena.c bpe.c fmath.c fmt.c gguf.c model.c quant.c quant_arm.c quant_pick.c quant_rvv.c quant_swar.c quant_x86.c rt.c sampler.c \
 	slm.c spm.c ugm.c unicode.c unicode_table.c vocab.c)
 RUNTIME_HDRS := $(wildcard runtime/*.h) include/platform.h
 RUNTIME_CFLAGS := -ffreestanding -fno-strict-aliasing -ffp-contract=off -fno-math-errno -Iinclude -Iruntime

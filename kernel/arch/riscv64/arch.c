@@ -7,6 +7,7 @@
 #include "platform.h"
 #include "smp.h"
 #include "uart16550.h"
+#include "vector.h"
 
 #define UART0             0x10000000UL
 #define SIFIVE_TEST       0x100000UL
@@ -132,6 +133,7 @@ void arch_start(uint64_t hartid, uintptr_t dtb)
     if (hw_dt_discover((const void *)dtb, 64u << 20) != 0)
         kprintf("auton: error: the device tree could not be walked; the inventory is empty\n");
     cpu_ids();
+    vector_probe(); /* before the other harts start, and before the runtime runs */
     smp_start(hartid, (const void *)dtb);
     kmain(&bi);
 }

@@ -8,6 +8,7 @@
 #include "hw.h"
 #include "kernel.h"
 #include "smp.h"
+#include "vector.h"
 
 #define MAX_HARTS       8
 #define HART_STACK_SIZE (64 * 1024)
@@ -53,6 +54,7 @@ void arch_secondary(uint64_t hartid);
 void arch_secondary(uint64_t hartid)
 {
     (void)hartid;
+    vector_on();
     cpupool_serve(&pool);
 }
 
