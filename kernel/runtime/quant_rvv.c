@@ -1,6 +1,7 @@
 /* The "rvv" block kernels: Q8_0 and Q4_0 rows with the RISC-V V extension (1.0), written as
  * inline assembly (gcc 12 has no vector intrinsics; binutils assembles V under `.option arch`).
- * They are vector-length agnostic: vsetvli picks how many blocks one instruction covers.
+ * They are vector-length agnostic (VLEN 128 and up): vsetvli picks how many blocks, up to the
+ * eight lanes of quant.h's order, one instruction covers.
  *
  * A vector element is one block: the strided loads gather the same eight bytes of consecutive
  * blocks into one e64 element each (the 34- and 18-byte blocks defeat unit-stride loads), and
@@ -10,12 +11,12 @@
  * below 2^31 away and leaves the dot product exactly. The whole-register ALU ops (shifts, masks,
  * 64-bit multiplies and adds at vl = VLMAX) are what QEMU's TCG turns into inline host vector
  * code; its vector loads, float ops and vsetvli cost a helper call or a translation-block exit,
- * so the kernels load each activation field once for a group of rows and change vtype twice per
- * run of blocks.
+ * so the kernels pair each activation field once for a group of four rows and run the float
+ * steps of the four rows as one register group.
  *
- * The float steps are quant.h's: d_b = fp16(w.d) * x.d (the half converted exactly as
- * fp16_to_fp32 does), (float)s_b * d_b, both rounded as the scalar instructions round (frm is
- * round-to-nearest-even), and then added onto lane b % 8 in order in C, with qt_hsum8 after. */
+ * The float steps are quant.h's: d_b = fp16(w.d) * x.d (the half converted exactly, as
+ * fp16_to_fp32 does), then (float)s_b * d_b added onto lane b % 8, block after block, each
+ * rounded as the scalar instructions round (frm is round-to-nearest-even); qt_hsum8 after. */
 #if defined(__riscv)
 
 #include "quant_isa.h"
@@ -27,9 +28,25 @@
 #define PAIR_BIAS 0x0000008000000080ull
 #define BYTES(b)  (0x0101010101010101ull * (b))
 #define HALF_2P31 0x80000000ull
-#define MAX_VL    32 /* blocks per run at most (VLMAX of e64 at LMUL 2 for VLEN 1024) */
 
 _Static_assert(QT_ROW_GROUP <= 4, "the kernels keep the sums of four rows");
+
+/* M(the register of row r) for r = 0..3 (a constant where it is inlined). */
+#define ROW_SWITCH(r, M, R0, R1, R2, R3)                                                                               \
+    switch (r) {                                                                                                       \
+    case 0:                                                                                                            \
+        M(R0);                                                                                                         \
+        break;                                                                                                         \
+    case 1:                                                                                                            \
+        M(R1);                                                                                                         \
+        break;                                                                                                         \
+    case 2:                                                                                                            \
+        M(R2);                                                                                                         \
+        break;                                                                                                         \
+    default:                                                                                                           \
+        M(R3);                                                                                                         \
+        break;                                                                                                         \
+    }
 
 /* The kernel turns V on (sstatus.VS) only on a hart that has it (arch/riscv64/vector.c). */
 static int hart_has_v(void)
@@ -39,10 +56,9 @@ static int hart_has_v(void)
     return ((s >> 9) & 3) != 0;
 }
 
-/* Registers. Runs of blocks at e64, LMUL 2: v2 the activation word, v4 v6 v8 v10 its pairs
- * Q_0..Q_3, v12 the weight word, v14 a product, v16 v18 v20 v22 the sums of rows 0..3. The float
- * steps at e32, LMUL 1 (the same VLMAX): v24 the block sums' offsets, v25 x.d, v26..v31 and the
- * mask v0 for one row. */
+/* Registers. The integer steps of a run of blocks, at e64 and LMUL 2: v2 the activation word,
+ * v4 v6 v8 v10 its pairs Q_0..Q_3, v12 the weight word, v14 a product, v16 v18 v20 v22 the sums
+ * of rows 0..3. */
 
 /* vl for the next run of up to avl blocks. */
 static inline size_t run_begin(size_t avl)
@@ -55,20 +71,7 @@ static inline size_t run_begin(size_t avl)
 static inline void sums_clear(int r)
 {
 #define CLEAR(S) __asm__ volatile(V_ON "vmv.v.x " S ", %0" V_OFF : : "r"(HALF_2P31))
-    switch (r) {
-    case 0:
-        CLEAR("v16");
-        break;
-    case 1:
-        CLEAR("v18");
-        break;
-    case 2:
-        CLEAR("v20");
-        break;
-    default:
-        CLEAR("v22");
-        break;
-    }
+    ROW_SWITCH(r, CLEAR, "v16", "v18", "v20", "v22");
 #undef CLEAR
 }
 
@@ -131,91 +134,139 @@ enum { W_Q8, W_LOW, W_HIGH };
 static inline void mac_row(int r, int kind, const uint8_t *w, size_t stride)
 {
     uint64_t mask = kind == W_Q8 ? BYTES(0x80) : BYTES(0x0f);
-    switch (r) {
-    case 0:
-        MAC_ROW("v16");
-        break;
-    case 1:
-        MAC_ROW("v18");
-        break;
-    case 2:
-        MAC_ROW("v20");
-        break;
-    default:
-        MAC_ROW("v22");
-        break;
-    }
+    ROW_SWITCH(r, MAC_ROW, "v16", "v18", "v20", "v22");
 }
 
-/* To the float steps (vl kept): v24 = off * the run's activation sums, v25 = its x.d. */
-static inline void floats_begin(const int32_t *xs, const float *xd, int off_shift)
+/* The float steps, for four rows at once in e32 LMUL-4 groups at vl = VLMAX (row r in the
+ * group's register r, where narrowing the sums puts it): v12 the block sums, then the products;
+ * v4 the scales as loaded, v16 their conversion, v8 the activation sums times the offset, then
+ * the scales' signs, v20 scratch and x.d (one copy in v1). Runs of blocks shorter than a register leave stale elements
+ * in the groups, which no step adds. v24..v27 and v28..v31 hold lanes 0..7 of each row, or where a register holds four
+ * floats (VLEN 128), lanes 0..3 and 4..7. */
+
+/* The rows' lanes to 0; the scale registers to a normal half's (1.0) for the stale elements. */
+static inline void lanes_clear(void)
 {
-    if (off_shift == 7)
-        __asm__ volatile(V_ON "vsetvli zero, zero, e32, m1, ta, ma\n\t"
-                              "vle32.v v24, (%0)\n\t vsll.vi v24, v24, 7\n\t vle32.v v25, (%1)" V_OFF
-                         :
-                         : "r"(xs), "r"(xd)
-                         : "memory");
-    else
-        __asm__ volatile(V_ON "vsetvli zero, zero, e32, m1, ta, ma\n\t"
-                              "vle32.v v24, (%0)\n\t vsll.vi v24, v24, 3\n\t vle32.v v25, (%1)" V_OFF
-                         :
-                         : "r"(xs), "r"(xd)
-                         : "memory");
+    size_t vl;
+    __asm__ volatile(V_ON "vsetvli %0, zero, e32, m4, ta, ma\n\t"
+                          "vmv.v.x v4, %1\n\t vmv.v.i v24, 0\n\t vmv.v.i v28, 0" V_OFF
+                     : "=r"(vl)
+                     : "r"(0x3c00L));
 }
 
-/* p[i] = (float)s_b * (fp16(d_b) * x.d) for the run's blocks of row r; w points at the scale of
- * its first block. The half converts as fp16_to_fp32: sign | (e|m << 13 as a float) * 2^112,
- * the top exponent (inf, NaN) selected apart. The load reads the scale and the block's first two
+/* To e32 (vl kept): v8..v11 the run's activation sums, v1 their x.d. */
+static inline void acts_load(const int32_t *xs, const float *xd)
+{
+    __asm__ volatile(V_ON "vsetvli zero, zero, e32, m1, tu, ma\n\t"
+                          "vle32.v v8, (%0)\n\t vle32.v v1, (%1)\n\t"
+                          "vmv1r.v v9, v8\n\t vmv1r.v v10, v8\n\t vmv1r.v v11, v8" V_OFF
+                     :
+                     : "r"(xs), "r"(xd)
+                     : "memory");
+}
+
+/* Row r's scales, from the block at w on: the load reads each scale and its block's first two
  * weight bytes, which the shifts drop. */
-#define FLOATS(S)                                                                                                      \
-    __asm__ volatile(V_ON "vnsrl.wx v26, " S ", %[n32]\n\t"                                                            \
-                          "vsub.vv v26, v26, v24\n\t"                                                                  \
-                          "vfcvt.f.x.v v26, v26\n\t"                                                                   \
-                          "vlse32.v v27, (%[w]), %[st]\n\t"                                                            \
-                          "vsll.vi v28, v27, 17\n\t"                                                                   \
-                          "vsrl.vi v28, v28, 4\n\t"                                                                    \
-                          "vsll.vi v29, v27, 16\n\t"                                                                   \
-                          "vand.vx v29, v29, %[sign]\n\t"                                                              \
-                          "vfmul.vf v30, v28, %[scale]\n\t"                                                            \
-                          "vmsgtu.vx v0, v28, %[fin]\n\t"                                                              \
-                          "vor.vx v31, v28, %[inf]\n\t"                                                                \
-                          "vmerge.vvm v30, v30, v31, v0\n\t"                                                           \
-                          "vor.vv v30, v30, v29\n\t"                                                                   \
-                          "vfmul.vv v30, v30, v25\n\t"                                                                 \
-                          "vfmul.vv v26, v26, v30\n\t"                                                                 \
-                          "vse32.v v26, (%[p])" V_OFF                                                                  \
-                     :                                                                                                 \
-                     : [w] "r"(w), [st] "r"((long)stride), [p] "r"(p), [n32] "r"(32L), [sign] "r"(0x80000000L),        \
-                       [scale] "f"(5.192296858534828e+33f), [fin] "r"((0x7c00L << 13) - 1), [inf] "r"(0x7f800000L)     \
-                     : "memory")
-
-static inline void row_floats(int r, const uint8_t *w, size_t stride, float *p)
+static inline void scales_load(int r, const uint8_t *w, size_t stride)
 {
-    switch (r) {
-    case 0:
-        FLOATS("v16");
-        break;
-    case 1:
-        FLOATS("v18");
-        break;
-    case 2:
-        FLOATS("v20");
-        break;
-    default:
-        FLOATS("v22");
-        break;
-    }
+#define LOAD(V) __asm__ volatile(V_ON "vlse32.v " V ", (%0), %1" V_OFF : : "r"(w), "r"((long)stride) : "memory")
+    ROW_SWITCH(r, LOAD, "v4", "v5", "v6", "v7");
+#undef LOAD
 }
 
-/* R rows at once (R a constant where it is inlined), runs of up to VLMAX blocks: per run, each
- * activation field is paired once for all R rows. Q8_0 field f is weight word f; Q4_0's fields
- * 0..3 are the low nibbles of words 0, 1, then their high nibbles. */
+/* The exact block sums s_b as floats (the high halves of the pair sums, less off * sum(x)), the
+ * scales' magnitudes e|m << 13 and their signs. Returns whether any scale is not a normal half
+ * (zero, subnormal, inf, NaN). */
+static inline int products_begin(long off_shift)
+{
+    size_t vl;
+    long special;
+    __asm__ volatile(V_ON "vsetvli %[vl], zero, e32, m4, ta, ma\n\t"
+                          "vnsrl.wx v12, v16, %[n32]\n\t"
+                          "vsll.vx v8, v8, %[sh]\n\t"
+                          "vsub.vv v12, v12, v8\n\t"
+                          "vfcvt.f.x.v v12, v12\n\t"
+                          "vsll.vi v16, v4, 17\n\t"
+                          "vsrl.vi v16, v16, 4\n\t"
+                          "vsll.vi v8, v4, 16\n\t"
+                          "vand.vx v8, v8, %[sign]\n\t"
+                          "vsub.vx v20, v16, %[lo]\n\t"
+                          "vmsgtu.vx v0, v20, %[span]\n\t"
+                          "vfirst.m %[special], v0" V_OFF
+                     : [vl] "=r"(vl), [special] "=r"(special)
+                     : [n32] "r"(32L), [sh] "r"(off_shift), [sign] "r"(0x80000000L), [lo] "r"(1L << 23),
+                       [span] "r"((31L << 23) - (1L << 23) - 1));
+    return special >= 0;
+}
+
+/* The scales' magnitudes as floats: a normal half re-biases its exponent; otherwise
+ * fp16_to_fp32's steps, e|m << 13 as a float times 2^112, the top exponent (inf, NaN) apart. */
+static inline void magnitudes(int special)
+{
+    if (special)
+        __asm__ volatile(V_ON "vmsgtu.vx v0, v16, %0\n\t"
+                              "vfmul.vf v20, v16, %1\n\t"
+                              "vor.vx v16, v16, %2\n\t"
+                              "vmerge.vvm v16, v20, v16, v0" V_OFF
+                         :
+                         : "r"((0x7c00L << 13) - 1), "f"(5.192296858534828e+33f), "r"(0x7f800000L));
+    else
+        __asm__ volatile(V_ON "vadd.vx v16, v16, %0" V_OFF : : "r"(0x38000000L));
+}
+
+/* (float)s_b * (fp16(d_b) * x.d), added onto the lanes of the run's blocks (tail undisturbed):
+ * set 0 (v24..) or, past four lanes a register, set 1 (v28..). */
+static inline void products_add(size_t vl, int set)
+{
+#define PRODUCTS                                                                                                       \
+    "vor.vv v16, v16, v8\n\t"                                                                                          \
+    "vmv1r.v v20, v1\n\t vmv1r.v v21, v1\n\t vmv1r.v v22, v1\n\t vmv1r.v v23, v1\n\t"                                  \
+    "vfmul.vv v16, v16, v20\n\t"                                                                                       \
+    "vfmul.vv v12, v12, v16\n\t"                                                                                       \
+    "vsetvli zero, %0, e32, m1, tu, ma\n\t"
+    if (set)
+        __asm__ volatile(V_ON PRODUCTS "vfadd.vv v28, v28, v12\n\t vfadd.vv v29, v29, v13\n\t"
+                                       "vfadd.vv v30, v30, v14\n\t vfadd.vv v31, v31, v15" V_OFF
+                         :
+                         : "r"(vl));
+    else
+        __asm__ volatile(V_ON PRODUCTS "vfadd.vv v24, v24, v12\n\t vfadd.vv v25, v25, v13\n\t"
+                                       "vfadd.vv v26, v26, v14\n\t vfadd.vv v27, v27, v15" V_OFF
+                         :
+                         : "r"(vl));
+#undef PRODUCTS
+}
+
+/* acc[r][0..7] of each row: set 0's lanes, then set 1's where a register holds four. */
+static inline void lanes_store(float acc[4][8])
+{
+    size_t n;
+    __asm__ volatile(V_ON "vsetvli %0, %1, e32, m1, ta, ma" V_OFF : "=r"(n) : "r"(8L));
+#define STORE(A, B, C, D)                                                                                              \
+    __asm__ volatile(V_ON "vse32.v " A ", (%0)\n\t vse32.v " B ", (%1)\n\t vse32.v " C ", (%2)\n\t vse32.v " D         \
+                          ", (%3)" V_OFF                                                                               \
+                     :                                                                                                 \
+                     : "r"(acc[0] + lane), "r"(acc[1] + lane), "r"(acc[2] + lane), "r"(acc[3] + lane)                  \
+                     : "memory")
+    size_t lane = 0;
+    STORE("v24", "v25", "v26", "v27");
+    if (n < 8) {
+        lane = n;
+        STORE("v28", "v29", "v30", "v31");
+    }
+#undef STORE
+}
+
+/* R rows at once (R a constant where it is inlined), runs of up to 8 blocks (the lanes), of
+ * VLMAX where a register group holds fewer: per run, each activation field is paired once for
+ * all R rows. Q8_0 field f is weight word f; Q4_0's fields 0..3 are the low nibbles of words 0,
+ * 1, then their high nibbles. */
 #define ROWS_BODY(R, BLOCK, Q4)                                                                                        \
     do {                                                                                                               \
-        float acc[R][8] = {{0}}, p[R][MAX_VL];                                                                         \
+        float acc[4][8];                                                                                               \
+        lanes_clear();                                                                                                 \
         for (uint32_t b = 0; b < nb;) {                                                                                \
-            size_t vl = run_begin(RT_MIN(nb - b, (uint32_t)MAX_VL));                                                   \
+            size_t vl = run_begin(RT_MIN(nb - b, 8u));                                                                 \
             const uint8_t *blk = w + b * sizeof(BLOCK);                                                                \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) sums_clear(r);                                         \
             _Pragma("GCC unroll 4") for (int f = 0; f < 4; f++)                                                        \
@@ -226,13 +277,13 @@ static inline void row_floats(int r, const uint8_t *w, size_t stride, float *p)
                 _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                    \
                     mac_row(r, kind, word + r * row_bytes, sizeof(BLOCK));                                             \
             }                                                                                                          \
-            floats_begin(v->s.xs + b, v->s.xd + b, Q4 ? 3 : 7);                                                        \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                        \
-                row_floats(r, blk + r * row_bytes, sizeof(BLOCK), p[r]);                                               \
-            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) for (size_t i = 0; i < vl; i++) acc[r][(b + i) % 8] += \
-                p[r][i];                                                                                               \
+            acts_load(v->s.xs + b, v->s.xd + b);                                                                       \
+            _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) scales_load(r, blk + r * row_bytes, sizeof(BLOCK));    \
+            magnitudes(products_begin(Q4 ? 3 : 7));                                                                    \
+            products_add(vl, b % 8 >= 4);                                                                              \
             b += (uint32_t)vl;                                                                                         \
         }                                                                                                              \
+        lanes_store(acc);                                                                                              \
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) out[r] = qt_hsum8(acc[r]);                                 \
     } while (0)
 
