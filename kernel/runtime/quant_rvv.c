@@ -24,10 +24,13 @@
 #define V_ON  ".option push\n\t.option arch, +v\n\t"
 #define V_OFF "\n\t.option pop"
 
-#define PAIRS     0x000000ff000000ffull
-#define PAIR_BIAS 0x0000008000000080ull
-#define BYTES(b)  (0x0101010101010101ull * (b))
-#define HALF_2P31 0x80000000ull
+#define PAIRS           0x000000ff000000ffull
+#define PAIR_BIAS       0x0000008000000080ull
+#define BYTES(b)        (0x0101010101010101ull * (b))
+#define HALF_2P31       0x80000000ull
+#define VTYPE_E64_TA_MA 0xd8 /* vtype: SEW 64 (3 << 3), tail and mask agnostic (3 << 6) */
+#define VLMUL_1         0
+#define VLMUL_2         1
 
 _Static_assert(QT_ROW_GROUP <= 4, "the kernels keep the sums of four rows");
 
@@ -60,11 +63,20 @@ static int hart_has_v(void)
  * v4 v6 v8 v10 its pairs Q_0..Q_3, v12 the weight word, v14 a product, v16 v18 v20 v22 the sums
  * of rows 0..3. */
 
-/* vl for the next run of up to avl blocks. */
+/* vl for the next run of up to avl blocks, at e64 and LMUL 2, or LMUL 1 where one register
+ * holds the eight blocks of a run (VLEN 512 and up): QEMU runs an ALU op inline only at vl =
+ * VLMAX. The rows keep their registers (the sums in the first of each pair), so the float steps
+ * are the same at either LMUL. */
 static inline size_t run_begin(size_t avl)
 {
+    static size_t vtype;
     size_t vl;
-    __asm__ volatile(V_ON "vsetvli %0, %1, e64, m2, ta, ma" V_OFF : "=r"(vl) : "r"(avl));
+    if (!vtype) {
+        size_t vlenb;
+        __asm__(V_ON "csrr %0, vlenb" V_OFF : "=r"(vlenb));
+        vtype = VTYPE_E64_TA_MA | (vlenb >= 8 * 8 ? VLMUL_1 : VLMUL_2);
+    }
+    __asm__ volatile(V_ON "vsetvl %0, %1, %2" V_OFF : "=r"(vl) : "r"(avl), "r"(vtype));
     return vl;
 }
 
@@ -154,14 +166,14 @@ static inline void lanes_clear(void)
                      : "r"(0x3c00L));
 }
 
-/* To e32 (vl kept): v8..v11 the run's activation sums, v1 their x.d. */
-static inline void acts_load(const int32_t *xs, const float *xd)
+/* To e32 at vl: v8..v11 the run's activation sums, v1 their x.d. */
+static inline void acts_load(size_t vl, const int32_t *xs, const float *xd)
 {
-    __asm__ volatile(V_ON "vsetvli zero, zero, e32, m1, tu, ma\n\t"
+    __asm__ volatile(V_ON "vsetvli zero, %2, e32, m1, tu, ma\n\t"
                           "vle32.v v8, (%0)\n\t vle32.v v1, (%1)\n\t"
                           "vmv1r.v v9, v8\n\t vmv1r.v v10, v8\n\t vmv1r.v v11, v8" V_OFF
                      :
-                     : "r"(xs), "r"(xd)
+                     : "r"(xs), "r"(xd), "r"(vl)
                      : "memory");
 }
 
@@ -277,7 +289,7 @@ static inline void lanes_store(float acc[4][8])
                 _Pragma("GCC unroll 4") for (int r = 0; r < R; r++)                                                    \
                     mac_row(r, kind, word + r * row_bytes, sizeof(BLOCK));                                             \
             }                                                                                                          \
-            acts_load(v->s.xs + b, v->s.xd + b);                                                                       \
+            acts_load(vl, v->s.xs + b, v->s.xd + b);                                                                   \
             _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) scales_load(r, blk + r * row_bytes, sizeof(BLOCK));    \
             magnitudes(products_begin(Q4 ? 3 : 7));                                                                    \
             products_add(vl, b % 8 >= 4);                                                                              \
