@@ -5,8 +5,8 @@ Every path computes one canonical summation order, so each path the host CPU run
 gives the same logits bit for bit, and therefore the same tokens as llama.cpp
 (tests/test_runtime_host.py checks the default path against it). "best" is the path that ran
 fastest when the runtime timed them all. Under QEMU, the CPU model decides which paths the
-kernel can run; the one it picks, and each one named on its command line, must give the host's
-tokens. A prompt longer than one prefill batch (32 tokens) must still give llama.cpp's tokens.
+kernel can run (riscv64's rvv: a CPU with V, at several vector lengths); the one it picks, and
+each one named on its command line, must give the host's tokens. A prompt longer than one prefill batch (32 tokens) must still give llama.cpp's tokens.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from tests.test_runtime_host import QUESTIONS, generate, slm
 from tools.kernel import KernelBootRequest, boot
 
 # CPU model -> the paths it runs beyond portable and swar (tools.kernel's defaults are qemu64,
-# cortex-a76 and rv64)
+# cortex-a76 and rv64). The rvv kernels are vector-length agnostic: VLEN 128 (four blocks a run),
+# 256 (eight) and 512 (eight, at LMUL 1).
+RV64_V = "rv64,v=true,vext_spec=v1.0,elen=64,vlen="
 QEMU_PATHS = {
     "x86_64": {"qemu64": [], "Penryn": ["ssse3"], "max": ["ssse3", "avx2"]},
     "aarch64": {"cortex-a72": ["neon"], "cortex-a76": ["neon", "sdot"]},
-    "riscv64": {"rv64": []},
+    "riscv64": {"rv64": [], **{f"{RV64_V}{vlen}": ["rvv"] for vlen in (128, 256, 512)}},
 }
 N = 12
 
