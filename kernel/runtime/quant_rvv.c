@@ -59,14 +59,12 @@ static int hart_has_v(void)
     return ((s >> 9) & 3) != 0;
 }
 
-/* Registers. The integer steps of a run of blocks, at e64 and LMUL 2: v2 the activation word,
- * v4 v6 v8 v10 its pairs Q_0..Q_3, v12 the weight word, v14 a product, v16 v18 v20 v22 the sums
- * of rows 0..3. */
-
-/* vl for the next run of up to avl blocks, at e64 and LMUL 2, or LMUL 1 where one register
- * holds the eight blocks of a run (VLEN 512 and up): QEMU runs an ALU op inline only at vl =
- * VLMAX. The rows keep their registers (the sums in the first of each pair), so the float steps
- * are the same at either LMUL. */
+/* The integer steps of a run of blocks, at e64 and LMUL 2: v2 the activation word, v4 v6 v8 v10
+ * its pairs Q_0..Q_3, v12 the weight word, v14 a product, v16 v18 v20 v22 the sums of rows 0..3.
+ * run_begin: vl for the next run of up to avl blocks, at LMUL 2, or LMUL 1 where one register
+ * holds the eight blocks of a run (VLEN 512 and up), since QEMU runs an ALU op inline only at
+ * vl = VLMAX. The rows keep their registers (the sums in the first of each pair), so the float
+ * steps are the same at either LMUL. */
 static inline size_t run_begin(size_t avl)
 {
     static size_t vtype;
@@ -80,6 +78,8 @@ static inline size_t run_begin(size_t avl)
     return vl;
 }
 
+/* Row r's sums to 2^31, which turns the narrowing shift's floor into the rounding the cross
+ * term needs. */
 static inline void sums_clear(int r)
 {
 #define CLEAR(S) __asm__ volatile(V_ON "vmv.v.x " S ", %0" V_OFF : : "r"(HALF_2P31))
@@ -152,9 +152,9 @@ static inline void mac_row(int r, int kind, const uint8_t *w, size_t stride)
 /* The float steps, for four rows at once in e32 LMUL-4 groups at vl = VLMAX (row r in the
  * group's register r, where narrowing the sums puts it): v12 the block sums, then the products;
  * v4 the scales as loaded, v16 their conversion, v8 the activation sums times the offset, then
- * the scales' signs, v20 scratch and x.d (one copy in v1). Runs of blocks shorter than a register leave stale elements
- * in the groups, which no step adds. v24..v27 and v28..v31 hold lanes 0..7 of each row, or where a register holds four
- * floats (VLEN 128), lanes 0..3 and 4..7. */
+ * the scales' signs, v20 scratch and x.d (one copy in v1). A run shorter than a register leaves
+ * stale elements in the groups, which no step adds. v24..v27 and v28..v31 hold lanes 0..7 of
+ * each row, or where a register holds four floats (VLEN 128), lanes 0..3 and 4..7. */
 
 /* The rows' lanes to 0; the scale registers to a normal half's (1.0) for the stale elements. */
 static inline void lanes_clear(void)

@@ -1,8 +1,9 @@
 /* riscv64's V extension. S-mode cannot read misa, so the device tree says whether the harts
  * have V: the first cpu's riscv,isa ("rv64imafdcvh_zicsr_...", QEMU's harts are alike) lists it
- * among its single-letter extensions, before the first '_'. sstatus.VS starts Off, and a vector
- * instruction then traps; Initial lets it run (no context is ever switched, so its state is
- * never saved). The runtime's rvv path is available when VS is on (quant_rvv.c). */
+ * among its single-letter extensions, before the first '_'. With VS Off a vector instruction
+ * traps; Initial lets it run (no context is ever switched, so the state is never saved). QEMU's
+ * OpenSBI already sets VS on a hart with V; the kernel does not rely on that. The runtime's rvv
+ * path is available when VS is on (quant_rvv.c). */
 #include "vector.h"
 
 #include "hw.h"
