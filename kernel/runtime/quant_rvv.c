@@ -162,7 +162,7 @@ static inline void lanes_clear(void)
     size_t vl;
     __asm__ volatile(V_ON "vsetvli %0, zero, e32, m4, ta, ma\n\t"
                           "vmv.v.x v4, %1\n\t vmv.v.i v24, 0\n\t vmv.v.i v28, 0" V_OFF
-                     : "=r"(vl)
+                     : "=&r"(vl)
                      : "r"(0x3c00L));
 }
 
@@ -205,7 +205,7 @@ static inline int products_begin(long off_shift)
                           "vsub.vx v20, v16, %[lo]\n\t"
                           "vmsgtu.vx v0, v20, %[span]\n\t"
                           "vfirst.m %[special], v0" V_OFF
-                     : [vl] "=r"(vl), [special] "=r"(special)
+                     : [vl] "=&r"(vl), [special] "=&r"(special)
                      : [n32] "r"(32L), [sh] "r"(off_shift), [sign] "r"(0x80000000L), [lo] "r"(1L << 23),
                        [span] "r"((31L << 23) - (1L << 23) - 1));
     return special >= 0;
