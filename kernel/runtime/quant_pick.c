@@ -3,7 +3,9 @@
  * instructions are not always the fastest: under QEMU's TCG a NEON or SSE instruction becomes a
  * call into a helper, and the plain 64-bit integer code of the swar path runs faster. So the
  * first time "best" is asked for, every path this CPU runs is timed on the same Q8_0 and Q4_0
- * rows (as Linux times its raid6 and xor routines at boot) and the fastest is kept. */
+ * rows (as Linux times its raid6 and xor routines at boot) and the fastest is kept. A path is
+ * timed only once it has given the portable path's bits on those rows, so one that does not is
+ * never picked, and the banner lists no figure for it. */
 #include "fmt.h"
 #include "platform.h"
 #include "quant_isa.h"
@@ -27,9 +29,12 @@ static const qt_kernels *const paths[] = {
 
 #define BENCH_ROWS   64
 #define BENCH_COLS   256
-#define BENCH_ROUNDS 8     /* each path timed once per round, the paths in turn; its best round counts */
-#define BENCH_US     250   /* per path and round, after one untimed pass (an emulator translates it) */
-#define BENCH_CALLS  10000 /* a bound, should the clock not advance */
+#define BENCH_ROUNDS 8      /* each path timed once per round, the paths in turn; its best round counts */
+#define BENCH_US     250    /* per path and round, after one untimed pass (an emulator translates it) */
+#define BENCH_CALLS  10000  /* a bound, should the clock not advance */
+#define BENCH_SCALE  0x1400 /* 2^-10 as a half */
+#define Q8_ROW       (BENCH_COLS / QK * sizeof(block_q8_0))
+#define Q4_ROW       (BENCH_COLS / QK * sizeof(block_q4_0))
 
 static struct {
     block_q8_0 q8[BENCH_ROWS * BENCH_COLS / QK];
@@ -67,7 +72,7 @@ static void bench_init(qt_vec *v)
             bytes[m][i] = (uint8_t)(s >> 24);
         }
     for (size_t b = 0; b < BENCH_ROWS * BENCH_COLS / QK; b++)
-        bench.q8[b].d = bench.q4[b].d = 0x1400;
+        bench.q8[b].d = bench.q4[b].d = BENCH_SCALE;
     for (int i = 0; i < BENCH_COLS; i++) {
         s = s * 1664525u + 1013904223u;
         bench.x[i] = (float)(int32_t)s * (1.0f / 2147483648.0f);
@@ -77,13 +82,44 @@ static void bench_init(qt_vec *v)
     qt_prepare(v, QT_Q8_0);
 }
 
+/* Scales the check sets on some blocks: zeros, subnormals, the extreme normal halves. */
+static const uint16_t check_scales[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x0400, 0x7bff, 0xfbff, 0x3c00};
+#define CHECK_STRIDE 13 /* blocks between them */
+
+/* Both matrices' rows through path k, in calls of 5 to 8 rows (full and short row groups). */
+static void check_pass(const qt_kernels *k, const qt_vec *v, float out[2][BENCH_ROWS])
+{
+    for (uint32_t r = 0, n; r < BENCH_ROWS; r += n) {
+        n = RT_MIN(5 + r / 8 % 4, BENCH_ROWS - r);
+        k->rows_q8_0(out[0] + r, (const uint8_t *)bench.q8 + r * Q8_ROW, Q8_ROW, n, v);
+        k->rows_q4_0(out[1] + r, (const uint8_t *)bench.q4 + r * Q4_ROW, Q4_ROW, n, v);
+    }
+}
+
+/* Whether path k gives the portable path's bits on the bench rows with the check's scales. */
+static int agrees(const qt_kernels *k, const qt_vec *v)
+{
+    static float want[2][BENCH_ROWS], got[2][BENCH_ROWS];
+    const size_t n = sizeof check_scales / sizeof check_scales[0];
+    for (size_t i = 0; i < n; i++)
+        bench.q8[i * CHECK_STRIDE].d = bench.q4[i * CHECK_STRIDE].d = check_scales[i];
+    check_pass(&qt_portable, v, want);
+    check_pass(k, v, got);
+    for (size_t i = 0; i < n; i++)
+        bench.q8[i * CHECK_STRIDE].d = bench.q4[i * CHECK_STRIDE].d = BENCH_SCALE;
+    for (int m = 0; m < 2; m++)
+        for (int r = 0; r < BENCH_ROWS; r++)
+            if (rt_f32_bits(got[m][r]) != rt_f32_bits(want[m][r]))
+                return 0;
+    return 1;
+}
+
 /* One pass over both matrices, QT_ROW_GROUP rows at a time as qt_rows hands them out. */
 static void bench_pass(const qt_kernels *k, const qt_vec *v)
 {
-    const size_t q8_row = BENCH_COLS / QK * sizeof(block_q8_0), q4_row = BENCH_COLS / QK * sizeof(block_q4_0);
     for (uint32_t r = 0; r < BENCH_ROWS; r += QT_ROW_GROUP) {
-        k->rows_q8_0(bench.out, (const uint8_t *)bench.q8 + r * q8_row, q8_row, QT_ROW_GROUP, v);
-        k->rows_q4_0(bench.out, (const uint8_t *)bench.q4 + r * q4_row, q4_row, QT_ROW_GROUP, v);
+        k->rows_q8_0(bench.out, (const uint8_t *)bench.q8 + r * Q8_ROW, Q8_ROW, QT_ROW_GROUP, v);
+        k->rows_q4_0(bench.out, (const uint8_t *)bench.q4 + r * Q4_ROW, Q4_ROW, QT_ROW_GROUP, v);
     }
 }
 
@@ -105,15 +141,17 @@ static void measure(void)
 {
     qt_vec v;
     qt_kernels k[N_PATHS];
+    int timed[N_PATHS];
     bench_init(&v);
-    for (size_t i = 0; i < N_PATHS; i++)
-        if (paths[i]->available()) {
-            k[i] = resolved(paths[i]);
+    for (size_t i = 0; i < N_PATHS; i++) {
+        k[i] = resolved(paths[i]);
+        timed[i] = paths[i]->available() && agrees(&k[i], &v);
+        if (timed[i])
             bench_pass(&k[i], &v);
-        }
+    }
     for (int round = 0; round < BENCH_ROUNDS; round++)
         for (size_t i = 0; i < N_PATHS; i++)
-            if (paths[i]->available())
+            if (timed[i])
                 rates[i] = RT_MAX(rates[i], rate(&k[i], &v));
     measured = 1;
 }
