@@ -15,7 +15,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := qemu-system-misc qemu-system-arm qemu-system-x86 opensbi \
 	gcc-riscv64-linux-gnu gcc-aarch64-linux-gnu binutils-riscv64-linux-gnu binutils-aarch64-linux-gnu \
 	clang clang-format lld llvm libclang-rt-14-dev make \
-	linux-doc-6.1 pci.ids usb.ids manpages man-db kmod device-tree-compiler
+	linux-doc-6.1 pci.ids usb.ids manpages man-db kmod device-tree-compiler wamerican
 
 .PHONY: run test bootstrap apt kernel-host lint clean-venv
 

@@ -23,6 +23,7 @@ from tools.kb.build import BLOB, KbBuildRequest, kb_tier
 from tools.kb.build import build as build_kb
 from tools.kb.build import is_current as kb_is_current
 from tools.task.build import TaskRequest, build_task
+from tools.task.filler import filler_sha256
 from tools.task.requests import phrasing_words, phrasings_sha256
 from tools.verdict import Remedy, Stage
 
@@ -146,6 +147,7 @@ def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) 
             "counts": counts,
             "seed": inp.plan.seed,
             "phrasings": phrasings_sha256(),
+            "fillers": filler_sha256(),
         }
     )
     task = ctx.workspace.datasets / "task" / f"{arch.value}-{tier.value}-{key}"

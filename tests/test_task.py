@@ -12,12 +12,13 @@ from tests.cli_run import run_cli
 from tools.task import TaskData
 from tools.task.answers import AnswerWords, correct, grounded
 from tools.task.completions import IndexStates, completions, export
+from tools.task.filler import FILLER_RATE, filler_words, pad
 from tools.task.grammar import INTENTS, Command, parse_command, request_words
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, WhatisEntry
 from tools.task.machines import Machine, dt_device, extra_pool, pci_device, random_machine, virtio_device
 from tools.task.render import render
-from tools.task.requests import CONTENT, FRAMES, HABITS, phrases, templates
+from tools.task.requests import CONTENT, FRAMES, HABITS, phrases, pool_texts, templates
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "console.md"
 
@@ -206,6 +207,29 @@ def test_held_out_splits_are_disjoint(task_dataset):
     }
     assert {"templates", "machines"} <= set(manifest["metrics"]["held_out"])
 
+
+
+def test_train_requests_carry_fillers_and_held_out_ones_none(task_dataset):
+    """A filler is a dictionary word that no phrasing pool uses and no command or package is
+    named: it lands between a train request's words, never in a held-out one's."""
+    data = TaskData(task_dataset)
+    index = data.index()
+    fillers = set(filler_words([*index.command_names, *index.packages]))
+    pooled = {w.lower() for text in pool_texts() for w in request_words(text)}
+    assert len(fillers) > 10_000 and not fillers & pooled and not fillers & set(index.command_names)
+
+    def padded(e) -> bool:  # a request word that is a filler and not the command's own argument
+        args = set(e.command.split(" ")[1:])
+        return any(w.lower() in fillers and w not in args for w in request_words(e.request))
+
+    share = {s: sum(map(padded, data.examples(s))) / len(data.examples(s)) for s in ("train", "val", "test")}
+    # a held-out request holds one only where a typo made a dictionary word ("about" -> "bout")
+    # (Linux habits, a sixth of the train draws, get none)
+    assert 0.7 * FILLER_RATE < share["train"] < FILLER_RATE and share["val"] < 0.04 and share["test"] < 0.04, share
+    rng = random.Random(7)
+    outs = {pad("show me \x00 please", ["zebra"], rng) for _ in range(200)}
+    assert "show me \x00 please" in outs and all("\x00" in o.split(" ") for o in outs)
+    assert {o.count("zebra") for o in outs} == {0, 1, 2}
 
 
 def _phrasing(text: str) -> str:

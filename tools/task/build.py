@@ -13,6 +13,7 @@ import json
 import random
 import re
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -21,6 +22,7 @@ from tools.artifacts import atomic_write_text, staging_dir, write_manifest
 from tools.errors import InputError
 from tools.progress import ProgressFn, null_progress
 from tools.task.answers import answer
+from tools.task.filler import filler_words, pad
 from tools.task.grammar import INTENTS, PACKAGE_NAME, Command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, load_index
@@ -144,6 +146,7 @@ def examples(
 ) -> list[TaskExample]:
     slots = _Slots(index, split)
     weights = {i: INTENT_WEIGHTS[i] for i in req.intents}
+    fillers = filler_words([*index.command_names, *index.packages]) if split == "train" else []
     out = []
     for k in range(req.counts[split]):
         rng = random.Random(f"{req.seed}/{split}/{k}")
@@ -159,7 +162,7 @@ def examples(
                 intent=cmd.intent,
                 template=t.id,
                 machine=machine.id,
-                request=fill(t, value, rng, TYPO_RATE),
+                request=fill(t, value, rng, TYPO_RATE, partial(pad, words=fillers, rng=rng)),
                 command=cmd.text,
                 output=render(cmd, machine, index),
                 answer=text,
@@ -177,6 +180,7 @@ HELD_OUT = {
     "templates": "whole templates, intent-neutral frames and per-intent content phrases cut by position: 4 of 6 train, 1 val, 1 test; a held-out composition pairs a held-out frame with held-out content (tools.task.requests)",
     "habits": "Linux habits (lspci, free -m, dpkg -S CMD) are vocabulary, not phrasing: all train, none in val or test",
     "phrases": "device-class phrases and refusal topics cut the same way; openers, closers and case styles are noise every split shares",
+    "fillers": "train requests (a share tools.task.filler.FILLER_RATE) carry one or two dictionary words that no phrasing of any split uses; held-out requests none",
     "commands_packages": "command and package names cut by sha256 of the name: 10% test, 10% val",
     "machines": "each split has its own machines; their extra PCI devices come from disjoint id pools",
 }

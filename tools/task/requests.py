@@ -26,6 +26,7 @@ import hashlib
 import json
 import random
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
@@ -721,14 +722,16 @@ def noisy(text: str, rng: random.Random, typo_rate: float) -> str:
     return text
 
 
-def fill(template: Template, value: str, rng: random.Random, typo_rate: float) -> str:
-    """The request text: noise on the phrasing's words, ``value`` in the slot verbatim."""
-    if template.slot is None:
-        return noisy(template.text, rng, typo_rate)
-    head, _, tail = template.text.partition("{" + template.slot + "}")
+def fill(
+    template: Template, value: str, rng: random.Random, typo_rate: float, pad: Callable[[str], str] | None = None
+) -> str:
+    """The request text: noise on the phrasing's words (and ``pad``'s fillers among them, on
+    every kind but a Linux habit), ``value`` in the slot verbatim."""
     marker = "\x00"
-    noisy_text = noisy(head + marker + tail, rng, typo_rate)
-    return noisy_text.replace(marker, value)
+    text = template.text if template.slot is None else template.text.replace("{" + template.slot + "}", marker, 1)
+    if pad is not None and template.kind != "habit":
+        text = pad(text)
+    return noisy(text, rng, typo_rate).replace(marker, value)
 
 
 def phrasing_words() -> list[str]:
@@ -740,8 +743,19 @@ def phrasing_words() -> list[str]:
     return sorted({w.lower() for text in (*texts, *OPENERS, *CLOSERS) for w in request_words(text)})
 
 
+def _pools() -> tuple:
+    return FRAMES, CONTENT, TEMPLATES, HABITS, CLASS_PHRASES, TOPICS, OPENERS, CLOSERS
+
+
 def phrasings_sha256() -> str:
     """A digest of every pool a request is drawn from: task data built from other phrasings is stale."""
-    pools = [FRAMES, CONTENT, TEMPLATES, HABITS, CLASS_PHRASES, TOPICS, OPENERS, CLOSERS]
-    pools += [SPLIT_CYCLE, KIND_WEIGHTS, WRAP_RATE]
+    pools = [*_pools(), SPLIT_CYCLE, KIND_WEIGHTS, WRAP_RATE]
     return hashlib.sha256(json.dumps(pools, sort_keys=True).encode()).hexdigest()
+
+
+def pool_texts() -> Iterator[str]:
+    """Every string of every phrasing pool, all splits."""
+    for pool in _pools():
+        values = pool.values() if isinstance(pool, dict) else [pool]
+        for v in values:
+            yield from v
