@@ -33,6 +33,7 @@ import json
 import os
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -181,7 +182,7 @@ def plot_steps(rows: list[dict], title: str, path: Path) -> Path:
     ax.set_xlabel("tuning step")
     ax.set_ylabel("held-out test accuracy (%)")
     ax.set_ylim(0, 100)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, 90), fontsize=8)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
