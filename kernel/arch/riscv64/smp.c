@@ -17,7 +17,7 @@
 #define SBI_EXT_IPI     0x735049
 #define SBI_SEND_IPI    0
 #define SIP_SSIP        (1u << 1)
-#define JOIN_WAIT_US    1000000
+#define JOIN_WAIT_US    5000000 /* as Linux waits for a secondary: a starved vCPU thread can take over 1 s */
 
 static uint8_t hart_stacks[MAX_HARTS - 1][HART_STACK_SIZE] __attribute__((aligned(16)));
 static cpupool pool;
