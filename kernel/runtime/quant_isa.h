@@ -44,6 +44,24 @@ const qt_kernels *qt_active(void);
 /* Rows qt_rows hands a kernel at once (they interleave independent rows to hide latency). */
 #define QT_ROW_GROUP 4
 
+/* A qt_rows_fn that runs BODY(R, ...) on groups of QT_ROW_GROUP rows, then on the rest one by
+ * one (R a constant in each; BODY sees out, w, row_bytes, v and nb, the blocks per row). */
+#define QT_ROWS_GROUPED(name, BODY, ...)                                                                               \
+    static void name(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)                  \
+    {                                                                                                                  \
+        uint32_t nb = v->n / QK;                                                                                       \
+        for (; nrows >= QT_ROW_GROUP; nrows -= QT_ROW_GROUP, w += QT_ROW_GROUP * row_bytes, out += QT_ROW_GROUP)       \
+            BODY(QT_ROW_GROUP, __VA_ARGS__);                                                                           \
+        for (; nrows > 0; nrows--, w += row_bytes, out++)                                                              \
+            BODY(1, __VA_ARGS__);                                                                                      \
+    }
+
+/* The swar arithmetic that quant_swar.c and quant_rvv.c share (quant_swar.c explains it): a
+ * word's byte pairs k, k + 4 (shifted down by 8k), a pair's signed offset, a byte in every lane. */
+#define QT_PAIRS     0x000000ff000000ffull
+#define QT_PAIR_BIAS 0x0000008000000080ull
+#define QT_BYTES(b)  (0x0101010101010101ull * (b))
+
 /* A qt_rows_fn over a one-row Q8_0/Q4_0 kernel dot(w, xq, xd, nb). */
 #define QT_ROWS_OF(name, dot, block_type)                                                                              \
     static void name(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)                  \

@@ -24,9 +24,6 @@
 #define V_ON  ".option push\n\t.option arch, +v\n\t"
 #define V_OFF "\n\t.option pop"
 
-#define PAIRS           0x000000ff000000ffull
-#define PAIR_BIAS       0x0000008000000080ull
-#define BYTES(b)        (0x0101010101010101ull * (b))
 #define HALF_2P31       0x80000000ull
 #define VTYPE_E64_TA_MA 0xd8 /* vtype: SEW 64 (3 << 3), tail and mask agnostic (3 << 6) */
 #define VLMUL_1         0
@@ -107,8 +104,8 @@ static inline void act_pairs(const int8_t *x)
                           "vand.vx v10, v10, %[pairs]\n\t"
                           "vsub.vx v10, v10, %[bias]" V_OFF
                      :
-                     : [x] "r"(x), [st] "r"((long)QK), [n32] "r"(32L), [b80] "r"(BYTES(0x80)), [pairs] "r"(PAIRS),
-                       [bias] "r"(PAIR_BIAS)
+                     : [x] "r"(x), [st] "r"((long)QK), [n32] "r"(32L), [b80] "r"(QT_BYTES(0x80)), [pairs] "r"(QT_PAIRS),
+                       [bias] "r"(QT_PAIR_BIAS)
                      : "memory");
 }
 
@@ -130,7 +127,7 @@ enum { W_Q8, W_LOW, W_HIGH };
 #define MAC_ASM(PREP, S)                                                                                               \
     __asm__ volatile(V_ON PREP MAC(S) V_OFF                                                                            \
                      :                                                                                                 \
-                     : [w] "r"(w), [st] "r"((long)stride), [m] "r"(mask), [pairs] "r"(PAIRS)                           \
+                     : [w] "r"(w), [st] "r"((long)stride), [m] "r"(mask), [pairs] "r"(QT_PAIRS)                        \
                      : "memory")
 #define MAC_ROW(S)                                                                                                     \
     do {                                                                                                               \
@@ -145,7 +142,7 @@ enum { W_Q8, W_LOW, W_HIGH };
 /* Row r's sums += its weight words at w, w + stride, ... times the pairs of act_pairs. */
 static inline void mac_row(int r, int kind, const uint8_t *w, size_t stride)
 {
-    uint64_t mask = kind == W_Q8 ? BYTES(0x80) : BYTES(0x0f);
+    uint64_t mask = kind == W_Q8 ? QT_BYTES(0x80) : QT_BYTES(0x0f);
     ROW_SWITCH(r, MAC_ROW, "v16", "v18", "v20", "v22");
 }
 
@@ -299,18 +296,8 @@ static inline void lanes_store(float acc[4][8])
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) out[r] = qt_hsum8(acc[r]);                                 \
     } while (0)
 
-#define ROWS_FN(name, BLOCK, Q4)                                                                                       \
-    static void name(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)                  \
-    {                                                                                                                  \
-        uint32_t nb = v->n / QK;                                                                                       \
-        for (; nrows >= QT_ROW_GROUP; nrows -= QT_ROW_GROUP, w += QT_ROW_GROUP * row_bytes, out += QT_ROW_GROUP)       \
-            ROWS_BODY(QT_ROW_GROUP, BLOCK, Q4);                                                                        \
-        for (; nrows > 0; nrows--, w += row_bytes, out++)                                                              \
-            ROWS_BODY(1, BLOCK, Q4);                                                                                   \
-    }
-
-ROWS_FN(rows_q8_0_rvv, block_q8_0, 0)
-ROWS_FN(rows_q4_0_rvv, block_q4_0, 1)
+QT_ROWS_GROUPED(rows_q8_0_rvv, ROWS_BODY, block_q8_0, 0)
+QT_ROWS_GROUPED(rows_q4_0_rvv, ROWS_BODY, block_q4_0, 1)
 
 const qt_kernels qt_rvv = {"rvv", hart_has_v, NULL, rows_q8_0_rvv, rows_q4_0_rvv, NULL, NULL, NULL, NULL, NULL, NULL};
 

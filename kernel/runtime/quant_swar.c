@@ -34,19 +34,16 @@ static inline uint64_t load64(const void *p)
     return v;
 }
 
-#define PAIRS    0x000000ff000000ffull
-#define BYTES(b) (0x0101010101010101ull * (b))
-
 /* Q_0..Q_3 of the activation word at x. */
 static inline void act_pairs(uint64_t q[4], const int8_t *x)
 {
-    uint64_t w = load64(x), o = ((w >> 32) | (w << 32)) ^ BYTES(0x80);
-    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) q[k] = ((o >> 8 * k) & PAIRS) - 0x0000008000000080ull;
+    uint64_t w = load64(x), o = ((w >> 32) | (w << 32)) ^ QT_BYTES(0x80);
+    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) q[k] = ((o >> 8 * k) & QT_PAIRS) - QT_PAIR_BIAS;
 }
 
 static inline uint64_t mac_pairs(uint64_t s, uint64_t u, const uint64_t q[4])
 {
-    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) s += ((u >> 8 * k) & PAIRS) * q[k];
+    _Pragma("GCC unroll 4") for (int k = 0; k < 4; k++) s += ((u >> 8 * k) & QT_PAIRS) * q[k];
     return s;
 }
 
@@ -72,15 +69,15 @@ static inline float half_to_float(uint16_t h)
 static inline void q8_0_words(uint64_t u[2], const uint8_t *blk, int c)
 {
     const int8_t *qs = ((const block_q8_0 *)blk)->qs + 8 * c;
-    u[0] = load64(qs) ^ BYTES(0x80);
-    u[1] = load64(qs + 16) ^ BYTES(0x80);
+    u[0] = load64(qs) ^ QT_BYTES(0x80);
+    u[1] = load64(qs + 16) ^ QT_BYTES(0x80);
 }
 
 static inline void q4_0_words(uint64_t u[2], const uint8_t *blk, int c)
 {
     uint64_t w = load64(((const block_q4_0 *)blk)->qs + 8 * c);
-    u[0] = w & BYTES(0x0f);
-    u[1] = (w >> 4) & BYTES(0x0f);
+    u[0] = w & QT_BYTES(0x0f);
+    u[1] = (w >> 4) & QT_BYTES(0x0f);
 }
 
 /* R rows at once (R a constant where it is inlined): per block, each activation word is loaded
@@ -116,18 +113,8 @@ static inline void q4_0_words(uint64_t u[2], const uint8_t *blk, int c)
         _Pragma("GCC unroll 4") for (int r = 0; r < R; r++) out[r] = qt_hsum8(acc[r]);                                 \
     } while (0)
 
-#define ROWS_FN(name, WORDS, OFF, BLOCK)                                                                               \
-    static void name(float *out, const uint8_t *w, size_t row_bytes, uint32_t nrows, const qt_vec *v)                  \
-    {                                                                                                                  \
-        uint32_t nb = v->n / QK;                                                                                       \
-        for (; nrows >= QT_ROW_GROUP; nrows -= QT_ROW_GROUP, w += QT_ROW_GROUP * row_bytes, out += QT_ROW_GROUP)       \
-            ROWS_BODY(QT_ROW_GROUP, WORDS, OFF, BLOCK);                                                                \
-        for (; nrows > 0; nrows--, w += row_bytes, out++)                                                              \
-            ROWS_BODY(1, WORDS, OFF, BLOCK);                                                                           \
-    }
-
-ROWS_FN(rows_q8_0_swar, q8_0_words, 128, block_q8_0)
-ROWS_FN(rows_q4_0_swar, q4_0_words, 8, block_q4_0)
+QT_ROWS_GROUPED(rows_q8_0_swar, ROWS_BODY, q8_0_words, 128, block_q8_0)
+QT_ROWS_GROUPED(rows_q4_0_swar, ROWS_BODY, q4_0_words, 8, block_q4_0)
 
 static int always(void)
 {
