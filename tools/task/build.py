@@ -162,7 +162,7 @@ def examples(
                 intent=cmd.intent,
                 template=t.id,
                 machine=machine.id,
-                request=fill(t, value, rng, TYPO_RATE, partial(pad, words=fillers, rng=rng)),
+                request=fill(t, value, rng, TYPO_RATE, partial(pad, words=fillers, rng=rng) if fillers else None),
                 command=cmd.text,
                 output=render(cmd, machine, index),
                 answer=text,
