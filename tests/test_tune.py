@@ -237,6 +237,7 @@ def test_a_long_output_is_cut_to_the_lines_that_leave_the_answer_room(micro_data
 
 
 def test_command_only_batches_carry_more_requests_and_only_the_command_turn(micro_dataset):
+    from tools.dataset import BOS_ID
     from tools.tune.data import TaskBatches, steps_in_share
 
     tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
@@ -246,16 +247,51 @@ def test_command_only_batches_carry_more_requests_and_only_the_command_turn(micr
         for i in range(10)
     ]  # fmt: skip
     batches = TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3)
-    kinds = [batches.batch(k, 2)[0].shape[0] for k in range(6)]
+    kinds = [int((batches.batch(k, 2, 512)[0] == BOS_ID).sum()) for k in range(6)]  # exchanges per batch
     assert kinds == [2, 6, 2, 6, 2, 6] and batches.consumed(6, 2) == 3 * 2 + 3 * 6
-    x, y = batches.batch(1, 2)
-    learned = [tok.decode([t for t in row.tolist() if t != -100], skip_special_tokens=False) for row in y]
-    assert set(learned) == {"devices storage<|end|>"}  # the answer turn is cut off
+    x, y, _ = batches.batch(1, 2, 512)
+    assert x.shape[0] == 1  # six short exchanges share one row
+    learned = tok.decode([t for t in y[0].tolist() if t != -100], skip_special_tokens=False)
+    assert learned == "devices storage<|end|>" * 6  # the answer turn is cut off
     assert int((x == ids.output).sum()) == 0
     assert torch.equal(
-        TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3).batch(5, 2)[0], batches.batch(5, 2)[0]
+        TaskBatches(seqs, seed=7, command_share=0.5, command_factor=3).batch(5, 2, 512)[0],
+        batches.batch(5, 2, 512)[0],
     )
     assert steps_in_share(6, 0.5) == 3
+
+
+def test_packed_exchanges_keep_the_loss_each_has_alone(micro_run, micro_dataset):
+    """Packing is only a speed-up: every exchange in a packed row sees itself alone, so each
+    learned token's loss is the one a row of its own gives."""
+    import torch.nn.functional as F
+
+    from tools.tune.data import pack, packed_mask
+
+    tok = Tokenizer.from_file(str(micro_dataset / "tokenizer.json"))
+    ids = extend_tokenizer(tok)
+    model = ckpt.load_model(ckpt.resolve_checkpoint(micro_run))
+    model.resize_token_embeddings(tok.get_vocab_size())
+    model.eval()
+    outputs = ["auton: devices\nvirtio@1 block", "auton: cpu\nharts 2", "auton: uptime 5 s"]
+    seqs = [
+        encode_exchange(tok, ids, f"show thing {i}" + " please" * i, "devices storage", outputs[i % 3], f"{i} disks.", 64)
+        for i in range(7)
+    ]  # fmt: skip
+    context = max(len(s) for s, _ in seqs) * 2
+    x, y, pos = pack(seqs, context)
+    assert x.shape[0] < len(seqs) and x.shape[1] <= context  # rows hold more than one exchange
+    with torch.no_grad():
+        logits = model(input_ids=x, attention_mask=packed_mask(pos), position_ids=pos).logits
+        packed = F.cross_entropy(logits.view(-1, logits.size(-1)), y.view(-1), ignore_index=-100, reduction="none")
+        alone = []
+        for s, learn in seqs:
+            xs, ys, _ = pack([(s, learn)], context)
+            la = model(input_ids=xs).logits
+            alone.append(F.cross_entropy(la[0], ys[0], ignore_index=-100, reduction="none")[ys[0] != -100])
+    got = packed[y.view(-1) != -100]
+    want = torch.cat(alone)
+    assert got.shape == want.shape and torch.allclose(got.sort().values, want.sort().values, atol=1e-4)
 
 
 def test_wsd_schedule_and_the_clock():

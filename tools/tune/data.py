@@ -1,11 +1,11 @@
-"""Tuning batches: task exchanges (padded, loss on the model's turns) and pretraining windows.
+"""Tuning batches: task exchanges (packed into rows, loss on the model's turns) and pretraining windows.
 
 Step ``s`` (1-based) is a pretraining step when ``floor(s * f) > floor((s - 1) * f)`` for the
 pretraining fraction ``f`` (:func:`in_share`); task batch ``k`` is command-only by the same rule
 for the command share. So every cursor is a function of the step alone and a resumed run sees
 exactly the batches an uninterrupted one would. A command-only batch cuts each exchange after
 the model's first turn (request -> command): about a fifth of a whole exchange's positions, so
-it carries ``command_factor`` times as many requests for about the cost of a whole batch.
+it carries ``command_factor`` times as many requests in fewer positions than a whole batch.
 Exchanges are visited once per epoch of their pool in an order that depends on (seed, pool,
 epoch) only, as tools.train.data does for windows.
 """
@@ -49,17 +49,48 @@ def encode_examples(
     return out
 
 
-def collate(seqs: list[tuple[list[int], list[bool]]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(inputs, labels) padded to the longest sequence; labels are IGNORE where nothing is learned."""
-    width = max(len(s) for s, _ in seqs) - 1
-    x = torch.full((len(seqs), width), PAD_ID, dtype=torch.long)
-    y = torch.full((len(seqs), width), IGNORE, dtype=torch.long)
-    for row, (s, learn) in enumerate(seqs):
-        t = torch.tensor(s, dtype=torch.long)
-        x[row, : len(s) - 1] = t[:-1]
-        keep = torch.tensor(learn[1:], dtype=torch.bool)
-        y[row, : len(s) - 1] = torch.where(keep, t[1:], torch.full_like(t[1:], IGNORE))
-    return x, y
+def pack(
+    seqs: list[tuple[list[int], list[bool]]], context: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(inputs, labels, positions) of exchanges packed first-fit into rows of at most ``context``
+    positions; labels are IGNORE where nothing is learned and positions restart at 0 with each
+    exchange, so :func:`packed_mask` keeps every exchange to itself and its loss is what it
+    would be alone in a padded row, for about half the positions of one."""
+    rows: list[list[tuple[list[int], list[bool]]]] = []
+    fill: list[int] = []
+    for s, learn in seqs:
+        n = len(s) - 1
+        if n > context:
+            raise ValueError(f"an exchange of {n} positions does not fit a context of {context}")
+        r = next((i for i, f in enumerate(fill) if f + n <= context), len(rows))
+        if r == len(rows):
+            rows.append([])
+            fill.append(0)
+        rows[r].append((s, learn))
+        fill[r] += n
+    width = max(fill)
+    x = torch.full((len(rows), width), PAD_ID, dtype=torch.long)
+    y = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    pos = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, segments in enumerate(rows):
+        at = 0
+        for s, learn in segments:
+            t = torch.tensor(s, dtype=torch.long)
+            n = len(s) - 1
+            x[row, at : at + n] = t[:-1]
+            keep = torch.tensor(learn[1:], dtype=torch.bool)
+            y[row, at : at + n] = torch.where(keep, t[1:], torch.full_like(t[1:], IGNORE))
+            pos[row, at : at + n] = torch.arange(n)
+            at += n
+    return x, y, pos
+
+
+def packed_mask(pos: torch.Tensor) -> torch.Tensor:
+    """The (rows, 1, width, width) attention mask of packed rows: causal within each exchange (a
+    run of positions from 0), nothing across; a padding position sees only itself."""
+    segment = torch.cumsum(pos == 0, dim=-1)
+    causal = torch.tril(torch.ones(pos.size(1), pos.size(1), dtype=torch.bool, device=pos.device))
+    return ((segment[:, :, None] == segment[:, None, :]) & causal)[:, None]
 
 
 def command_only(seq: list[int], learn: list[bool]) -> tuple[list[int], list[bool]]:
@@ -101,9 +132,10 @@ class TaskBatches:
         shorts = steps_in_share(k, self.command_share)
         return (k - shorts) * size + shorts * size * self.command_factor
 
-    def batch(self, k: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, k: int, size: int, context: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Task batch ``k`` packed (:func:`pack`) into rows of ``context`` positions."""
         shorts = steps_in_share(k, self.command_share)  # command-only batches before this one
         if in_share(k + 1, self.command_share):
             n = size * self.command_factor
-            return collate(self._picks(1, shorts * n, n))
-        return collate(self._picks(0, (k - shorts) * size, size))
+            return pack(self._picks(1, shorts * n, n), context)
+        return pack(self._picks(0, (k - shorts) * size, size), context)

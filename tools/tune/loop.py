@@ -36,7 +36,7 @@ from tools.train.metrics import MetricsLog
 from tools.train.optim import build_optimizer, set_lr
 from tools.train.signals import stop_on_signals
 from tools.tune.chat import IGNORE, extend_tokenizer
-from tools.tune.data import TaskBatches, collate, encode_examples, in_share, steps_in_share
+from tools.tune.data import TaskBatches, encode_examples, in_share, pack, packed_mask, steps_in_share
 from tools.tune.request import TuneRequest, TuneResult
 from tools.tune.schedule import Schedule
 
@@ -148,28 +148,34 @@ class _Tune:
             return torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _loss(self, x: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    def _loss(
+        self, x: torch.Tensor, y: torch.Tensor, pos: torch.Tensor | None = None, reduction: str = "mean"
+    ) -> torch.Tensor:
+        """Cross-entropy of a batch: windows of pretraining text, or packed exchanges (``pos``)."""
+        packed = {} if pos is None else {
+            "attention_mask": packed_mask(pos).to(self.device), "position_ids": pos.to(self.device)
+        }  # fmt: skip
         with self._autocast():
-            logits = self.model(input_ids=x.to(self.device), use_cache=False).logits
+            logits = self.model(input_ids=x.to(self.device), use_cache=False, **packed).logits
         flat = logits.float().view(-1, logits.size(-1))
         return F.cross_entropy(flat, y.to(self.device).reshape(-1), ignore_index=IGNORE, reduction=reduction)
 
-    def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    def _batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Step ``step``'s (inputs, labels, positions): positions are None for pretraining text."""
         b, f = self.req.batch_size, self.req.pretrain_fraction
         n_pre = steps_in_share(step - 1, f)
         if self.windows is not None and in_share(step, f):
             x, y = self.windows.batch(n_pre * b, b)
-            return x, y, True
-        x, y = self.batches.batch(step - 1 - n_pre, b)
-        return x, y, False
+            return x, y, None
+        return self.batches.batch(step - 1 - n_pre, b, self.context)
 
     @torch.no_grad()
     def _validate(self) -> float:
         self.model.eval()
         total = count = 0.0
         for i in range(0, len(self.val), self.req.batch_size):
-            x, y = collate(self.val[i : i + self.req.batch_size])
-            total += self._loss(x, y, reduction="sum").item()
+            x, y, pos = pack(self.val[i : i + self.req.batch_size], self.context)
+            total += self._loss(x, y, pos, reduction="sum").item()
             count += int((y != IGNORE).sum())
         self.model.train()
         return total / max(count, 1)
@@ -214,8 +220,8 @@ class _Tune:
                     break
                 step = st.step + 1
                 set_lr(self.optimizer, sched.lr_at(step) * st.lr_scale)
-                x, y, _ = self._batch(step)
-                loss = self._loss(x, y)
+                x, y, pos = self._batch(step)
+                loss = self._loss(x, y, pos)
                 loss.backward()
                 norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.training.grad_clip)
                 if not (math.isfinite(loss.item()) and math.isfinite(norm.item())):
