@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #define CPUPOOL_SHARES 4
+/* How long the boot CPU waits for the others to join, as Linux waits for a secondary: a vCPU
+ * thread the host has starved can take over 1 s. */
+#define CPUPOOL_JOIN_WAIT_US 5000000
 
 typedef struct {
     uint32_t state;    /* CPUs that joined, and CPUPOOL_CLOSED once cpupool_close fixed the count */

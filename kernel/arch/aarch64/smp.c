@@ -15,7 +15,6 @@
 #define CPU_STACK_SIZE     (64 * 1024)
 #define PSCI_0_2_CPU_ON_64 0xC4000003u
 #define MPIDR_AFFINITY     0xff00ffffffull /* Aff3, Aff2, Aff1, Aff0 */
-#define JOIN_WAIT_US       5000000         /* as Linux waits for a secondary: a starved vCPU thread can take over 1 s */
 
 static uint8_t cpu_stacks[MAX_CPUS - 1][CPU_STACK_SIZE] __attribute__((aligned(16)));
 static cpupool pool;
@@ -101,5 +100,5 @@ void smp_start(const void *dtb)
         if (psci_cpu_on(&c, c.mpidr[i], (uintptr_t)secondary_entry, stack_top) == 0)
             started++;
     }
-    hw_cpu_online("cpus:", cpupool_close(&pool, started, JOIN_WAIT_US), c.n ? c.n : 1, "psci");
+    hw_cpu_online("cpus:", cpupool_close(&pool, started, CPUPOOL_JOIN_WAIT_US), c.n ? c.n : 1, "psci");
 }

@@ -17,7 +17,6 @@
 #define SBI_EXT_IPI     0x735049
 #define SBI_SEND_IPI    0
 #define SIP_SSIP        (1u << 1)
-#define JOIN_WAIT_US    5000000 /* as Linux waits for a secondary: a starved vCPU thread can take over 1 s */
 
 static uint8_t hart_stacks[MAX_HARTS - 1][HART_STACK_SIZE] __attribute__((aligned(16)));
 static cpupool pool;
@@ -93,5 +92,5 @@ void smp_start(uint64_t boot_hart, const void *dtb)
             started++;
         }
     }
-    hw_cpu_online("harts:", cpupool_close(&pool, (uint32_t)started, JOIN_WAIT_US), h.n ? h.n : 1, "sbi hsm");
+    hw_cpu_online("harts:", cpupool_close(&pool, (uint32_t)started, CPUPOOL_JOIN_WAIT_US), h.n ? h.n : 1, "sbi hsm");
 }

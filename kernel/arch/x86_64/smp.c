@@ -28,7 +28,6 @@
 #define PDE_PWT_PCD      0x18 /* write-through, cache disabled: uncached MMIO */
 #define INIT_WAIT_US     10000
 #define SIPI_WAIT_US     200
-#define JOIN_WAIT_US     5000000 /* as Linux waits for a secondary: a starved vCPU thread can take over 1 s */
 
 uint8_t ap_stacks[SMP_MAX_CPUS - 1][SMP_STACK_SIZE] __attribute__((aligned(16)));
 volatile uint32_t *lapic_eoi;
@@ -117,5 +116,5 @@ void smp_start(void)
             wait_us(SIPI_WAIT_US);
         }
     }
-    hw_cpu_online("cpus:", cpupool_close(&pool, started, JOIN_WAIT_US), c.n ? c.n : 1, "sipi");
+    hw_cpu_online("cpus:", cpupool_close(&pool, started, CPUPOOL_JOIN_WAIT_US), c.n ? c.n : 1, "sipi");
 }
