@@ -86,7 +86,9 @@ class _Tune:
         )
         self.batches = TaskBatches(self.seqs, req.seed, req.command_share if req.answers else 0.0)
         val = self.task.examples("val")[: req.val_examples]
-        self.val = encode_examples(self.tok, self.chat, val, self.context, req.answers)
+        val_seqs = encode_examples(self.tok, self.chat, val, self.context, req.answers)
+        b = req.batch_size
+        self.val = [pack(val_seqs[i : i + b], self.context) for i in range(0, len(val_seqs), b)]  # packed once
         self.windows = (
             TrainWindows(self.pre.tokens("train"), self.context, req.seed) if req.pretrain_fraction else None
         )
@@ -173,8 +175,7 @@ class _Tune:
     def _validate(self) -> float:
         self.model.eval()
         total = count = 0.0
-        for i in range(0, len(self.val), self.req.batch_size):
-            x, y, pos = pack(self.val[i : i + self.req.batch_size], self.context)
+        for x, y, pos in self.val:
             total += self._loss(x, y, pos, reduction="sum").item()
             count += int((y != IGNORE).sum())
         self.model.train()
