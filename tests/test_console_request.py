@@ -217,7 +217,7 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
     std, context, request_setup, micro_config, micro_dataset, host_runtime, tmp_path
 ):
     """A random-init model with the chat tokens wanders over the whole grammar (device
-    addresses, kb command and package names, search words) and through the answer constraint
+    addresses the requests type, kb command and package names, search words) and through the answer constraint
     (a context long enough for every output, or one that cuts most to a head of lines): every
     command is valid, the kernel's commands and answers equal the Python decoders' on the same
     weights (an answer may part from Python's only where two allowed tokens nearly tie:
@@ -242,6 +242,8 @@ def test_random_models_write_valid_commands_as_the_python_decoder_does(
         "net",
         "dig",
         "vim",
+        machine.devices[0].addr,
+        machine.devices[-1].addr.upper() + ".",  # an address is typed in any case, may end a sentence
     ]
     requests = [" ".join(["please"] + rng.choices(words, k=rng.randrange(1, 8))) for _ in range(40)]
     answers, _ = ask(host_runtime, gguf, hw, [b"set ids=1", *(r.encode() for r in requests)])

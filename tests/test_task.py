@@ -13,7 +13,7 @@ from tools.task import TaskData
 from tools.task.answers import AnswerWords, correct, grounded
 from tools.task.completions import IndexStates, completions, export
 from tools.task.filler import FILLER_RATE, filler_words, pad
-from tools.task.grammar import INTENTS, Command, parse_command, request_words
+from tools.task.grammar import INTENTS, Command, named_addresses, parse_command, request_words
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex, WhatisEntry
 from tools.task.machines import Machine, dt_device, extra_pool, pci_device, random_machine, virtio_device
@@ -155,7 +155,8 @@ def test_every_reference_is_valid_grounded_and_in_the_completions(task_dataset):
 
 
 def test_arguments_a_request_names_are_copied(task_dataset):
-    """provides/whatis/pkg show take a name the request holds, passing over phrasing words while
+    """device/driver take an address of the machine the request types, in any case;
+    provides/whatis/pkg show take a name the request holds, passing over phrasing words while
     there are others and taking only well-known names among them when there are none; pkg search takes only the request's words; a request that names no
     command or package offers none."""
     data = TaskData(task_dataset)
@@ -169,6 +170,11 @@ def test_arguments_a_request_names_are_copied(task_dataset):
         state = completions(m, shared, request).walk(command)
         return state is not None and state.terminal
 
+    addr, other = m.devices[0].addr, m.devices[1].addr
+    assert ok(f"what is at {addr}?", f"device {addr}") and ok(f"DRIVER OF {addr.upper()}.", f"driver {addr}")
+    assert not ok(f"what is at {addr}?", f"device {other}") and not ok(f"what is at {addr}x", f"device {addr}")
+    assert not ok("show me the hardware", f"device {addr}") and ok("the disk driver", "driver storage")
+    assert named_addresses(f"{other}, then {addr}: thanks", [addr, other, "pmu"]) == [addr, other]
     assert ok(f"what is {cmd_a}?", f"whatis {cmd_a}") and not ok(f"what is {cmd_a}?", f"whatis {cmd_b}")
     assert ok(f"which package ships {cmd_a}", f"provides {cmd_a}") and not ok("how do I get it", f"provides {cmd_b}")
     assert not ok("what's the meaning of life", f"whatis {cmd_b}")  # names no command: no whatis at all

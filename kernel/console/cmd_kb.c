@@ -169,7 +169,7 @@ static int pkg_search(struct shell *sh, struct words *a)
             return con_error("pkg", "word %d is too long", i + 1);
         for (size_t j = 0; j <= n; j++) {
             char ch = a->w[i + 2][j];
-            words[i][j] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32) : ch;
+            words[i][j] = to_lower(ch);
         }
         struct kb_line l;
         if (kb_find(&sh->kb, "word", words[i], n, &l) != 0 || l.nf < 2) {

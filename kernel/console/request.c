@@ -3,29 +3,27 @@
  *
  *   BOS <|request|> REQUEST <|command|> COMMAND <|end|> <|output|> OUTPUT <|answer|> ANSWER <|end|>
  *
- * COMMAND is decoded greedily under a mask (tools/tune/constrain.py, mirrored): a token is
- * allowed when the text stays a prefix of a valid command on this machine that can still be
- * finished within the token budget (one token per character at worst, <|end|> included), and
- * <|end|> only where the command is complete. Valid commands (tools/task/grammar.py,
- * tools/task/completions.py): devices [CLASS], device ADDR, driver ADDR|CLASS, cpu, memory,
- * uptime, model, provides CMD, whatis CMD, pkg show PKG, pkg search WORD..., none; ADDR a
- * present device, WORDs lowercase words. The arguments a request names are copied, never
- * recalled: of its words (runs of [A-Za-z0-9._+-] without trailing dots), CMD is one that is a
- * name of the kb's cmd or whatis section, PKG one that is a name of its pkg section, and the
- * WORDs are chosen from those that fit a search word, lowercased. Words whose lowercase form is
- * in the kb's phrase section (what requests are phrased in: the, please, show) are passed over
- * while the request holds other candidates of the same kind; when it holds none, only those the
- * section marks as well-known names (a second field: find, free, apt) remain (an old kb without
- * the section has none). A request that names no command offers no provides or whatis, one that names no
- * package no pkg show; one with no word that fits a search word searches free words. Names
- * are looked up by binary search (kb_find). help, set and poweroff are not in
- * the grammar, so no request can run them. The command runs through console_command, exactly as
- * if typed; OUTPUT is what it printed (\n line ends), or its longest head of whole lines that leaves
- * REQUEST_ANSWER_ROOM tokens of the context (fit_output). ANSWER is decoded best first under a grounding constraint
- * (tools/tune/constrain.py decode_answer, mirrored): tokens are tried in order of descending logit (ties: the lower
- * id), and the first whose text keeps the answer a prefix of a grounded one (answer.h) is taken, or <|end|> where the
- * answer may end; decoding stops at <|end|>, after REQUEST_ANSWER_TOKENS tokens or at the context's end, or when no
- * token fits, and an answer stopped where it may not end is cut back to the longest start of it that may. */
+ * COMMAND is decoded greedily under a mask (tools/tune/constrain.py, mirrored): a token is allowed when the text stays
+ * a prefix of a valid command on this machine that can still be finished within the token budget (one token per
+ * character at worst, <|end|> included), and <|end|> only where the command is complete. Valid commands
+ * (tools/task/grammar.py, tools/task/completions.py): devices [CLASS], device ADDR, driver ADDR|CLASS, cpu, memory,
+ * uptime, model, provides CMD, whatis CMD, pkg show PKG, pkg search WORD..., none; WORDs lowercase words. The
+ * arguments a request names are copied, never recalled: ADDR is the address of a present device that the request types
+ * (find_addresses); of its words (runs of [A-Za-z0-9._+-] without trailing dots), CMD is one that is a name of the
+ * kb's cmd or whatis section, PKG one that is a name of its pkg section, and the WORDs are chosen from those that fit
+ * a search word, lowercased. Words whose lowercase form is in the kb's phrase section (what requests are phrased in:
+ * the, please, show) are passed over while the request holds other candidates of the same kind; when it holds none,
+ * only those the section marks as well-known names (a second field: find, free, apt) remain (an old kb without the
+ * section has none). A request that names no address offers no device (and driver only its classes), one that names no
+ * command no provides or whatis, one that names no package no pkg show; one with no word that fits a search word
+ * searches free words. Names are looked up by binary search (kb_find). help, set and poweroff are not in the grammar,
+ * so no request can run them. The command runs through console_command, exactly as if typed; OUTPUT is what it printed
+ * (\n line ends), or its longest head of whole lines that leaves REQUEST_ANSWER_ROOM tokens of the context
+ * (fit_output). ANSWER is decoded best first under a grounding constraint (tools/tune/constrain.py decode_answer,
+ * mirrored): tokens are tried in order of descending logit (ties: the lower id), and the first whose text keeps the
+ * answer a prefix of a grounded one (answer.h) is taken, or <|end|> where the answer may end; decoding stops at
+ * <|end|>, after REQUEST_ANSWER_TOKENS tokens or at the context's end, or when no token fits, and an answer stopped
+ * where it may not end is cut back to the longest start of it that may. */
 #include "request.h"
 
 #include "answer.h"
@@ -73,6 +71,8 @@ struct named_words {
 static struct {
     struct named_words cmd, pkg, search; /* search: lowercased, in `lower` */
     char lower[CONSOLE_LINE_MAX];
+    uint8_t addr[HW_MAX_DEVICES]; /* hw_inv.dev[i] is an address the request types */
+    int addrs;
 } named;
 
 /* The model's chat token ids, found once per model. */
@@ -126,7 +126,7 @@ static int set_reach(const struct named_words *set, const char *s, size_t n, int
 static int addr_reach(const char *s, size_t n, int limit)
 {
     for (int i = 0; i < hw_inv.n; i++)
-        if (word_reach(hw_inv.dev[i].addr, strlen(hw_inv.dev[i].addr), s, n, limit))
+        if (named.addr[i] && word_reach(hw_inv.dev[i].addr, strlen(hw_inv.dev[i].addr), s, n, limit))
             return 1;
     return 0;
 }
@@ -214,7 +214,7 @@ static void take(const struct kb *kb, const char *w, size_t n, char *lw)
 {
     struct kb_line l;
     for (size_t i = 0; i < n; i++)
-        lw[i] = w[i] >= 'A' && w[i] <= 'Z' ? (char)(w[i] - 'A' + 'a') : w[i];
+        lw[i] = to_lower(w[i]);
     int phrasing = kb_find(kb, "phrase", lw, n, &l) != 0 ? 0 : l.nf > 1 ? PHRASING_NAME : PHRASING_ONLY;
     if (name_ok(A_CMD, w, n, 1) && (kb_find(kb, "cmd", w, n, &l) == 0 || kb_find(kb, "whatis", w, n, &l) == 0))
         add(&named.cmd, w, n, phrasing);
@@ -222,6 +222,39 @@ static void take(const struct kb *kb, const char *w, size_t n, char *lw)
         add(&named.pkg, w, n, phrasing);
     if (name_ok(A_PKG, lw, n, 0)) /* SEARCH_WORD ^[a-z0-9][a-z0-9+.-]*$ */
         add(&named.search, lw, n, phrasing);
+}
+
+static int is_addr_char(char c)
+{
+    return is_alnum(c) || c == '@' || c == ':' || c == ',' || c == '.' || c == '_' || c == '+' || c == '-';
+}
+
+/* The devices whose address the request types (tools/task/grammar.py named_addresses): equal,
+ * case aside, to a maximal run of [A-Za-z0-9@:,._+-] in the line without trailing dots, commas
+ * and colons. */
+static void find_addresses(const char *line, size_t len)
+{
+    named.addrs = 0;
+    for (int i = 0; i < hw_inv.n; i++)
+        named.addr[i] = 0;
+    for (size_t i = 0, from = 0; i <= len; i++) {
+        if (i < len && is_addr_char(line[i]))
+            continue;
+        size_t end = i;
+        while (end > from && (line[end - 1] == '.' || line[end - 1] == ',' || line[end - 1] == ':'))
+            end--;
+        for (int d = 0; d < hw_inv.n && end > from; d++) {
+            const char *a = hw_inv.dev[d].addr;
+            size_t k = 0;
+            while (k < end - from && a[k] && to_lower(line[from + k]) == to_lower(a[k]))
+                k++;
+            if (k == end - from && !a[k] && !named.addr[d]) {
+                named.addr[d] = 1;
+                named.addrs++;
+            }
+        }
+        from = i + 1;
+    }
 }
 
 /* The request's words (tools/task/grammar.py request_words): maximal runs of [A-Za-z0-9._+-]
@@ -247,6 +280,7 @@ static void find_named(const struct shell *sh, const char *line)
     pass_over_phrasing(&named.cmd);
     pass_over_phrasing(&named.pkg);
     pass_over_phrasing(&named.search);
+    find_addresses(line, len);
 }
 
 /* Whether s[0..n) is a prefix of a valid command of this machine that at most `limit` more

@@ -3,21 +3,24 @@
 The constrained decoder (tools/tune/constrain.py, and the kernel's C decoder after it) walks
 this automaton: from the start, a character is allowed only if some valid command continues
 with it, and the command may end only at a terminal state. What is valid: the intents of
-tools/task/grammar.py; device addresses present on the machine; the device classes; command
+tools/task/grammar.py; addresses of devices present on the machine; the device classes; command
 names and package names from the knowledge index; and for ``pkg search`` lowercase words
 separated by single spaces. Each state knows ``dist``, the fewest characters to a terminal
 state, so a decoder with a token budget can refuse a step it could not finish.
 
-The arguments a person names are copied, never recalled: ``provides`` and ``whatis`` take one of
-the request's words (:func:`tools.task.grammar.request_words`) that are command names of the
-index, ``pkg show`` one that is a package name, and ``pkg search`` its words lowercased. Words
-the request phrasings are made of (``the``, ``please``, ``show``: the index's ``phrasing``) are
-passed over while the request has other candidates, so "show the package vim" names ``vim``;
-when it has none, only the phrasing words that are also well-known names (``phrasing_names``)
-remain, so "what does find do" still names ``find`` while "give me the peripherals" offers no
-``whatis the``. A request that names no command offers no
-``provides`` or ``whatis``, one that names no package no ``pkg show`` (the model must choose
-another intent, or ``none``); one with no word that fits a search word searches free words.
+The arguments a person names are copied, never recalled: ``device`` and ``driver`` take an
+address of the machine that the request types (:func:`tools.task.grammar.named_addresses`), or
+``driver`` a class; ``provides`` and ``whatis`` take one of the request's words
+(:func:`tools.task.grammar.request_words`) that are command names of the index, ``pkg show`` one
+that is a package name, and ``pkg search`` its words lowercased. Words the request phrasings are
+made of (``the``, ``please``, ``show``: the index's ``phrasing``) are passed over while the
+request has other candidates, so "show the package vim" names ``vim``; when it has none, only
+the phrasing words that are also well-known names (``phrasing_names``) remain, so "what does
+find do" still names ``find`` while "give me the peripherals" offers no ``whatis the``. A
+request that names no address offers no ``device`` (and ``driver`` only its classes), one that
+names no command no ``provides`` or ``whatis``, one that names no package no ``pkg show`` (the
+model must choose another intent, or ``none``); one with no word that fits a search word
+searches free words.
 
 :func:`export` writes the automaton as plain data (states with their edges) for the kernel.
 """
@@ -35,6 +38,7 @@ from tools.task.grammar import (
     SEARCH_WORD,
     SEARCH_WORD_CHARS,
     SEARCH_WORDS,
+    named_addresses,
     request_words,
 )
 from tools.task.index import KnowledgeIndex
@@ -157,9 +161,10 @@ def completions(machine: Machine, shared: IndexStates, request: str) -> State:
     packages = shared.named([w for w in words if w in shared.package_names])
     search = shared.named([w.lower() for w in words if SEARCH_WORD.match(w.lower())])
     root = trie(("devices", *NO_ARGS))
-    addrs = [d.addr for d in machine.devices]
+    addrs = named_addresses(request, [d.addr for d in machine.devices])
     attach(root, "devices ", shared.classes)
-    attach(root, "device ", trie(addrs))
+    if addrs:
+        attach(root, "device ", trie(addrs))
     attach(root, "driver ", trie([*addrs, *DEVICE_CLASSES]))
     if commands:
         attach(root, "provides ", trie(commands))

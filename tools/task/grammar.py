@@ -34,6 +34,7 @@ SEARCH_WORD = re.compile(r"^[a-z0-9][a-z0-9+.-]*$")
 SEARCH_WORD_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789+.-"
 SEARCH_WORDS = 8  # pkg search takes at most this many words (kernel/console/console.h)
 NAME_RUN = re.compile(r"[A-Za-z0-9._+-]+")
+ADDR_RUN = re.compile(r"[A-Za-z0-9@:,._+-]+")
 
 
 class Command(BaseModel, frozen=True):
@@ -54,6 +55,14 @@ def request_words(request: str) -> list[str]:
     trailing dots removed (a sentence's full stop), in order, without repeats."""
     words = (m.group().rstrip(".") for m in NAME_RUN.finditer(request))
     return list(dict.fromkeys(w for w in words if w))
+
+
+def named_addresses(request: str, addresses: list[str]) -> list[str]:
+    """The ``addresses`` a request types: those equal, case aside, to one of its runs of
+    ``[A-Za-z0-9@:,._+-]`` with trailing ``.``, ``,`` and ``:`` removed (``at 00:01.0.``,
+    ``flash@20000000, please``), in the order of ``addresses``."""
+    runs = {m.group().rstrip(".,:").lower() for m in ADDR_RUN.finditer(request)}
+    return [a for a in addresses if a.lower() in runs]
 
 
 def is_address(word: str) -> bool:
