@@ -31,7 +31,7 @@ from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine, random_machine
-from tools.tune.chat import answer_prompt, extend_tokenizer, fit_output
+from tools.tune.chat import answer_prompt, extend_tokenizer, fit_output, read_output
 from tools.tune.evaluate import Console, Session
 
 
@@ -159,7 +159,8 @@ def agree_with_python(
             assert f"auton: end command={a.command.split()[0]} rc=" in a.text
             # the output the kernel captured for the model: the lines between the command and the answer
             output = a.text.split("\n", 1)[1].split("\nauton: answer ", 1)[0] + "\n"
-            n.cut += fit_output(console.tok, output, console.context, session.length) not in (output, None)
+            seen = fit_output(console.tok, output, console.context, session.length)
+            n.cut += seen not in (read_output(output), None)
             python_answer = console.answer(session, output, 64)
             assert (a.answer is None) == (python_answer is None), (a, python_answer)
             if a.answer is not None:

@@ -22,7 +22,7 @@ from tools.task.build import TaskExample, jsonl
 from tools.task.completions import IndexStates, completions
 from tools.task.grammar import parse_command
 from tools.tune import CHAT_TEMPLATE, TaskEvalRequest, TuneRequest, evaluate_task, tune
-from tools.tune.chat import command_prompt, encode_exchange, extend_tokenizer
+from tools.tune.chat import command_prompt, encode_exchange, extend_tokenizer, read_output
 from tools.tune.constrain import TokenMask, decode_answer, decode_command, token_texts
 from tools.tune.schedule import Schedule
 
@@ -194,7 +194,7 @@ def test_chat_template_renders_the_training_layout(micro_dataset):
     messages = [
         {"role": "user", "content": "how long up?"},
         {"role": "assistant", "content": "uptime"},
-        {"role": "tool", "content": output},
+        {"role": "tool", "content": read_output(output)},
         {"role": "assistant", "content": "The system has been up 0:00:00."},
     ]
     text = Template(CHAT_TEMPLATE).render(messages=messages, bos_token="<s>")
@@ -206,6 +206,8 @@ def test_chat_template_renders_the_training_layout(micro_dataset):
     assert learned == "uptime<|end|>The system has been up 0:00:00.<|end|>"  # loss on the model's turns only
     prompt = Template(CHAT_TEMPLATE).render(messages=messages[:1], bos_token="<s>")
     assert prompt.endswith("<|command|>")
+    assert read_output(output) == "auton: uptime us=1\nup 0:00:00\n"  # the closing line is not read
+    assert read_output(output.rstrip("\n")) == read_output(output) and read_output("a\nb\n") == "a\nb\n"
 
 
 def test_a_long_output_is_cut_to_the_lines_that_leave_the_answer_room(micro_dataset):
@@ -216,7 +218,7 @@ def test_a_long_output_is_cut_to_the_lines_that_leave_the_answer_room(micro_data
     ids = extend_tokenizer(tok)
     rows = "".join(f"pkg-{i} - a package number {i}\n" for i in range(40))
     output = f"auton: pkg search words=pkg count=40\n{rows}auton: end command=pkg rc=0\n"
-    assert fit_output(tok, output, 4096, 10) == output
+    assert fit_output(tok, output, 4096, 10) == output.removesuffix("auton: end command=pkg rc=0\n")
     before, context = 12, 160
     room = context - before - 3 - ANSWER_ROOM
     seen = fit_output(tok, output, context, before)

@@ -18,12 +18,12 @@
  * command no provides or whatis, one that names no package no pkg show; one with no word that fits a search word
  * searches free words. Names are looked up by binary search (kb_find). help, set and poweroff are not in the grammar,
  * so no request can run them. The command runs through console_command, exactly as if typed; OUTPUT is what it printed
- * (\n line ends), or its longest head of whole lines that leaves REQUEST_ANSWER_ROOM tokens of the context
- * (fit_output). ANSWER is decoded best first under a grounding constraint (tools/tune/constrain.py decode_answer,
- * mirrored): tokens are tried in order of descending logit (ties: the lower id), and the first whose text keeps the
- * answer a prefix of a grounded one (answer.h) is taken, or <|end|> where the answer may end; decoding stops at
- * <|end|>, after REQUEST_ANSWER_TOKENS tokens or at the context's end, or when no token fits, and an answer stopped
- * where it may not end is cut back to the longest start of it that may. */
+ * (\n line ends) but its closing "auton: end" line (read_len), or its longest head of whole lines that leaves
+ * REQUEST_ANSWER_ROOM tokens of the context (fit_output). ANSWER is decoded best first under a grounding constraint
+ * (tools/tune/constrain.py decode_answer, mirrored): tokens are tried in order of descending logit (ties: the lower
+ * id), and the first whose text keeps the answer a prefix of a grounded one (answer.h) is taken, or <|end|> where the
+ * answer may end; decoding stops at <|end|>, after REQUEST_ANSWER_TOKENS tokens or at the context's end, or when no
+ * token fits, and an answer stopped where it may not end is cut back to the longest start of it that may. */
 #include "request.h"
 
 #include "answer.h"
@@ -504,6 +504,17 @@ static size_t fit_output(struct exchange *x, const char *out, size_t len, int32_
     return lo && (*k = slm_tokenize(m, out, n, 0, ids, room, x->err, sizeof x->err)) >= 0 ? n : 0;
 }
 
+/* The bytes of the output the model reads (tools/tune/chat.py read_output): all but a last line
+ * that starts "auton: end " (the command's closing line). */
+static size_t read_len(const char *out, size_t len)
+{
+    static const char END[] = "auton: end ";
+    size_t cut = len && out[len - 1] == '\n' ? len - 1 : len;
+    while (cut > 0 && out[cut - 1] != '\n')
+        cut--;
+    return len - cut >= sizeof END - 1 && !memcmp(out + cut, END, sizeof END - 1) ? cut : len;
+}
+
 /* The answer after the command's output (or the head of it that fits), into ans
  * (ANSWER_TEXT_MAX + 1 bytes): its length, 0 when not even the output's first line fits the
  * context (no answer), -1 on an error (x->err). */
@@ -517,7 +528,7 @@ static int decode_answer(struct exchange *x, const char *output, size_t output_l
     tail[n++] = ctx.ids[T_OUTPUT];
     int room = context - x->prompt_tokens - cmd_tokens - 3 - REQUEST_ANSWER_ROOM;
     room = room < TOKENS_MAX - 3 ? room : TOKENS_MAX - 3;
-    output_len = fit_output(x, output, output_len, tail + n, room, &k);
+    output_len = fit_output(x, output, read_len(output, output_len), tail + n, room, &k);
     if (!output_len)
         return 0;
     n += k;

@@ -9,9 +9,11 @@ The model's own turns are COMMAND<|end|> and ANSWER<|end|>; only they carry loss
 stops at ``<|end|>``, runs the command, appends ``<|output|>OUTPUT<|answer|>`` (OUTPUT is empty
 for ``none``) and generates the answer up to the next ``<|end|>``.
 
-An OUTPUT too long for the context is cut to its longest head of whole lines that leaves
-:data:`ANSWER_ROOM` tokens for the answer (:func:`fit_output`); the header line comes first and holds
-the counts and names most answers need.
+OUTPUT is what the command printed less its closing ``auton: end command=... rc=N`` line
+(:func:`read_output`): the model wrote the command itself, and the header line already tells what
+was found (``found=0``, ``count=0``). An OUTPUT too long for the context is cut to its longest
+head of whole lines that leaves :data:`ANSWER_ROOM` tokens for the answer (:func:`fit_output`);
+the header line comes first and holds the counts and names most answers need.
 
 The special tokens are added to the pretrained tokenizer at tune time (after its vocabulary,
 so every pretraining id keeps its meaning) and the embedding grows to match
@@ -33,6 +35,7 @@ IGNORE = -100  # label of a position that carries no loss
 # tokens the output leaves for the answer (kernel/console/request.h REQUEST_ANSWER_ROOM): 99% of
 # the task's answers are shorter; one may run on to the context's end
 ANSWER_ROOM = 48
+END_LINE = "auton: end "  # the start of the line that closes every command's output
 
 # messages: user (the request), assistant (the command), tool (the command's output), assistant
 # (the answer). The prompt after a user or tool message already ends where the model writes.
@@ -84,13 +87,22 @@ def answer_prompt(tok: Tokenizer, ids: ChatIds, output: str) -> list[int]:
     return [ids.output, *encode_text(tok, output), ids.answer]
 
 
+def read_output(output: str) -> str:
+    """A command's output as the model reads it: without a last line that starts ``auton: end``
+    (kernel/console/request.c read_len)."""
+    body = output[:-1] if output.endswith("\n") else output
+    cut = body.rfind("\n") + 1
+    return output[:cut] if body.startswith(END_LINE, cut) else output
+
+
 def fit_output(tok: Tokenizer, output: str, context: int, before: int) -> str | None:
-    """The output the model reads before its answer, after ``before`` tokens of prompt and
-    command (its ``<|end|>`` not counted): all of it when its tokens leave ANSWER_ROOM of the
+    """The output the model reads before its answer (:func:`read_output`), after ``before``
+    tokens of prompt and command (its ``<|end|>`` not counted): all of it when its tokens leave ANSWER_ROOM of the
     context after ``<|end|><|output|>`` and ``<|answer|>``, else its longest head of whole lines
     that does, found by a binary search over the line count (kernel/console/request.c searches
     the same way), or None when not even the first line fits. Like the kernel's tokenizer, a
     text of more than max(4 * context, 1024) bytes does not fit (kernel/runtime/slm.c)."""
+    output = read_output(output)
     room, max_bytes = context - before - 3 - ANSWER_ROOM, min(max(4 * context, 1024), 65536)
 
     def fits(text: str) -> bool:
@@ -118,7 +130,8 @@ def encode_exchange(
     cmd = [*body, ids.end]
     seq, learn = head + cmd, [False] * len(head) + [True] * len(cmd)
     seen = fit_output(tok, output, context, len(head) + len(body)) if answer is not None else None
-    if answer is not None and seen is not None and (seen == output or AnswerWords(seen).complete(answer)):
+    whole = seen is not None and seen == read_output(output)
+    if answer is not None and seen is not None and (whole or AnswerWords(seen).complete(answer)):
         tail_prompt = answer_prompt(tok, ids, seen)
         ans = [*encode_text(tok, answer), ids.end]
         if len(seq) + len(tail_prompt) + len(ans) <= context + 1:
