@@ -72,7 +72,6 @@ static struct {
     struct named_words cmd, pkg, search; /* search: lowercased, in `lower` */
     char lower[CONSOLE_LINE_MAX];
     uint8_t addr[HW_MAX_DEVICES]; /* hw_inv.dev[i] is an address the request types */
-    int addrs;
 } named;
 
 /* The model's chat token ids, found once per model. */
@@ -234,7 +233,6 @@ static int is_addr_char(char c)
  * and colons. */
 static void find_addresses(const char *line, size_t len)
 {
-    named.addrs = 0;
     for (int i = 0; i < hw_inv.n; i++)
         named.addr[i] = 0;
     for (size_t i = 0, from = 0; i <= len; i++) {
@@ -248,10 +246,8 @@ static void find_addresses(const char *line, size_t len)
             size_t k = 0;
             while (k < end - from && a[k] && to_lower(line[from + k]) == to_lower(a[k]))
                 k++;
-            if (k == end - from && !a[k] && !named.addr[d]) {
+            if (k == end - from && !a[k])
                 named.addr[d] = 1;
-                named.addrs++;
-            }
         }
         from = i + 1;
     }

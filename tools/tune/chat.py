@@ -130,7 +130,7 @@ def encode_exchange(
     cmd = [*body, ids.end]
     seq, learn = head + cmd, [False] * len(head) + [True] * len(cmd)
     seen = fit_output(tok, output, context, len(head) + len(body)) if answer is not None else None
-    whole = seen is not None and seen == read_output(output)
+    whole = seen == read_output(output)
     if answer is not None and seen is not None and (whole or AnswerWords(seen).complete(answer)):
         tail_prompt = answer_prompt(tok, ids, seen)
         ans = [*encode_text(tok, answer), ids.end]
