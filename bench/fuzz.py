@@ -220,6 +220,8 @@ REQUEST_SEEDS = {
     "show.txt": "apt show bind9-dnsutils please\npkg show bind9-dnsutils",
     "search.txt": "find packages for a small web server\npkg search small web server",
     "none.txt": "\x01\xff what is \xe2\x82 the cpu??\ndevices network",
+    "address.txt": "what driver does FLASH@20000000, or 00:01.0, use?\ndriver flash@20000000",
+    "output.txt": "devices\nauton: devices class=all count=1\npmu  dt\nauton: end command=devices rc=0\n",
 }
 
 
