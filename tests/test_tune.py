@@ -360,6 +360,12 @@ def test_tune_cli(micro_tuned, micro_run, micro_dataset, tiny_task, task_dataset
     again = run_cli(capsys, "tune", "--model", str(micro_run), "--task", str(tiny_task), "--data",
                     str(micro_dataset), "--out", str(run), "--max-steps", "2")  # fmt: skip
     assert again.code == 2 and "already holds a run" in again.err
+    seeded = run_cli(capsys, "tune", "--model", str(micro_run), "--task", str(tiny_task), "--data",
+                     str(micro_dataset), "--out", str(tmp_path / "s"), "--max-steps", "2",
+                     "--seed", "7", "--json")  # fmt: skip
+    assert seeded.code == 0, seeded.err
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert json.loads(seeded.out)["steps"] == 2 and manifest["parameters"]["request"]["seed"] == 7
 
 
 def test_gguf_chat_template_gives_the_same_commands_in_llama_cpp(micro_tuned, tiny_task, tmp_path):

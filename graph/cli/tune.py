@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
             help="share of pretraining steps (default: what make run uses)",
         ),
         command_only: bool = typer.Option(False, "--command-only", help="train request -> command only"),
+        seed: int | None = typer.Option(
+            None, "--seed", help="the order of the batches and the random state (make run: the plan's seed)"
+        ),
         as_json: JsonFlag = False,
     ) -> None:
         """Tune a pretrained model on a task dataset (loss on its own turns, pretraining text mixed in)."""
@@ -66,6 +69,7 @@ def register(app: typer.Typer) -> None:
                 model=model, task=task, data=data, out=out, minutes=minutes, max_steps=max_steps, resume=resume,
                 device=device.value, lr=lr, batch_size=batch_size, answers=not command_only,
                 **({} if pretrain_fraction is None else {"pretrain_fraction": pretrain_fraction}),
+                **({} if seed is None else {"seed": seed}),
             )  # fmt: skip
         except ValidationError as e:
             raise InputError(f"tune: {validation_message(e)} (pass --minutes or --max-steps)") from None
