@@ -19,7 +19,9 @@ from tools.task.build import SPLITS, TaskData
 from tools.task.completions import IndexStates, completions
 from tools.task.freeform import freeform_requests, freeform_templates
 from tools.task.grammar import INTENTS, parse_command
+from tools.task.hardware import hardware_tables
 from tools.task.live import machine_from_console
+from tools.task.machines import random_machine
 from tools.task.render import render
 from tools.task.requests import CLASS_PHRASES, CLOSERS, OPENERS, TOPICS, Template, templates
 from tools.task.score import ScoreRow, score
@@ -78,6 +80,18 @@ def test_live_machine_renders_and_answers_as_the_kernel_printed(live_setup):
         checked.add(cmd.intent)
     assert checked == {"devices", "device", "driver", "cpu", "memory", "model", "uptime"}
     assert sum(c.prompt.startswith("device ") for c in probe.commands) == len(rows)
+    # the simulated machines' cpu lines are the ones the booted kernel prints, its count of the
+    # harts it started included: the tuned model reads on a boot what it was tuned on
+    tables = hardware_tables()
+
+    def labels(text: str) -> list[str]:
+        return [line.split()[0] for line in text.splitlines()]
+
+    cpu = parse_command("cpu")
+    assert cpu is not None
+    for i in range(8):
+        simulated = random_machine("riscv64", "test", i, 0, tables)
+        assert labels(render(cpu, simulated, index)) == labels(printed(log, "cpu"))
 
 
 OUT_NET = (

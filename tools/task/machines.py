@@ -7,6 +7,11 @@ emulates, each machine gets extra PCI devices drawn from pci.ids (a device's cla
 from its name: "Ethernet" is network, "SATA" storage, ...), so a model trained on them has to
 read the inventory it is shown rather than remember one machine. The extra-device pool is cut
 by a stable hash into train and held-out parts (:func:`pool_split`).
+
+The CPU, memory and model facts are drawn in the shapes the booted kernel prints them: the
+CPU lines end with the kernel's count of the CPUs it started (``harts: 2 online of 2 (sbi
+hsm)``), and a model is named as export names it (``run-20261202-150906-0833-8efc805943``), so
+the outputs the tuned model reads on a real boot are of the kind it was tuned on.
 """
 
 from __future__ import annotations
@@ -371,10 +376,19 @@ def multifunction(devices: list[Device]) -> list[Device]:
     return devices
 
 
+def _online(label: str, count: int, how: str) -> str:
+    """The line the kernel adds once it has started the other CPUs (kernel/hw/inventory.c)."""
+    return f"{label:<11}{count} online of {count} ({how})"
+
+
 def _cpu(arch: Arch, rng: random.Random) -> Cpu:
     count = rng.choice((1, 2, 4, 8))
     if arch == Arch.riscv64:
-        extra = "mmu:       riscv,sv57\nids:       mvendorid 0x0 marchid 0x0 mimpid 0x0"
+        arch_id = rng.choice(("0x0", "0x70216"))  # QEMU's own ids, or none
+        extra = (
+            f"mmu:       riscv,{rng.choice(('sv39', 'sv48', 'sv57'))}\n"
+            f"ids:       mvendorid 0x0 marchid {arch_id} mimpid {arch_id}\n{_online('harts:', count, 'sbi hsm')}"
+        )
         return Cpu(
             count=count,
             isa=rng.choice(RISCV_ISAS),
@@ -389,14 +403,18 @@ def _cpu(arch: Arch, rng: random.Random) -> Cpu:
             ("", " aes pmull sha1 sha2 crc32", " aes pmull sha1 sha2 crc32 atomics")
         )
         part = {"Cortex-A53": 0xD03, "Cortex-A57": 0xD07, "Cortex-A72": 0xD08, "Neoverse-N1": 0xD0C}[model]
-        extra = f"midr:      0x{0x410F0000 | part << 4:08x} (implementer 0x41 part 0x{part:03x} r0p0)"
+        extra = (
+            f"midr:      0x{0x410F0000 | part << 4:08x} (implementer 0x41 part 0x{part:03x} r0p0)\n"
+            + _online("cpus:", count, "psci")
+        )
         return Cpu(count=count, isa=isa, model=model, vendor=vendor, timer_hz=62_500_000, extra=extra)
     vendor, model = rng.choice(X86_CPUS)
     isa = "x86-64 sse sse2" + rng.choice(
         ("", " sse3 ssse3 sse4.1 sse4.2 popcnt", " sse3 ssse3 sse4.1 sse4.2 popcnt avx avx2")
     )
     extra = (
-        f"family:    {rng.choice((6, 23, 25))} model {rng.randrange(1, 200)} stepping {rng.randrange(0, 10)}"
+        f"family:    {rng.choice((6, 23, 25))} model {rng.randrange(1, 200)} stepping {rng.randrange(0, 10)}\n"
+        + _online("cpus:", count, "sipi")
     )
     hz = rng.randrange(1_800, 3_600) * 1_000_000
     return Cpu(count=count, isa=isa, model=model, vendor=vendor, timer_hz=hz, extra=extra)
@@ -420,6 +438,18 @@ def _memory(arch: Arch, rng: random.Random) -> Memory:
     )
 
 
+def _model_name(rng: random.Random) -> str:
+    """A GGUF's general.name as export writes it, the export directory's name: a pipeline run's
+    (``run-20261202-150906-0833-8efc805943``) or one a user chose (``tiny-riscv64-Q4_0``)."""
+    if rng.random() < 0.6:
+        day, t = f"2026{rng.randrange(1, 13):02d}{rng.randrange(1, 29):02d}", rng.randrange(86_400)
+        stamp = f"{day}-{t // 3600:02d}{t // 60 % 60:02d}{t % 60:02d}"
+        return f"run-{stamp}-{rng.randbytes(2).hex()}-{rng.randbytes(5).hex()}"
+    tier = rng.choice(("micro", "tiny", "small", "medium"))
+    arch = rng.choice(("riscv64", "aarch64", "x86_64"))
+    return f"{tier}-{arch}" + rng.choice(("", "-task", "-Q8_0", "-Q4_0", "-task-Q8_0"))
+
+
 def _model(rng: random.Random) -> ModelInfo:
     layers, d, heads = rng.choice(((6, 384, 6), (8, 512, 8), (4, 256, 4), (12, 768, 12)))
     vocab = rng.choice((4096, 8192, 16384))
@@ -428,7 +458,7 @@ def _model(rng: random.Random) -> ModelInfo:
     quant = rng.choice(MODEL_QUANTS)
     size = params * {"Q8_0": 34, "Q4_0": 18, "F16": 64, "F32": 128}[quant] // 32
     return ModelInfo(
-        name=rng.choice(("tiny", "small", "micro", "medium")),
+        name=_model_name(rng),
         params=params,
         quant=quant,
         tokenizer="gpt2",
