@@ -31,7 +31,7 @@ from tools.task.grammar import parse_command
 from tools.task.hardware import hardware_tables
 from tools.task.index import KnowledgeIndex
 from tools.task.machines import Machine, random_machine
-from tools.tune.chat import answer_prompt, command_prompt, extend_tokenizer, fit_output, read_output
+from tools.tune.chat import answer_prompt, extend_tokenizer, fit_output, read_output
 from tools.tune.evaluate import Console, Session
 
 
@@ -124,8 +124,7 @@ def command_steps(console: Console, machine, a: Answer) -> str | None:
     None when each one is allowed by the command mask and is the Python decoder's choice or
     within NEAR_TIE of it; else what is wrong."""
     session = console.new_session()
-    prompt = command_prompt(console.tok, console.ids, a.prompt)[-(console.context - 48) :]
-    logits = session.feed(prompt)
+    logits = session.feed(console.prompt(a.prompt, 48))
     state = completions(machine, console.shared, a.prompt)
     ids = a.token_ids[: a.token_ids.index(console.ids.end) + 1]
     for i, t in enumerate(ids):

@@ -77,8 +77,12 @@ class Console:
         self.texts = token_texts(tok)
         self.shared = IndexStates(index)
 
+    def prompt(self, request: str, max_tokens: int) -> list[int]:
+        """The command prompt's ids, its last ones where a command of ``max_tokens`` would not fit."""
+        return command_prompt(self.tok, self.ids, request)[-(self.context - max_tokens) :]
+
     def command(self, session: Feeds, machine: Machine, request: str, max_tokens: int) -> str:
-        prompt = command_prompt(self.tok, self.ids, request)[-(self.context - max_tokens) :]
+        prompt = self.prompt(request, max_tokens)
 
         def next_logits(token: int | None) -> torch.Tensor:
             return session.feed(prompt if token is None else [token])
