@@ -269,6 +269,21 @@ def test_machines_follow_the_arch():
     assert virtio_net.driver == "virtio_net" and virtio_net.name == "Virtio network device"
 
 
+def test_simulated_models_are_named_as_the_pipeline_names_its_exports():
+    """A pipeline's GGUF is named after its export directory, the thread id and a request key
+    (agents/export.py): most simulated models carry a name of that shape, the rest a user's."""
+    from agents.context import request_key
+    from graph.runner import new_thread_id
+
+    run_name = re.compile(r"run-\d{8}-\d{6}-[0-9a-f]{4}-[0-9a-f]{10}")
+    assert run_name.fullmatch(f"{new_thread_id()}-{request_key('model')}")
+    t = hardware_tables()
+    names = [random_machine("riscv64", "train", i, 0, t).model.name for i in range(40)]
+    runs = [n for n in names if run_name.fullmatch(n)]
+    assert len(runs) >= 12 and len(set(runs)) == len(runs)
+    assert all(re.fullmatch(r"(micro|tiny|small|medium)-(riscv64|aarch64|x86_64)[-\w]*", n) for n in names if n not in runs)
+
+
 def test_data_task_cli(tmp_path, capsys):
     out = tmp_path / "task"
     r = run_cli(capsys, "data", "task", "--arch", "aarch64", "--out", str(out), "--train", "40", "--val", "10",
