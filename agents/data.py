@@ -22,9 +22,9 @@ from tools.dataset import Dataset
 from tools.kb.build import BLOB, KbBuildRequest, kb_tier
 from tools.kb.build import build as build_kb
 from tools.kb.build import is_current as kb_is_current
-from tools.task.build import TaskRequest, build_task
+from tools.task.build import TaskRequest, build_task, generator_sha256
 from tools.task.filler import filler_sha256
-from tools.task.requests import phrasing_words, phrasings_sha256
+from tools.task.requests import phrasing_words
 from tools.verdict import Remedy, Stage
 
 MIN_BYTES = 256 << 10
@@ -131,7 +131,8 @@ def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) 
     """The knowledge blob of the plan's arch and tier, and the task dataset built on its tables:
     (blob, task directory). Both are shared by every run that asks for the same and built once;
     a kb missing a section the builder now writes, or built from other phrasings, is built
-    again, and new phrasings (or a new kb) make new task data."""
+    again, and a new kb or other generator code (tools.task: phrasings, machines, outputs,
+    answers) makes new task data."""
     arch, tier = inp.plan.arch, kb_tier(inp.plan.tier)
     kb_dir = ctx.workspace.datasets / "kb" / f"{arch.value}-{tier.value}"
     phrasing = phrasing_words()
@@ -146,7 +147,7 @@ def knowledge_and_task(inp: StageInput, ctx: AgentContext, train_examples: int) 
             "kb": blob_sha,
             "counts": counts,
             "seed": inp.plan.seed,
-            "phrasings": phrasings_sha256(),
+            "generator": generator_sha256(),
             "fillers": filler_sha256(),
         }
     )

@@ -300,14 +300,22 @@ def test_data_task_cli(tmp_path, capsys):
     assert again.code == 2 and "already exists" in again.err
 
 
-def test_phrasings_digest_names_the_pools(monkeypatch):
-    """Task data is keyed by the phrasings it was drawn from (agents/data.py): any pool's change shows."""
-    from tools.task import requests
+def test_generator_digest_covers_every_module(tmp_path):
+    """Task data is keyed by the code that drew it (agents/data.py): an edit to any module of the
+    generator shows (the machines and outputs as much as the phrasings); the same code, the same key."""
+    from tools.task.build import PACKAGE, generator_sha256
 
-    before = requests.phrasings_sha256()
-    assert requests.phrasings_sha256() == before
-    monkeypatch.setattr(requests, "FRAMES", [*requests.FRAMES, "tell me now {x}"])
-    assert requests.phrasings_sha256() != before
-    monkeypatch.setattr(requests, "FRAMES", requests.FRAMES[:-1])
-    monkeypatch.setattr(requests, "KIND_WEIGHTS", {**requests.KIND_WEIGHTS, "habit": 0.2})
-    assert requests.phrasings_sha256() != before
+    assert generator_sha256() == generator_sha256()
+    copy = tmp_path / "task"
+    copy.mkdir()
+    for f in PACKAGE.glob("*.py"):
+        (copy / f.name).write_bytes(f.read_bytes())
+    before = generator_sha256(copy)
+    assert before == generator_sha256()
+    for name in ("machines.py", "requests.py", "render.py"):
+        f = copy / name
+        code = f.read_bytes()
+        f.write_bytes(code + b"# an edit\n")
+        assert generator_sha256(copy) != before, name
+        f.write_bytes(code)
+    assert generator_sha256(copy) == before

@@ -9,6 +9,7 @@ directory and renamed into place.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -32,6 +33,7 @@ from tools.task.requests import CLASS_PHRASES, TOPICS, Template, draw, fill, phr
 from tools.tiers import Arch
 
 SPLITS = ("train", "val", "test")
+PACKAGE = Path(__file__).parent
 INTENT_WEIGHTS = {
     "devices": 14, "device": 9, "driver": 9, "cpu": 5, "memory": 5, "uptime": 4, "model": 4,
     "provides": 10, "whatis": 9, "pkg_show": 9, "pkg_search": 8, "none": 14,
@@ -170,6 +172,16 @@ def examples(
             )
         )
     return out
+
+
+def generator_sha256(package: Path = PACKAGE) -> str:
+    """A digest of the task generator's source, every module of ``package`` (phrasings, machines,
+    outputs, answers): task data that other code drew is stale."""
+    h = hashlib.sha256()
+    for f in sorted(package.glob("*.py")):
+        code = f.read_bytes()
+        h.update(f"{f.name}\0{len(code)}\0".encode() + code)
+    return h.hexdigest()
 
 
 def jsonl(items: list[BaseModel]) -> str:

@@ -22,8 +22,6 @@ case styles are noise every split shares; typos touch only the phrasing's own wo
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -745,12 +743,6 @@ def phrasing_words() -> list[str]:
 
 def _pools() -> tuple:
     return FRAMES, CONTENT, TEMPLATES, HABITS, CLASS_PHRASES, TOPICS, OPENERS, CLOSERS
-
-
-def phrasings_sha256() -> str:
-    """A digest of every pool a request is drawn from: task data built from other phrasings is stale."""
-    pools = [*_pools(), SPLIT_CYCLE, KIND_WEIGHTS, WRAP_RATE]
-    return hashlib.sha256(json.dumps(pools, sort_keys=True).encode()).hexdigest()
 
 
 def pool_texts() -> Iterator[str]:
