@@ -5,7 +5,8 @@ report). Reject -> the stage the verdict's remedy names, carrying the remedy in 
 Bounded: a stage may run at most ``max_attempts_per_stage`` times and the run at most
 ``max_stage_runs`` stage executions, and a remedy starts only while the rest of the plan's time
 budget holds the finishing stages' minutes (and its own, for one on the clock: tune for N
-minutes). At a bound the run is failed, with what was tried; a stage rejected only for missed
+minutes; train N more steps, at the run's pace) and tuning's when it goes back before tuning.
+At a bound the run is failed, with what was tried; a stage rejected only for missed
 quality targets (an accuracy, a perplexity) hands its artifact on to the next stage, so the run
 still builds and measures everything after it, and any other rejection goes to the report.
 """
@@ -44,9 +45,10 @@ def tried(state: PipelineState, stage: str) -> str:
 
 
 def budget_spent(state: PipelineState, remedy: Remedy | None = None, now: datetime | None = None) -> str | None:
-    """Why ``remedy`` may not start: what is left of the plan's wall-time budget cannot hold the
-    finishing stages (evaluate to integrate) and the remedy's own minutes when it is on the clock
-    (None while it may start)."""
+    """Why ``remedy`` may not start: what is left of the plan's wall-time budget cannot hold its
+    own minutes (a remedy on the clock, tune for N minutes, or one that says what it takes, train
+    N more steps), tuning's when the remedy goes back before it, and the finishing stages
+    (evaluate to integrate). None while it may start."""
     if state.plan is None:
         return None
     plan = state.plan
@@ -54,10 +56,14 @@ def budget_spent(state: PipelineState, remedy: Remedy | None = None, now: dateti
     assert left is not None
     if left <= 0:
         return f"the run's {plan.budget_minutes:g}-minute budget is spent ({plan.budget_minutes - left:.0f} minutes in)"
-    clock = float(remedy.params.get("minutes", 0)) if remedy is not None else 0.0
-    if left >= clock + plan.finish_minutes:
+    own = float(remedy.params.get("minutes", 0)) if remedy is not None else 0.0
+    before_tune = remedy is not None and STAGES.index(remedy.stage) < STAGES.index("tune")
+    tune = plan.tune_minutes if before_tune else 0.0
+    if left >= own + tune + plan.finish_minutes:
         return None
-    need = f"{clock:g} more and " if clock else ""
+    need = "".join(
+        f"{m:g} {what} and " for m, what in ((own, "more"), (tune, "of tuning")) if m
+    )
     return (
         f"{left:.0f} of the run's {plan.budget_minutes:g} minutes are left, too few for {need}the "
         f"{plan.finish_minutes:g} of the finishing stages"

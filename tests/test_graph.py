@@ -158,9 +158,34 @@ def test_a_remedy_starts_only_when_the_budget_holds_it_and_the_finishing_stages(
     late = after_review(started(room / 2 + 0.5), _review("tune", 1, False, fits, usable=True))
     assert (late["status"], late["next_node"]) == ("failed", "evaluate")
     assert "too few for" in late["failure"] and f"the {plan.finish_minutes:g} of the finishing stages" in late["failure"]
-    # a remedy off the clock (more task data, a lower LR) still needs the finishing stages' minutes
-    assert after_review(started(room - 0.5), _review("train", 1, False, LOWER_LR))["next_node"] == "train"
-    assert after_review(started(room + 0.5), _review("train", 1, False, LOWER_LR))["next_node"] == REPORT
+    # a remedy off the clock (more task data, a lower LR) still needs the finishing stages' minutes,
+    # and tuning's when it goes back before tuning
+    before = room - plan.tune_minutes
+    assert after_review(started(before - 0.5), _review("train", 1, False, LOWER_LR))["next_node"] == "train"
+    assert after_review(started(before + 0.5), _review("train", 1, False, LOWER_LR))["next_node"] == REPORT
+
+
+def test_a_train_remedy_needs_its_minutes_and_tunings_too() -> None:
+    """Training longer reruns tuning after it: it starts only where the budget holds its own
+    minutes, tuning's and the finishing stages'; else the pretrained model goes on to tuning."""
+    from datetime import datetime, timedelta, timezone
+
+    state = _run(_run(_state(), "architect", 1), "train", 1)
+    plan = state.plan
+    assert plan is not None
+    t = datetime.now(timezone.utc) - timedelta(minutes=plan.budget_minutes / 2)
+    half = state.model_copy(update={"started": t.isoformat()})
+    left = plan.budget_minutes / 2
+
+    def longer(minutes: float) -> Remedy:
+        return Remedy(stage="train", action="train_longer", params={"max_steps": 1106, "minutes": minutes}, text="")
+
+    room = left - plan.tune_minutes - plan.finish_minutes
+    assert room > 1
+    assert after_review(half, _review("train", 1, False, longer(room - 1)))["next_node"] == "train"
+    late = after_review(half, _review("train", 1, False, longer(room + 1), usable=True))
+    assert (late["status"], late["next_node"]) == ("failed", "tune")
+    assert f"{room + 1:g} more and {plan.tune_minutes:g} of tuning and the" in late["failure"]
 
 
 def test_pretraining_gets_what_the_earlier_stages_left_of_the_budget() -> None:

@@ -235,7 +235,23 @@ def test_missed_threshold_while_improving_means_train_longer(micro_run):
     f = finding(v, "val_perplexity")
     assert not f.passed and f.evidence["val_ppl"] >= 50.0
     max_steps = ModelConfig.load(micro_run / "config.yaml").training.max_steps
-    assert f.remedy.action == "train_longer" and f.remedy.params == {"max_steps": 2 * max_steps}
+    assert f.remedy.action == "train_longer" and f.remedy.params["max_steps"] == 2 * max_steps
+    assert 0 < f.remedy.params["minutes"] < 5 and f"({f.remedy.params['minutes']:g} more minutes)" in f.remedy.text
+
+
+def test_train_longer_doubles_the_steps_a_clocked_run_fitted_at_its_own_pace(micro_run):
+    """The 2026-12-03 default run: a 1504-step config fitted 553 steps into its minutes at 1.76 s a
+    step; longer is 1106 steps, 553 more at that pace (16.3 minutes), not the config's 3008."""
+    from tools.review.checkpoint import capacity_remedy, run_config
+
+    cfg = run_config(micro_run).model_copy(deep=True)
+    cfg.training.max_steps = 1504
+    losses = [5.34, 5.19, 5.07, 4.95, 4.69]
+    records = [{"event": "train", "step": s, "time": 1000.0 + 1.76 * s} for s in range(10, 560, 10)]
+    records += [{"event": "val", "step": s, "val_loss": v} for s, v in zip((240, 300, 360, 420, 553), losses, strict=True)]
+    fix = capacity_remedy(records, cfg)
+    assert fix.action == "train_longer" and fix.params == {"max_steps": 1106, "minutes": 16.3}
+    assert fix.text.endswith("train to 1106 steps (16.3 more minutes)")
 
 
 # --- evaluation ----------------------------------------------------------------------------------

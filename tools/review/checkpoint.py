@@ -193,8 +193,20 @@ def interval_gain(vals: list[tuple[int, float]]) -> float:
     return (v0 - v1) / v0 * interval / max(1, s1 - s0)
 
 
+def seconds_per_step(records: list[dict[str, Any]]) -> float | None:
+    """The run's wall seconds per step between its first and last training records (validation
+    and checkpoints included), or None with fewer than two."""
+    trains = [r for r in records if r.get("event") == "train" and isinstance(r.get("time"), (int, float))]
+    if len(trains) < 2 or trains[-1]["step"] <= trains[0]["step"]:
+        return None
+    return (trains[-1]["time"] - trains[0]["time"]) / (trains[-1]["step"] - trains[0]["step"])
+
+
 def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> Remedy:
-    """For a missed perplexity threshold: train longer while validation still improves, else grow."""
+    """For a missed perplexity threshold: train longer while validation still improves, else grow.
+    Longer is twice the steps the run trained (a run on the clock fits fewer than its config's on
+    a slow machine), and the remedy says how many minutes that takes at the run's own pace, so
+    that it starts only where the run's budget holds them (graph/routing.py)."""
     vals = [
         (r["step"], r["val_loss"])
         for r in records
@@ -204,13 +216,17 @@ def capacity_remedy(records: list[dict[str, Any]], cfg: ModelConfig | None) -> R
     improving = gain > STILL_IMPROVING
     if cfg is None:
         return rerun("train" if improving else "architect", "the perplexity threshold was missed")
-    steps = cfg.training.max_steps
+    steps = vals[-1][0] if vals else cfg.training.max_steps
     if improving:
+        pace = seconds_per_step(records)
+        minutes = {} if pace is None else {"minutes": math.ceil(steps * pace / 6) / 10}
         return remedy(
             "train",
             "train_longer",
-            f"validation loss still fell by {gain:.1%} an interval: train to {2 * steps} steps",
+            f"validation loss still fell by {gain:.1%} an interval: train to {2 * steps} steps"
+            + (f" ({minutes['minutes']:g} more minutes)" if minutes else ""),
             max_steps=2 * steps,
+            **minutes,
         )
     layers = cfg.model.n_layers + max(1, cfg.model.n_layers // 2)
     return remedy(
