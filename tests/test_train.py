@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -147,34 +144,3 @@ def test_a_time_budget_sizes_the_schedule_and_a_resume_keeps_it(micro_dataset, t
     # a resume (no budget: the run's own schedule) trains nothing more and keeps the length
     again = _run(tmp_path, micro_dataset, "sized", training=training, resume=True)
     assert again.steps == again.max_steps == steps
-
-
-HEAP_PROBE = """
-import resource, sys, torch
-from tools.train.heap import keep_freed_memory
-kept = sys.argv[1] == "kept" and keep_freed_memory()
-def buffers():
-    for _ in range(4):
-        t = torch.empty(16 * 256 * 4096, dtype=torch.float32)
-        t.fill_(1.0)  # a step's logits: 64 MiB, written, then freed
-        del t
-buffers()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-buffers()
-print(kept, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-"""
-
-
-def test_kept_heap_reuses_a_steps_buffers():
-    """After keep_freed_memory a 64 MiB buffer freed and allocated again faults no page in; with
-    glibc's defaults each one is a fresh mmap whose 16,384 pages fault in again."""
-    faults = {}
-    for mode in ("default", "kept"):
-        out = subprocess.run(
-            [sys.executable, "-c", HEAP_PROBE, mode], capture_output=True, text=True, check=True,
-            cwd=Path(__file__).resolve().parents[1],
-        ).stdout.split()
-        assert out[0] == str(mode == "kept")
-        faults[mode] = int(out[1])
-    assert faults["default"] >= 4 * 16_000
-    assert faults["kept"] < 1_000

@@ -31,7 +31,6 @@ from tools.progress import ProgressFn, null_progress
 from tools.train import distributed, rng
 from tools.train.data import TrainWindows, gather, val_batches
 from tools.train.divergence import lowered
-from tools.train.heap import keep_freed_memory
 from tools.train.launch import write_launch_script
 from tools.train.metrics import MetricsLog, ppl
 from tools.train.optim import build_optimizer, lr_at, set_lr
@@ -69,7 +68,6 @@ def train(req: TrainRequest, progress: ProgressFn | None = None) -> TrainResult:
     data = Dataset(req.data)
     check_data_fits(cfg, data)
     d = distributed.init(req.device)
-    keep_freed_memory()
     try:
         with stop_on_signals() as stop:
             return _Run(req, cfg, data, d, progress or null_progress, stop).run()

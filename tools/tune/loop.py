@@ -32,7 +32,6 @@ from tools.progress import ProgressFn, null_progress
 from tools.task.build import TaskData
 from tools.train import distributed, rng
 from tools.train.data import TrainWindows
-from tools.train.heap import keep_freed_memory
 from tools.train.metrics import MetricsLog
 from tools.train.optim import build_optimizer, set_lr
 from tools.train.signals import stop_on_signals
@@ -293,7 +292,6 @@ class _Tune:
 
 def tune(req: TuneRequest, progress: ProgressFn | None = None) -> TuneResult:
     """Tune (or resume) the run ``req.out``; see the module docstring."""
-    keep_freed_memory()
     run = _Tune(req, progress or null_progress)
     try:
         return run.run()
