@@ -78,7 +78,16 @@ def criteria(state: PipelineState, cost: Costs) -> list[Criterion]:
             return Criterion(number=n, text=text, result="not reached", evidence=f"{stage} was not reviewed")
         return Criterion(number=n, text=text, result="pass" if ok else "fail", evidence=evidence)
 
-    train_ok = _approved(state, "train")
+    trains = [r for r in state.reviews if r.stage == "train"]
+    train = trains[-1] if trains else None
+    # training completed when its checkpoint is usable: approved, or short of a quality target
+    # only (the perplexity, criterion 2's); a NaN not rolled back makes it unusable
+    train_ok = train.usable if train else None
+    if train is None or train.approved:
+        said = "approved"
+    else:
+        checks = ", ".join(f.split(":", 1)[0] for f in train.failures)
+        said = f"rejected for {'a missed target only' if train.usable else 'a broken run'} ({checks})"
     ppl, thr = _metric(state, "evaluate", "perplexity"), _metric(state, "evaluate", "ppl_threshold")
     rel = _metric(state, "quantize", "rel_change")
     exact = _metric(state, "integrate", "command_exact")
@@ -89,7 +98,7 @@ def criteria(state: PipelineState, cost: Costs) -> list[Criterion]:
             "Training completes without NaN/Inf",
             "train",
             train_ok,
-            f"checkpoint review {'approved' if train_ok else 'rejected'}; "
+            f"checkpoint review {said}; "
             f"NaN events handled by rollback: {_metric(state, 'train', 'nan_events')}",
         ),
         crit(

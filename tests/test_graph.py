@@ -271,6 +271,25 @@ def test_criteria_not_reached_before_the_stage_ran() -> None:
     assert summary_lines(state)[-1].startswith("success criteria: 1/8 pass")
 
 
+def test_training_completes_when_only_its_perplexity_missed() -> None:
+    """Criterion 1 (no NaN/Inf) is about the run, not its perplexity (criterion 2): a checkpoint
+    rejected only for a missed target passes it; one with a NaN it did not roll back fails it."""
+    state = _run(_state(), "train", 1)
+
+    def first(review: ReviewRecord):
+        done = state.model_copy(update={"reviews": [review]})
+        return criteria(done, costs(done))[0]
+
+    short = _review("train", 1, False, usable=True).model_copy(
+        update={"failures": ["val_perplexity: validation perplexity 123.19 at step 474 is not below 50"]}
+    )
+    assert first(short).result == "pass"
+    assert first(short).evidence.startswith("checkpoint review rejected for a missed target only (val_perplexity)")
+    broken = _review("train", 1, False).model_copy(update={"failures": ["nan_handled: NaN at step 25"]})
+    assert first(broken).result == "fail" and "a broken run (nan_handled)" in first(broken).evidence
+    assert first(_review("train", 1, True)).result == "pass"
+
+
 def test_progress_events_are_thinned_but_never_the_last() -> None:
     got: list[dict] = []
     emit = throttled(got.append, min_interval_s=60.0)
