@@ -108,6 +108,28 @@ def test_batches_are_a_pure_function_of_the_cursor():
     assert not np.array_equal(w.starts(0, 8), w.starts(w.n_windows, 8))  # next epoch reshuffles
 
 
+def test_a_wsd_schedule_resizes_until_its_decay_and_fills_its_budget(micro_dataset, tmp_path):
+    """Warmup-stable-decay re-fits its length every few steps at the wall-clock rate (evaluations
+    included) until its decay begins, so a machine that speeds up after a slow start still uses
+    its minutes (the 2026-12-03 default run sized 474 steps from its first 40 and trained 14.7
+    of its 17.3 minutes); then the length holds and the decay runs to its end."""
+    from tools.train.loop import RESIZE_EVERY, SIZE_AFTER_STEPS
+    from tools.train.optim import decay_steps
+
+    training = dict(
+        max_steps=4000, checkpoint_interval=500, eval_interval=500, warmup_steps=20, schedule="wsd",
+        decay_fraction=0.2,
+    )  # fmt: skip
+    result = _run(tmp_path, micro_dataset, "wsd", training=training, time_budget_s=6.0)
+    sized = [r for r in read_metrics(result.run_dir / ckpt.METRICS) if r["event"] == "sized"]
+    assert sized[0]["step"] == SIZE_AFTER_STEPS and len(sized) > 1
+    assert all((r["step"] - SIZE_AFTER_STEPS) % RESIZE_EVERY == 0 for r in sized)
+    steps = result.max_steps
+    assert steps == sized[-1]["max_steps"] == result.steps < 4000
+    assert sized[-1]["step"] < steps - decay_steps(steps, 0.2)  # never resized in the decay
+    assert 0.8 * 6.0 <= result.wall_s <= 6.0 * 1.25
+
+
 def test_lr_schedule_warms_up_then_decays_to_min():
     spec = micro_model_config(512, lr=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110).training
     assert lr_at(0, spec) == pytest.approx(1e-4) and lr_at(9, spec) == pytest.approx(1e-3)

@@ -33,7 +33,7 @@ from tools.train.data import TrainWindows, gather, val_batches
 from tools.train.divergence import lowered
 from tools.train.launch import write_launch_script
 from tools.train.metrics import MetricsLog, ppl
-from tools.train.optim import build_optimizer, lr_at, set_lr
+from tools.train.optim import build_optimizer, decay_steps, lr_at, set_lr
 from tools.train.request import NanEvent, TrainRequest, TrainResult
 from tools.train.signals import StopRequest, stop_on_signals
 
@@ -41,6 +41,11 @@ SIZE_AFTER_STEPS = 10  # optimizer steps a run with a time budget times before i
 RESIZE_FACTOR = 4  # ... and it sizes again at 4x, 16x ... those steps, at the rate since the last sizing,
 RESIZE_UNTIL = 0.25  # while that is within the first quarter of the schedule (a busy start is not the run)
 SIZE_MARGIN = 0.9  # of the remaining budget for the steps: evaluations and checkpoints take the rest
+# A warmup-stable-decay schedule's LR is flat until its decay, so its length may change until then:
+# it sizes again every RESIZE_EVERY steps at the wall-clock rate since its first sizing
+# (evaluations and checkpoints included), and leaves WALL_MARGIN of the rest for the last save.
+RESIZE_EVERY = 10
+WALL_MARGIN = 0.98
 MAX_STRETCH = 4  # a sized schedule is at most this many times the config's
 
 
@@ -302,6 +307,7 @@ class _Run:
                 self.state.max_steps = None
         sizing = start is None and self.req.time_budget_s is not None
         self.size_at = min(SIZE_AFTER_STEPS, self.spec.max_steps) if sizing else None
+        self.sized: tuple[int, float] | None = None  # (step, perf_counter) of the first sizing
         if start is not None:
             self.log.truncate_after(self.state.step)
             self.log.write("resume", self.state.step, checkpoint=start.name, **head)
@@ -342,8 +348,7 @@ class _Run:
             if step == self.size_at:
                 self._size_to_budget(step, since, t_start)
                 since = Interval()
-                nxt = step * RESIZE_FACTOR
-                self.size_at = nxt if nxt <= RESIZE_UNTIL * self.spec.max_steps else None
+                self.size_at = self._next_sizing(step)
             spec = self.spec
             if step % self.req.log_interval == 0 or step == spec.max_steps:
                 last = self._log_train(step, interval)
@@ -355,17 +360,36 @@ class _Run:
             self._finish_interrupted()
         return self._result(status, last, loss, t_start, total)
 
+    def _next_sizing(self, step: int) -> int | None:
+        """The step of the next sizing, or None when the length is fixed from here on."""
+        spec = self.spec
+        if spec.schedule == "wsd":
+            nxt = step + RESIZE_EVERY
+            return nxt if nxt < spec.max_steps - decay_steps(spec.max_steps, spec.decay_fraction) else None
+        nxt = step * RESIZE_FACTOR
+        return nxt if nxt <= RESIZE_UNTIL * spec.max_steps else None
+
     def _size_to_budget(self, step: int, recent: Interval, t_start: float) -> None:
-        """Fit the schedule into the request's time budget at the step time measured since the
-        last sizing (all processes agree on it); the trainer state keeps the length for a resume."""
+        """Fit the schedule into the request's time budget (all processes agree on the rate): at
+        the first sizing and for a cosine schedule, at the step time measured since the last
+        sizing; for warmup-stable-decay after its first, at the wall-clock time per step since
+        then. The trainer state keeps the length for a resume."""
         assert self.req.time_budget_s is not None
-        per_step = self.d.sum([recent.seconds / recent.steps])[0] / self.d.world
-        left = self.req.time_budget_s - (time.perf_counter() - t_start)
-        fit = step + int(SIZE_MARGIN * left / per_step)
+        now = time.perf_counter()
+        left = self.req.time_budget_s - (now - t_start)
+        if self.sized is None or self.spec.schedule != "wsd":
+            per_step = self.d.sum([recent.seconds / recent.steps])[0] / self.d.world
+            fit = step + int(SIZE_MARGIN * left / per_step)
+            self.sized = (step, now)
+        else:
+            first, at = self.sized
+            per_step = self.d.sum([(now - at) / (step - first)])[0] / self.d.world
+            fit = step + int(WALL_MARGIN * left / per_step)
         steps = max(step, min(fit, MAX_STRETCH * self.cfg.training.max_steps))
+        if steps != self.state.max_steps:
+            self.log.write("sized", step, max_steps=steps, step_s=per_step, budget_s=self.req.time_budget_s)
         self.spec = rescale_schedule(self.spec, steps)
         self.state.max_steps = steps
-        self.log.write("sized", step, max_steps=steps, step_s=per_step, budget_s=self.req.time_budget_s)
 
     def _stop_requested(self) -> bool:
         return bool(self.d.sum([float(bool(self.stop))])[0])
