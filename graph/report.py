@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agents.models import SPEC_BUDGET_USD
+from agents.models import SPEC_BUDGET_USD, ReviewRecord
 from agents.plan import compute_usd_per_hour
 from graph.console_report import console_section
 from graph.state import PipelineState
@@ -50,10 +50,16 @@ class Costs(BaseModel):
         return self.total_usd < self.budget_usd
 
 
+def _latest_review(state: PipelineState, stage: str) -> ReviewRecord | None:
+    """The latest review of ``stage``, or None if it was never reviewed."""
+    verdicts = [r for r in state.reviews if r.stage == stage]
+    return verdicts[-1] if verdicts else None
+
+
 def _approved(state: PipelineState, stage: str) -> bool | None:
     """The latest verdict on ``stage``: True/False, or None if it was never reviewed."""
-    verdicts = [r for r in state.reviews if r.stage == stage]
-    return verdicts[-1].approved if verdicts else None
+    review = _latest_review(state, stage)
+    return review.approved if review else None
 
 
 def _metric(state: PipelineState, stage: str, key: str) -> Any:
@@ -78,8 +84,7 @@ def criteria(state: PipelineState, cost: Costs) -> list[Criterion]:
             return Criterion(number=n, text=text, result="not reached", evidence=f"{stage} was not reviewed")
         return Criterion(number=n, text=text, result="pass" if ok else "fail", evidence=evidence)
 
-    trains = [r for r in state.reviews if r.stage == "train"]
-    train = trains[-1] if trains else None
+    train = _latest_review(state, "train")
     # training completed when its checkpoint is usable: approved, or short of a quality target
     # only (the perplexity, criterion 2's); a NaN not rolled back makes it unusable
     train_ok = train.usable if train else None

@@ -33,7 +33,7 @@ from tools.train.data import TrainWindows, gather, val_batches
 from tools.train.divergence import lowered
 from tools.train.launch import write_launch_script
 from tools.train.metrics import MetricsLog, ppl
-from tools.train.optim import build_optimizer, decay_steps, lr_at, set_lr
+from tools.train.optim import build_optimizer, decay_start, lr_at, set_lr
 from tools.train.request import NanEvent, TrainRequest, TrainResult
 from tools.train.signals import StopRequest, stop_on_signals
 
@@ -365,7 +365,7 @@ class _Run:
         spec = self.spec
         if spec.schedule == "wsd":
             nxt = step + RESIZE_EVERY
-            return nxt if nxt < spec.max_steps - decay_steps(spec.max_steps, spec.decay_fraction) else None
+            return nxt if nxt < decay_start(spec.max_steps, spec.decay_fraction) else None
         nxt = step * RESIZE_FACTOR
         return nxt if nxt <= RESIZE_UNTIL * spec.max_steps else None
 
@@ -386,8 +386,9 @@ class _Run:
             per_step = self.d.sum([(now - at) / (step - first)])[0] / self.d.world
             fit = step + int(WALL_MARGIN * left / per_step)
         steps = max(step, min(fit, MAX_STRETCH * self.cfg.training.max_steps))
-        if steps != self.state.max_steps:
-            self.log.write("sized", step, max_steps=steps, step_s=per_step, budget_s=self.req.time_budget_s)
+        if steps == self.state.max_steps:
+            return
+        self.log.write("sized", step, max_steps=steps, step_s=per_step, budget_s=self.req.time_budget_s)
         self.spec = rescale_schedule(self.spec, steps)
         self.state.max_steps = steps
 

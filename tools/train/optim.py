@@ -32,6 +32,11 @@ def decay_steps(total: int, decay_fraction: float) -> int:
     return max(1, round(total * decay_fraction))
 
 
+def decay_start(total: int, decay_fraction: float) -> int:
+    """The 0-based step at which a warmup-stable-decay schedule of ``total`` steps starts its decay."""
+    return total - decay_steps(total, decay_fraction)
+
+
 def decay_left(step: int, total: int, decay_fraction: float) -> float:
     """The share of the way from the floor to the peak LR at 0-based step ``step`` of a
     warmup-stable-decay schedule: 1 until its decay, then linear to 0 at ``total``."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from tools.artifacts import atomic_write_json, read_json
-from tools.train.optim import decay_left, decay_steps
+from tools.train.optim import decay_left, decay_start
 
 SCHEDULE = "schedule.json"
 
@@ -31,7 +31,7 @@ class Schedule(BaseModel):
     def decay_start(self) -> int | None:
         if self.total_steps is None:
             return None
-        return self.total_steps - decay_steps(self.total_steps, self.decay_fraction)
+        return decay_start(self.total_steps, self.decay_fraction)
 
     def lr_at(self, step: int) -> float:
         """LR of 1-based optimizer step ``step``: the warmup, then the decay of tools.train.optim's
