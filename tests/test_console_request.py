@@ -220,7 +220,7 @@ def test_kernel_commands_equal_the_python_constrained_decoder(request_setup, tin
     model = ckpt.load_model(step)
     tok = Tokenizer.from_file(str(step / ckpt.TOKENIZER))
     requests = [e.request for e in TaskData(tiny_task).examples("test")][:16]
-    requests += ["which network card is there?", "what driver does the disk use", "what is dig", "show nginx"]
+    requests += ["which network card is there?", "WHAT DRIVER does the Disk use", "what is dig", "show nginx"]
     answers, _ = ask(host_runtime, gguf, hw, [r.encode() for r in requests])
     assert [a.prompt for a in answers] == requests
     n = agree_with_python(model, tok, index, machine, shared, answers)

@@ -192,16 +192,17 @@ def test_chat_template_renders_the_training_layout(micro_dataset):
     ids = extend_tokenizer(tok)
     output = "auton: uptime us=1\nup 0:00:00\nauton: end command=uptime rc=0\n"
     messages = [
-        {"role": "user", "content": "how long up?"},
+        {"role": "user", "content": "How long UP?"},
         {"role": "assistant", "content": "uptime"},
         {"role": "tool", "content": read_output(output)},
         {"role": "assistant", "content": "The system has been up 0:00:00."},
     ]
     text = Template(CHAT_TEMPLATE).render(messages=messages, bos_token="<s>")
     seq, learn = encode_exchange(
-        tok, ids, "how long up?", "uptime", output, "The system has been up 0:00:00.", 512
+        tok, ids, "How long UP?", "uptime", output, "The system has been up 0:00:00.", 512
     )
     assert tok.encode(text, add_special_tokens=False).ids == seq
+    assert text.startswith("<s><|request|>how long up?<|command|>")  # the model reads ASCII capitals folded
     learned = tok.decode([t for t, on in zip(seq, learn, strict=True) if on], skip_special_tokens=False)
     assert learned == "uptime<|end|>The system has been up 0:00:00.<|end|>"  # loss on the model's turns only
     prompt = Template(CHAT_TEMPLATE).render(messages=messages[:1], bos_token="<s>")

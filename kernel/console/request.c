@@ -368,16 +368,22 @@ static int32_t masked_argmax(struct exchange *x, char *text, size_t n, int budge
     return best;
 }
 
-/* The command text, NUL-terminated, into text (COMMAND_MAX bytes); 0 or -1 (x->err). */
+/* The command text, NUL-terminated, into text (COMMAND_MAX bytes); 0 or -1 (x->err). The model
+ * reads the line with its ASCII capitals lowercased (tools/tune/chat.py fold); the arguments
+ * copy the line as typed (find_named). */
 static int decode_command(struct exchange *x, const char *line, char *text)
 {
     static int32_t prompt[TOKENS_MAX];
+    static char folded[CONSOLE_LINE_MAX];
+    size_t line_len = 0;
+    for (; line_len < CONSOLE_LINE_MAX - 1 && line[line_len]; line_len++)
+        folded[line_len] = to_lower(line[line_len]);
     slm_model *m = x->sh->model;
     int context = (int)x->sh->info.context, n = 0, keep = context - REQUEST_COMMAND_TOKENS;
     if (ctx.bos >= 0)
         prompt[n++] = ctx.bos;
     prompt[n++] = ctx.ids[T_REQUEST];
-    int k = slm_tokenize(m, line, strlen(line), 0, prompt + n, TOKENS_MAX - n - 1, x->err, sizeof x->err);
+    int k = slm_tokenize(m, folded, line_len, 0, prompt + n, TOKENS_MAX - n - 1, x->err, sizeof x->err);
     if (k < 0)
         return -1;
     n += k;

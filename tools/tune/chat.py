@@ -4,7 +4,11 @@ One exchange is::
 
     <s><|request|>REQUEST<|command|>COMMAND<|end|><|output|>OUTPUT<|answer|>ANSWER<|end|>
 
-The model's own turns are COMMAND<|end|> and ANSWER<|end|>; only they carry loss. The kernel
+REQUEST is the typed line with its ASCII letters lowercased (:func:`fold`): case carries nothing a
+command needs, and a tiny model that saw "SHOW THE DISKS" as rarely as its pretraining text has
+capitals would read it as a new request. The arguments keep the typed case, since they are copied
+from the typed line itself (tools/task/completions.py). The model's own turns are COMMAND<|end|>
+and ANSWER<|end|>; only they carry loss. The kernel
 (and llama.cpp through :data:`CHAT_TEMPLATE`) prompts with everything up to ``<|command|>``,
 stops at ``<|end|>``, runs the command, appends ``<|output|>OUTPUT<|answer|>`` (OUTPUT is empty
 for ``none``) and generates the answer up to the next ``<|end|>``.
@@ -22,6 +26,7 @@ so every pretraining id keeps its meaning) and the embedding grows to match
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 
 from tokenizers import AddedToken, Tokenizer
@@ -37,12 +42,16 @@ IGNORE = -100  # label of a position that carries no loss
 ANSWER_ROOM = 48
 END_LINE = "auton: end "  # the start of the line that closes every command's output
 
+_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# Jinja's `lower` folds every script's capitals; the kernel folds ASCII only, and so does this
+_FOLD_JINJA = "".join(f" | replace('{c}', '{c.lower()}')" for c in string.ascii_uppercase)
+
 # messages: user (the request), assistant (the command), tool (the command's output), assistant
 # (the answer). The prompt after a user or tool message already ends where the model writes.
 CHAT_TEMPLATE = (
     "{{ bos_token }}"
     "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}" + REQUEST + "{{ message['content'] }}" + COMMAND + "{% endif %}"
+    "{% if message['role'] == 'user' %}" + REQUEST + "{{ message['content']" + _FOLD_JINJA + " }}" + COMMAND + "{% endif %}"
     "{% if message['role'] == 'tool' %}" + OUTPUT + "{{ message['content'] }}" + ANSWER + "{% endif %}"
     "{% if message['role'] == 'assistant' %}{{ message['content'] }}" + END + "{% endif %}"
     "{% endfor %}"
@@ -77,9 +86,15 @@ def encode_text(tok: Tokenizer, text: str) -> list[int]:
     return tok.encode(text, add_special_tokens=False).ids
 
 
+def fold(request: str) -> str:
+    """The request as the model reads it: ASCII capitals lowercased (kernel/console/request.c
+    decode_command folds the same way)."""
+    return request.translate(_FOLD)
+
+
 def command_prompt(tok: Tokenizer, ids: ChatIds, request: str) -> list[int]:
     """What the model sees before it writes the command."""
-    return [BOS_ID, ids.request, *encode_text(tok, request), ids.command]
+    return [BOS_ID, ids.request, *encode_text(tok, fold(request)), ids.command]
 
 
 def answer_prompt(tok: Tokenizer, ids: ChatIds, output: str) -> list[int]:
